@@ -1,0 +1,289 @@
+"""Identifiers -> specs: names, serialized configs (Keras 1/2/3), JSON, Keras objects.
+
+Files from users are data: nothing here imports a module named in a config or executes code.
+Keras objects are read through ``type(obj).__name__`` and ``obj.get_config()`` only (duck-typed,
+Keras is never imported).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from kerasinit.mappings.errors import (
+    InitializerArgumentError,
+    UnknownInitializerError,
+    UnsupportedInitializerError,
+    format_choices,
+    suggest,
+)
+from kerasinit.mappings.specs import (
+    PRESETS,
+    ConstantSpec,
+    IdentitySpec,
+    OrthogonalSpec,
+    RandomNormalSpec,
+    RandomUniformSpec,
+    Spec,
+    STFTSpec,
+    TruncatedNormalSpec,
+    VarianceScalingSpec,
+)
+from kerasinit.mappings.table import REFUSED, ROWS, TORCH_SYNONYMS, all_names
+from kerasinit.mappings.versions import KerasVersion
+
+__all__ = ["SPEC_TYPES", "canonical_name", "parse_identifier", "spec_from_config"]
+
+SPEC_TYPES = (VarianceScalingSpec, RandomNormalSpec, TruncatedNormalSpec, RandomUniformSpec,
+              OrthogonalSpec, IdentitySpec, ConstantSpec, STFTSpec)
+
+#: config keys each canonical name accepts (Keras 3.15 plus tf_keras), in Keras's order.
+_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    **{name: ("seed", "input_axes", "output_axes") for name in PRESETS},
+    "variance_scaling": ("scale", "mode", "distribution", "seed", "input_axes", "output_axes"),
+    "random_normal": ("mean", "stddev", "seed"),
+    "truncated_normal": ("mean", "stddev", "seed"),
+    "random_uniform": ("minval", "maxval", "seed"),
+    "orthogonal": ("gain", "seed"),
+    "identity": ("gain",),
+    "constant": ("value",),
+    "zeros": (),
+    "ones": (),
+    "stft": ("side", "window", "scaling", "periodic"),
+}
+#: keys that old files carry and that change nothing: dropped with a warning.
+_STRAY_KEYS: dict[str, str] = {
+    "dtype": "TF1-era configs carry the variable dtype; the tensor's dtype is used instead",
+    "data_format": "Keras 2.0 development configs; kernels are channels-last in every version",
+}
+_IGNORED_KEYS = ("name",)  # harmless metadata some serializers add
+
+
+def canonical_name(name: str) -> str:
+    """The canonical snake_case name for any accepted name.
+
+    Raises:
+        UnknownInitializerError: with a did-you-mean that knows torch synonyms.
+        UnsupportedInitializerError: for names Keras registers without a distribution.
+
+    Example:
+        >>> canonical_name("HeNormal"), canonical_name("normal"), canonical_name("glorot_uniformV2")
+        ('he_normal', 'random_normal', 'glorot_uniform')
+    """
+    names = all_names()
+    if name in names:
+        return names[name]
+    if name in REFUSED:
+        raise UnsupportedInitializerError(
+            f"Keras initializer {name!r} cannot be used: {REFUSED[name]}. "
+            f"Valid names: {format_choices(ROWS)}."
+        )
+    raise UnknownInitializerError(_unknown_message(name))
+
+
+def _unknown_message(name: str) -> str:
+    hint = _did_you_mean(name)
+    text = f"Unknown Keras initializer {name!r}."
+    if hint:
+        text += f" Did you mean {hint}?"
+    return (text + f" Valid names: {format_choices(ROWS)} (plus their Keras class names and "
+            "aliases; see `kerasinit table`).")
+
+
+def _did_you_mean(name: str) -> str | None:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    for suffix in ("_", "_initializer", "initializer"):
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+    key = key.removeprefix("torch.nn.init.").removeprefix("nn.init.")
+    key = key.removeprefix("keras.initializers.")
+    if key in TORCH_SYNONYMS:
+        target, why = TORCH_SYNONYMS[key]
+        return f"{target!r} ({why})"
+    names = all_names()
+    folded = {n.lower().replace("_", ""): c for n, c in names.items()}
+    if key.replace("_", "") in folded:
+        target = folded[key.replace("_", "")]
+        return f"{target!r} (names are case-sensitive in Keras)"
+    close = suggest(key, list(ROWS) + list(TORCH_SYNONYMS))
+    if close is None:
+        return None
+    if close in TORCH_SYNONYMS:
+        target, why = TORCH_SYNONYMS[close]
+        return f"{target!r} ({why})"
+    return repr(close)
+
+
+def parse_identifier(identifier: object, version: KerasVersion) -> Spec:
+    """Turn any accepted identifier into a spec.
+
+    Args:
+        identifier: a name (``'he_normal'``, ``'HeNormal'``, ``'normal'``), a serialized dict in
+            any Keras 1/2/3 form, a JSON string of one, a Keras/tf_keras initializer object or
+            class (duck-typed), a spec, or an array (Keras 3's ``get(array)``: a constant that
+            requires the exact shape).
+        version: the Keras version whose semantics apply.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        UnknownInitializerError, UnsupportedInitializerError, InitializerArgumentError.
+    """
+    if isinstance(identifier, SPEC_TYPES):
+        return identifier
+    if isinstance(identifier, str):
+        text = identifier.strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InitializerArgumentError(
+                    f"Could not parse the initializer JSON string {identifier[:80]!r}: {exc.msg} "
+                    f"at position {exc.pos}."
+                ) from None
+            return spec_from_config(data, version)
+        return spec_from_config({"class_name": text, "config": {}}, version, from_string=True)
+    if isinstance(identifier, Mapping):
+        return spec_from_config(identifier, version)
+    if identifier is None:
+        raise InitializerArgumentError(
+            "Initializer identifier is None. Pass a name such as 'glorot_uniform', a config "
+            "dict, a JSON string or a Keras initializer object."
+        )
+    if _is_array(identifier):
+        return ConstantSpec(value=identifier.tolist(), exact_shape=True)  # type: ignore[attr-defined]
+    return _from_keras_object(identifier, version)
+
+
+def _is_array(obj: object) -> bool:
+    return (hasattr(obj, "shape") and hasattr(obj, "dtype") and callable(getattr(obj, "tolist", None))
+            and not callable(getattr(obj, "get_config", None)))
+
+
+def _from_keras_object(obj: object, version: KerasVersion) -> Spec:
+    cls = obj if isinstance(obj, type) else type(obj)
+    get_config = getattr(obj, "get_config", None)
+    if not callable(get_config):
+        raise UnknownInitializerError(
+            f"Cannot interpret initializer identifier {obj!r} (type {cls.__name__}): expected a "
+            f"name, a config dict, a JSON string or a Keras initializer object with get_config()."
+        )
+    config: dict[str, Any] = {} if isinstance(obj, type) else dict(get_config())
+    class_name = cls.__name__
+    if canonical_name_or_none(class_name) == "identity" and not isinstance(obj, type):
+        # Keras 3's Identity.get_config() drops the gain; read it from the object.
+        gain = getattr(obj, "gain", None)
+        if gain is not None:
+            config.setdefault("gain", float(gain))
+    return spec_from_config({"class_name": class_name, "config": config}, version,
+                            from_object=True)
+
+
+def canonical_name_or_none(name: str) -> str | None:
+    return all_names().get(name)
+
+
+def spec_from_config(
+    data: Mapping[str, Any],
+    version: KerasVersion,
+    *,
+    from_string: bool = False,
+    from_object: bool = False,
+) -> Spec:
+    """Build a spec from ``{"class_name": ..., "config": {...}}`` (any Keras form).
+
+    ``module``, ``registered_name`` and ``shared_object_id`` keys are ignored. A stray ``dtype``
+    (TF1-era files) or ``data_format`` key is dropped with a warning.
+    """
+    if "class_name" not in data:
+        raise InitializerArgumentError(
+            f"An initializer config needs a 'class_name' key. Received keys: "
+            f"{format_choices(str(k) for k in data)}."
+        )
+    class_name = data["class_name"]
+    if not isinstance(class_name, str):
+        raise InitializerArgumentError(
+            f"'class_name' must be a string. Received: {class_name!r}."
+        )
+    raw_config = data.get("config") or {}
+    if not isinstance(raw_config, Mapping):
+        raise InitializerArgumentError(
+            f"'config' of {class_name!r} must be a dict. Received: {raw_config!r}."
+        )
+    name = canonical_name(class_name)
+    if name == "stft" and not version.has_stft:
+        raise UnsupportedInitializerError(
+            f"STFT exists only from Keras 3.7; keras_version={str(version)!r} has no STFT "
+            f"initializer."
+        )
+    config = _clean_config(name, class_name, dict(raw_config), quiet=from_object)
+    return _build(name, config, version, from_string=from_string)
+
+
+def _clean_config(name: str, class_name: str, config: dict[str, Any], quiet: bool) -> dict[str, Any]:
+    valid = _CONFIG_KEYS[name]
+    for key in list(config):
+        if key in valid:
+            continue
+        if key in _STRAY_KEYS or key in _IGNORED_KEYS:
+            value = config.pop(key)
+            if key in _STRAY_KEYS and not quiet:
+                warnings.warn(
+                    f"Ignoring {key}={value!r} in the {class_name} config ({_STRAY_KEYS[key]}). "
+                    f"Keras 3 cannot load this config; kerasinit reads it unambiguously.",
+                    UserWarning, stacklevel=4,
+                )
+            continue
+        hint = suggest(key, valid)
+        extra = f" Did you mean {hint!r}?" if hint else ""
+        raise InitializerArgumentError(
+            f"Unexpected config key {key!r} for {class_name}.{extra} Valid keys: "
+            f"{format_choices(valid) if valid else '(none)'}."
+        )
+    if "seed" in config:
+        config["seed"], config["advancing_seed"] = _read_seed(config["seed"], class_name)
+    return config
+
+
+def _read_seed(seed: object, class_name: str) -> tuple[object, bool]:
+    if isinstance(seed, Mapping):
+        if seed.get("class_name") != "SeedGenerator":
+            raise InitializerArgumentError(
+                f"{class_name}: a dict seed must be a Keras SeedGenerator config. Received: "
+                f"{dict(seed)!r}."
+            )
+        inner = seed.get("config") or {}
+        return inner.get("seed"), True
+    return seed, False
+
+
+def _build(name: str, config: dict[str, Any], version: KerasVersion, *, from_string: bool) -> Spec:
+    try:
+        if name in PRESETS:
+            scale, mode, dist = PRESETS[name]
+            return VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist,
+                                       **config)
+        if name == "variance_scaling":
+            return VarianceScalingSpec(**config)
+        if name == "random_normal":
+            return RandomNormalSpec(**config)
+        if name == "truncated_normal":
+            return TruncatedNormalSpec(**config)
+        if name == "random_uniform":
+            return RandomUniformSpec(**config)
+        if name == "orthogonal":
+            if from_string and "gain" not in config:
+                config["gain"] = version.orthogonal_default_gain
+            return OrthogonalSpec(**config)
+        if name == "identity":
+            return IdentitySpec(**config)
+        if name in ("zeros", "ones"):
+            return ConstantSpec(name=name, value=1.0 if name == "ones" else 0.0)
+        if name == "constant":
+            return ConstantSpec(**config)
+        return STFTSpec(**config)
+    except TypeError as exc:  # a missing/unexpected keyword the key check did not catch
+        raise InitializerArgumentError(f"Bad config for {name!r}: {exc}.") from None

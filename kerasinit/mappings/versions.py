@@ -1,0 +1,209 @@
+"""Keras versions and the semantics that changed between them.
+
+A :class:`KerasVersion` is parsed from what users and saved files say (``"3"``, ``"3.14"``,
+``"2"``, ``"2.0.8"``, ``"2.2.4-tf"``, ``"1.2.2"``) and answers the questions the rest of the
+library asks: which fan rule, whether truncated normals carry the 1/0.8796 variance fix,
+whether EinsumDense/MultiHeadAttention kernels use einsum axes, how ``Constant`` treats arrays.
+
+Eras (facts from ``shared/reference/keras-initializers.md`` §3.4, §4.3, §5, §7):
+
+========================  ==========================================================
+``1.x``                   Keras 1: ``glorot_normal``/``he_normal`` untruncated;
+                          ``orthogonal`` default scale 1.1; fans of ranks other than
+                          2, 4, 5 are sqrt(prod(shape)).
+``2.0.0``–``2.0.5``       multi-backend: ranks 3–5 use rf = prod(shape[:2]) (bug).
+``2.0.6``–``2.3.x``       multi-backend: ranks 3–5 as today; ranks 0, 1, >=6 sqrt(prod).
+``< 2.2`` (multi-backend) ``VarianceScaling(distribution='normal')`` has no 1/C fix.
+``2.x-tf``, ``>= 2.4``    tf.keras / tf_keras: today's rank rule; Constant reshapes.
+``3.0``–``3.14``          Keras 3: today's rank rule; Constant broadcasts.
+``>= 3.15``               EinsumDense/MHA VarianceScaling kernels get einsum axes.
+========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from typing import Union
+
+from kerasinit.mappings.errors import UnsupportedVersionError
+
+__all__ = ["LATEST", "FanRule", "KerasVersion", "VersionLike", "parse_version"]
+
+
+class FanRule(str, Enum):
+    """How a Keras version turns a kernel shape into (fan_in, fan_out)."""
+
+    KERAS1 = "keras1"  # 1.x: rank 2, 4, 5 conv-style; others sqrt(prod)
+    KERAS2_0 = "keras2.0"  # 2.0.0-2.0.5: rf = prod(shape[:2]) for ranks 3-5
+    KERAS2_MULTI = "keras2"  # 2.0.6-2.3.x multi-backend: ranks 0, 1, >=6 sqrt(prod)
+    MODERN = "modern"  # tf.keras, tf_keras, Keras 3: rank 0 -> 1, rank 1 -> n
+
+
+_PATTERN = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+.]?[A-Za-z][\w.+-]*)?\s*$")
+_KNOWN_MAJORS = (1, 2, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class KerasVersion:
+    """A Keras version; missing minor/patch parts mean "the latest of that series".
+
+    Attributes:
+        major: 1, 2 or 3.
+        minor: minor version, or None for the latest (``"3"`` is 3.15, ``"2"`` is tf_keras 2.21).
+        patch: patch version, or None.
+        tf: True for tf.keras / tf_keras flavours (``"2.2.4-tf"``, every 2.x >= 2.4).
+    """
+
+    major: int
+    minor: int | None = None
+    patch: int | None = None
+    tf: bool = False
+
+    # -- comparisons on the effective (filled-in) number ------------------------------
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """(major, minor, patch) with "latest" parts filled in as large numbers."""
+        return (self.major, 10**6 if self.minor is None else self.minor,
+                10**6 if self.patch is None else self.patch)
+
+    def at_least(self, major: int, minor: int = 0, patch: int = 0) -> bool:
+        """True if this version is >= major.minor.patch."""
+        return self.key >= (major, minor, patch)
+
+    @property
+    def multi_backend(self) -> bool:
+        """True for the multi-backend Keras 2.0-2.3 (not tf.keras)."""
+        return self.major == 2 and not self.tf and not self.at_least(2, 4)
+
+    # -- semantics ----------------------------------------------------------------------
+    @property
+    def fan_rule(self) -> FanRule:
+        """The rank rule this version applies in ``compute_fans``."""
+        if self.major == 1:
+            return FanRule.KERAS1
+        if self.multi_backend:
+            return FanRule.KERAS2_0 if not self.at_least(2, 0, 6) else FanRule.KERAS2_MULTI
+        return FanRule.MODERN
+
+    @property
+    def truncation_correction(self) -> bool:
+        """Whether VarianceScaling truncated normals divide the stddev by C = 0.8796."""
+        return not (self.major == 1 or (self.multi_backend and not self.at_least(2, 2)))
+
+    @property
+    def untruncated_named_normals(self) -> bool:
+        """Keras 1: ``glorot_normal``/``he_normal`` were plain (untruncated) normals."""
+        return self.major == 1
+
+    @property
+    def einsum_fans(self) -> bool:
+        """Keras >= 3.15: EinsumDense/MHA VarianceScaling kernels use einsum input/output axes."""
+        return self.at_least(3, 15)
+
+    @property
+    def constant_arrays(self) -> str:
+        """How ``Constant(array)`` fills a shape: ``"broadcast"`` (Keras 3) or ``"reshape"``."""
+        return "broadcast" if self.major >= 3 else "reshape"
+
+    @property
+    def has_stft(self) -> bool:
+        """STFT exists from Keras 3.7."""
+        return self.at_least(3, 7)
+
+    @property
+    def orthogonal_default_gain(self) -> float:
+        """Default gain of the ``orthogonal`` name: Keras 1 used ``scale=1.1``."""
+        return 1.1 if self.major == 1 else 1.0
+
+    def __str__(self) -> str:
+        parts = [str(self.major)]
+        if self.minor is not None:
+            parts.append(str(self.minor))
+            if self.patch is not None:
+                parts.append(str(self.patch))
+        text = ".".join(parts)
+        return text + ("-tf" if self.tf and not self.at_least(2, 4) and self.major == 2 else "")
+
+    def label(self) -> str:
+        """A human label: ``'Keras 3.15'``, ``'tf_keras 2.21'``, ``'Keras 2.0.8'``."""
+        if self.major == 3:
+            return "Keras 3.15 (latest)" if self.minor is None else f"Keras {self}"
+        if self.major == 2 and self.minor is None:
+            return "tf_keras 2.21 (latest Keras 2)"
+        return f"Keras {self}"
+
+
+VersionLike = Union[str, int, float, tuple[int, ...], KerasVersion, None]
+
+LATEST = KerasVersion(3)
+VALID_EXAMPLES = ("3", "3.15", "3.14", "3.0", "2", "2.21", "2.2.4-tf", "2.2.0", "2.0.8", "1")
+
+
+def parse_version(value: VersionLike) -> KerasVersion:
+    """Parse a Keras version; ``None`` means the latest Keras 3.
+
+    Args:
+        value: ``None``, a string (``"3"``, ``"3.14"``, ``"2"``, ``"2.0.8"``, ``"2.2.4-tf"``),
+            an int major, a tuple ``(major, minor[, patch])`` or a :class:`KerasVersion`.
+
+    Returns:
+        The parsed version.
+
+    Raises:
+        UnsupportedVersionError: for anything that is not Keras 1, 2 or 3.
+
+    Example:
+        >>> parse_version("3.14").einsum_fans, parse_version("3").einsum_fans
+        (False, True)
+    """
+    if value is None:
+        return LATEST
+    if isinstance(value, KerasVersion):
+        return value
+    return _parse_cached(value if not isinstance(value, float) else repr(value))
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(value: str | int | tuple[int, ...]) -> KerasVersion:
+    if isinstance(value, bool):
+        raise _bad(value)
+    if isinstance(value, int):
+        parts: tuple[int | None, ...] = (value, None, None)
+        tf = False
+    elif isinstance(value, tuple):
+        if not 1 <= len(value) <= 3 or not all(isinstance(p, int) for p in value):
+            raise _bad(value)
+        parts = tuple(value) + (None,) * (3 - len(value))
+        tf = False
+    elif isinstance(value, str):
+        match = _PATTERN.match(value)
+        if not match:
+            raise _bad(value)
+        major, minor, patch, suffix = match.groups()
+        parts = (int(major), None if minor is None else int(minor),
+                 None if patch is None else int(patch))
+        tf = bool(suffix) and "tf" in suffix.lower()
+    else:
+        raise _bad(value)
+    major_ = parts[0]
+    assert major_ is not None
+    if major_ not in _KNOWN_MAJORS:
+        raise _bad(value)
+    minor_, patch_ = parts[1], parts[2]
+    if major_ == 3 and minor_ is not None and minor_ > 15:
+        # Newer 3.x releases than we have measured: keep the latest known semantics.
+        minor_, patch_ = None, None
+    if major_ == 2 and (minor_ is None or minor_ >= 4):
+        tf = True
+    return KerasVersion(major_, minor_, patch_, tf)
+
+
+def _bad(value: object) -> UnsupportedVersionError:
+    examples = ", ".join(repr(v) for v in VALID_EXAMPLES)
+    return UnsupportedVersionError(
+        f"Unsupported keras_version {value!r}. Expected Keras 1, 2 or 3 as a string, int or "
+        f"tuple, for example {examples} (None = latest Keras 3)."
+    )

@@ -1,0 +1,346 @@
+"""The :class:`Initializer`: a Keras initializer as an in-place torch initializer.
+
+``kerasinit.get(identifier)`` returns one. Calling it on a tensor fills the tensor in place
+(under ``torch.no_grad()``) with Keras's exact distribution, computed with Keras's fans on the
+Keras kernel that corresponds to the tensor (see :mod:`kerasinit.bridge.layouts`), and returns
+the same tensor object.
+
+Seeds follow Keras: a seeded initializer samples from its own fresh ``torch.Generator`` on
+every call, so it returns identical values every time (as Keras 3 and tf_keras >= 2.10 do).
+A Keras ``SeedGenerator`` seed advances per call instead. An explicit ``generator=`` always
+wins over the seed. Unseeded initializers use ``generator=`` or torch's global RNG, like
+``torch.nn.init``. Nothing else touches torch's global RNG state.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Literal
+
+import torch
+
+from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
+from kerasinit.bridge.samplers import fill_
+from kerasinit.mappings.distributions import Constant
+from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
+from kerasinit.mappings.parse import parse_identifier
+from kerasinit.mappings.resolve import Resolved, check_fans, resolve
+from kerasinit.mappings.specs import ConstantSpec, Spec
+from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+
+__all__ = ["RNGS", "Initializer", "describe", "get"]
+
+RngName = Literal["torch", "tensorflow", "keras-torch"]
+RNGS: tuple[str, ...] = ("keras-torch", "tensorflow", "torch")
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_SEED_MIX = 0x9E3779B97F4A7C15
+Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
+
+
+class Initializer:
+    """A Keras initializer bound to a Keras version, applied in place to torch tensors.
+
+    Args:
+        spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
+        keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
+        rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
+            backend) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = torch.empty(256, 784)                  # nn.Linear(784, 256).weight
+        >>> init = kerasinit.get("he_uniform")
+        >>> bool(init(w, generator=torch.Generator().manual_seed(0)).abs().max() <= (6 / 784) ** 0.5)
+        True
+    """
+
+    __slots__ = ("_calls", "_lock", "keras_version", "rng", "spec")
+
+    def __init__(self, spec: Spec, keras_version: VersionLike = None, rng: str = "torch") -> None:
+        self.spec = spec
+        self.keras_version: KerasVersion = parse_version(keras_version)
+        self.rng = _check_rng(rng)
+        if self.rng != "torch" and getattr(spec, "seed", None) is None and spec.is_random:
+            raise InitializerArgumentError(
+                f"rng={rng!r} reproduces Keras's values for a given seed, so it needs a seed. "
+                f"{spec.class_name} has seed=None; pass seed=... (or a config with a seed)."
+            )
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Canonical Keras name (``'he_normal'``)."""
+        return self.spec.name
+
+    @property
+    def class_name(self) -> str:
+        """Keras class name (``'HeNormal'``)."""
+        return self.spec.class_name
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras 3 ``get_config()`` of the initializer."""
+        return self.spec.get_config()
+
+    def serialize(self) -> dict[str, Any]:
+        """Keras 3 serialized form (``{"module", "class_name", "config", "registered_name"}``)."""
+        return self.spec.serialize()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        extra = "" if self.rng == "torch" else f", rng={self.rng!r}"
+        return (f"kerasinit.Initializer({self.class_name}({args}), "
+                f"keras_version={str(self.keras_version)!r}{extra})")
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Initializer) and other.spec == self.spec
+                and other.keras_version == self.keras_version and other.rng == self.rng)
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self.keras_version, self.rng))
+
+    # -- resolution ----------------------------------------------------------------------
+    def describe(
+        self, shape: Sequence[int], *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+    ) -> Resolved | tuple[Resolved, ...]:
+        """The exact distribution(s) for a torch tensor of ``shape`` (one per packed block).
+
+        Example:
+            >>> import kerasinit
+            >>> r = kerasinit.get("he_normal").describe((256, 784))
+            >>> (r.fan_in, r.fan_out, round(r.distribution.realised_std, 6))
+            (784.0, 256.0, 0.050508)
+        """
+        plan = _plan(self.spec, self.keras_version, parse_layout(layout),
+                     _shape(shape), None if fans is None else check_fans(fans))
+        resolved = tuple(r for _, _, r in plan)
+        return resolved[0] if plan[0][0] is None else resolved
+
+    # -- sampling ------------------------------------------------------------------------
+    def __call__(
+        self,
+        tensor: torch.Tensor,
+        *,
+        layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+        generator: torch.Generator | None = None,
+        rng: str | None = None,
+    ) -> torch.Tensor:
+        """Fill ``tensor`` in place with this Keras initializer; return the same tensor.
+
+        Args:
+            tensor: a floating-point tensor (float16/bfloat16/float32/float64) on any device;
+                constant initializers also accept integer and bool tensors.
+            layout: how the torch axes map to Keras's kernel layout (``"torch"``, ``"keras"``,
+                ``"embedding"``, ``"gru"``, or a layout object such as ``Depthwise(4)``).
+            fans: ``(fan_in, fan_out)`` to use instead of the layout's Keras fans.
+            generator: torch generator to sample from (wins over the initializer's seed).
+            rng: override the initializer's ``rng`` for this call.
+
+        Raises:
+            KerasInitError: (a ValueError) for a tensor, layout or fans that do not fit;
+                raised before the tensor is touched.
+        """
+        if not isinstance(tensor, torch.Tensor):
+            raise LayoutError(
+                f"Expected a torch.Tensor to initialize. Received {type(tensor).__name__}."
+            )
+        rng_name = self.rng if rng is None else _check_rng(rng)
+        plan = _plan(self.spec, self.keras_version, parse_layout(layout), tuple(tensor.shape),
+                     None if fans is None else check_fans(fans))
+        _check_dtype(tensor, plan, self.class_name)
+        if tensor.numel() == 0 or tensor.is_meta:
+            return tensor
+        seed = getattr(self.spec, "seed", None)
+        with self._lock:
+            call_index = self._calls
+            self._calls += 1
+        if rng_name != "torch":
+            return self._faithful(tensor, plan, rng_name, seed, call_index, generator)
+        with torch.no_grad():
+            if generator is not None or seed is None or not self.spec.is_random:
+                for rows, block_layout, resolved in plan:
+                    target = tensor if rows is None else tensor[rows]
+                    fill_(target, resolved.distribution, block_layout, resolved.keras_shape,
+                          generator)
+            else:
+                key = _mix_seed(seed, call_index if getattr(self.spec, "advancing_seed", False)
+                                else 0)
+                for rows, block_layout, resolved in plan:
+                    # Keras clones a seeded initializer per sub-kernel: each block restarts.
+                    target = tensor if rows is None else tensor[rows]
+                    g = torch.Generator(device=tensor.device).manual_seed(key)
+                    fill_(target, resolved.distribution, block_layout, resolved.keras_shape, g)
+        return tensor
+
+    def _faithful(
+        self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
+        call_index: int, generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        from kerasinit.bridge.faithful import sample_keras  # noqa: PLC0415
+
+        if generator is not None:
+            raise InitializerArgumentError(
+                f"rng={rng!r} reproduces Keras's own stream from the seed; it cannot use "
+                f"generator=. Drop generator= or use rng='torch'."
+            )
+        if seed is None and self.spec.is_random:
+            raise InitializerArgumentError(
+                f"rng={rng!r} needs a seeded initializer; {self.class_name} has seed=None."
+            )
+        index = call_index if getattr(self.spec, "advancing_seed", False) else 0
+        values = []
+        for rows, block_layout, resolved in plan:
+            shape = tuple(tensor.shape) if rows is None else tuple(tensor[rows].shape)
+            k = sample_keras(resolved, seed=seed, call_index=index, rng=rng,
+                             keras_version=self.keras_version, dtype=tensor.dtype,
+                             device=tensor.device)
+            values.append((rows, block_layout.to_torch(k, shape)))
+        with torch.no_grad():
+            for rows, v in values:
+                (tensor if rows is None else tensor[rows]).copy_(v)
+        return tensor
+
+
+def _check_rng(rng: object) -> str:
+    if rng not in RNGS:
+        raise InitializerArgumentError(
+            f"Unknown rng {rng!r}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
+            f"distribution with torch's generator; the others reproduce Keras's values)."
+        )
+    return str(rng)
+
+
+def _mix_seed(seed: int, index: int) -> int:
+    return (seed + index * _SEED_MIX) % (1 << 64)
+
+
+def _shape(shape: Sequence[int]) -> tuple[int, ...]:
+    try:
+        out = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise LayoutError(f"`shape` must be a sequence of ints. Received: {shape!r}.") from None
+    if any(d < 0 for d in out) or any(isinstance(d, bool) for d in shape):
+        raise LayoutError(f"`shape` must hold non-negative ints. Received: {shape!r}.")
+    return out
+
+
+def _check_dtype(tensor: torch.Tensor, plan: Plan, class_name: str) -> None:
+    if tensor.dtype in _FLOAT_DTYPES:
+        return
+    constant = all(isinstance(r.distribution, Constant) for _, _, r in plan)
+    if constant and not tensor.dtype.is_complex:
+        return
+    raise LayoutError(
+        f"{class_name} samples floating-point values; the tensor has dtype {tensor.dtype}. "
+        f"Supported dtypes: torch.float16, torch.bfloat16, torch.float32, torch.float64 "
+        f"(integer and bool tensors only for zeros/ones/constant)."
+    )
+
+
+@lru_cache(maxsize=8192)
+def _plan(
+    spec: Spec,
+    version: KerasVersion,
+    layout: Layout,
+    shape: tuple[int, ...],
+    fans: tuple[float, float] | None,
+) -> Plan:
+    blocks = layout.blocks(shape)
+    if blocks is None:
+        return ((None, layout, _resolve_block(spec, version, layout, shape, fans)),)
+    out = []
+    for rows, block_layout in blocks:
+        block_shape = (rows.stop - rows.start, *shape[1:])
+        out.append((rows, block_layout, _resolve_block(spec, version, block_layout, block_shape,
+                                                       fans)))
+    return tuple(out)
+
+
+def _resolve_block(
+    spec: Spec, version: KerasVersion, layout: Layout, shape: tuple[int, ...],
+    fans: tuple[float, float] | None,
+) -> Resolved:
+    keras_shape = layout.keras_shape(shape)
+    if math.prod(keras_shape) != math.prod(shape):  # pragma: no cover - layout bug guard
+        raise LayoutError(f"layout {layout.name} maps {shape} to {keras_shape}")
+    return resolve(spec, keras_shape, version, fans=fans, einsum_axes=layout.einsum_axes(shape))
+
+
+def get(
+    identifier: object,
+    *,
+    keras_version: VersionLike = None,
+    seed: int | None = None,
+    rng: str = "torch",
+) -> Initializer:
+    """Any Keras initializer identifier -> an in-place torch :class:`Initializer`.
+
+    Args:
+        identifier: a Keras name or alias (``"glorot_uniform"``, ``"HeNormal"``, ``"normal"``,
+            Keras 1 ``"zero"``), a serialized config in any Keras 1/2/3 form (with or without
+            ``module``/``registered_name``), a JSON string of one, a Keras or tf_keras
+            initializer object or class (duck-typed, Keras is not imported), or an Initializer.
+        keras_version: Keras semantics to follow; default the latest Keras 3. Also changes
+            which historical meaning old configs get (e.g. ``"2.0.8"``).
+        seed: set (or replace) the seed of a random initializer.
+        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`).
+
+    Raises:
+        UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
+        InitializerArgumentError: bad arguments in the config.
+
+    Example:
+        >>> import kerasinit
+        >>> kerasinit.get("xavier_uniform")
+        Traceback (most recent call last):
+        ...
+        kerasinit.mappings.errors.UnknownInitializerError: Unknown Keras initializer 'xavier_uniform'. Did you mean 'glorot_uniform' (Keras's name for torch's xavier_uniform_)? ...
+        >>> kerasinit.get({"class_name": "VarianceScaling", "config": {"scale": 2.0}}).describe((8, 4)).fan_in
+        4.0
+    """
+    version = parse_version(keras_version)
+    if isinstance(identifier, Initializer):
+        spec = identifier.spec
+        if keras_version is None:
+            version = identifier.keras_version
+    else:
+        spec = parse_identifier(identifier, version)
+    if seed is not None:
+        if not spec.is_random:
+            raise InitializerArgumentError(
+                f"{spec.class_name} is deterministic and takes no seed. Received: seed={seed!r}."
+            )
+        spec = spec.replace(seed=seed, advancing_seed=False)
+    return Initializer(spec, version, rng)
+
+
+def describe(
+    identifier: object,
+    shape: Sequence[int],
+    *,
+    layout: LayoutLike = "torch",
+    fans: tuple[float, float] | None = None,
+    keras_version: VersionLike = None,
+) -> Resolved | tuple[Resolved, ...]:
+    """The exact distribution ``identifier`` gives a torch tensor of ``shape``.
+
+    Returns the :class:`~kerasinit.mappings.resolve.Resolved` distribution (family and
+    parameters, the Keras shape, the fans used and where they came from); a tuple of them for
+    packed layouts (one per block).
+
+    Example:
+        >>> import kerasinit
+        >>> print(kerasinit.describe("he_normal", (64, 1, 3, 3), layout=kerasinit.layouts.Depthwise(1)))
+        he_normal on Keras shape (3, 3, 64, 1) (fan_in=576, fan_out=9; Keras rank rule (modern); Keras 3.15 (latest)): TN(mean=0, std=0.0669891, cut [-0.133978, 0.133978]; realised std 0.0589256)
+    """
+    return get(identifier, keras_version=keras_version).describe(shape, layout=layout, fans=fans)
+
+
+def _constant_spec(value: object) -> ConstantSpec:
+    return ConstantSpec(value=value)  # type: ignore[arg-type]

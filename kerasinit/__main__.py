@@ -1,0 +1,7 @@
+"""``python -m kerasinit``."""
+
+import sys
+
+from kerasinit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""Write ``tests/data/keras_registry.json``: every key Keras 3 and tf_keras register.
+
+The table-driven completeness test (``tests/test_core_table.py``) walks the installed
+registries when TensorFlow/Keras are installed and falls back to this checked-in list
+otherwise, so a machine without TensorFlow still checks every name. Each key is stored with
+the class name it resolves to. Regenerate after a Keras upgrade::
+
+    python scripts/make_registry_list.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "tests" / "data" / "keras_registry.json"
+
+
+def keras3_registry() -> tuple[str, dict[str, str]]:
+    """Keras 3: ``keras.src.initializers.ALL_OBJECTS_DICT`` (key -> class)."""
+    import keras  # noqa: PLC0415
+    from keras.src import initializers  # noqa: PLC0415
+
+    table = initializers.ALL_OBJECTS_DICT
+    return keras.__version__, {key: cls.__name__ for key, cls in sorted(table.items())}
+
+
+def tf_keras_registry() -> tuple[str, dict[str, str]]:
+    """tf_keras: ``tf_keras.src.initializers.LOCAL.ALL_OBJECTS`` after populating it."""
+    import tf_keras  # noqa: PLC0415
+    from tf_keras.src import initializers  # noqa: PLC0415
+
+    initializers.populate_deserializable_objects()
+    table = initializers.LOCAL.ALL_OBJECTS
+    return tf_keras.__version__, {key: cls.__name__ for key, cls in sorted(table.items())}
+
+
+def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    k3_version, k3 = keras3_registry()
+    tk_version, tk = tf_keras_registry()
+    data = {
+        "generated_by": "scripts/make_registry_list.py",
+        "keras": {"version": k3_version, "registry": "keras.src.initializers.ALL_OBJECTS_DICT",
+                  "keys": k3},
+        "tf_keras": {"version": tk_version,
+                     "registry": "tf_keras.src.initializers.LOCAL.ALL_OBJECTS", "keys": tk},
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    print(f"wrote {OUT.relative_to(ROOT)}: Keras {k3_version} {len(k3)} keys, "
+          f"tf_keras {tk_version} {len(tk)} keys")
+
+
+if __name__ == "__main__":
+    main()

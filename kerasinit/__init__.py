@@ -20,3 +20,19 @@ from kerasinit.mappings.errors import UnsupportedVersionError as UnsupportedVers
 from kerasinit.mappings.resolve import Resolved as Resolved
 
 __version__ = "0.1.0"
+from kerasinit.bridge.functional import constant_ as constant_
+from kerasinit.bridge.functional import glorot_normal_ as glorot_normal_
+from kerasinit.bridge.functional import glorot_uniform_ as glorot_uniform_
+from kerasinit.bridge.functional import he_normal_ as he_normal_
+from kerasinit.bridge.functional import he_uniform_ as he_uniform_
+from kerasinit.bridge.functional import identity_ as identity_
+from kerasinit.bridge.functional import lecun_normal_ as lecun_normal_
+from kerasinit.bridge.functional import lecun_uniform_ as lecun_uniform_
+from kerasinit.bridge.functional import ones_ as ones_
+from kerasinit.bridge.functional import orthogonal_ as orthogonal_
+from kerasinit.bridge.functional import random_normal_ as random_normal_
+from kerasinit.bridge.functional import random_uniform_ as random_uniform_
+from kerasinit.bridge.functional import stft_ as stft_
+from kerasinit.bridge.functional import truncated_normal_ as truncated_normal_
+from kerasinit.bridge.functional import variance_scaling_ as variance_scaling_
+from kerasinit.bridge.functional import zeros_ as zeros_

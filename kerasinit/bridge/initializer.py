@@ -28,7 +28,7 @@ from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.resolve import Resolved, check_fans, resolve
-from kerasinit.mappings.specs import ConstantSpec, Spec
+from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNGS", "Initializer", "describe", "get"]
@@ -337,10 +337,6 @@ def describe(
     Example:
         >>> import kerasinit
         >>> print(kerasinit.describe("he_normal", (64, 1, 3, 3), layout=kerasinit.layouts.Depthwise(1)))
-        he_normal on Keras shape (3, 3, 64, 1) (fan_in=576, fan_out=9; Keras rank rule (modern); Keras 3.15 (latest)): TN(mean=0, std=0.0669891, cut [-0.133978, 0.133978]; realised std 0.0589256)
+        he_normal on Keras shape (3, 3, 64, 1) (fan_in=576, fan_out=9; Keras rank rule (modern); Keras 3.15 (latest)): TN(mean=0, std=0.0669894, cut [-0.133979, 0.133979]; realised std 0.0589256)
     """
     return get(identifier, keras_version=keras_version).describe(shape, layout=layout, fans=fans)
-
-
-def _constant_spec(value: object) -> ConstantSpec:
-    return ConstantSpec(value=value)  # type: ignore[arg-type]

@@ -1,0 +1,42 @@
+# kerasinit: `make demo` sets up and runs the main job; `make test` sets up and runs every check.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.kerasinit-installed
+
+.PHONY: setup demo test lint typecheck unit docs bench clean
+
+# CPU torch first (a plain `torch` would pull several GB of CUDA wheels), then the extras.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev,parity,porting]'
+	$(BIN)/python -m pip install -q --no-deps 'tf_keras==2.21.*'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/python examples/demo.py
+	$(BIN)/kerasinit parity --quick
+
+lint: setup
+	$(BIN)/ruff check kerasinit tests benchmarks scripts examples
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest -q tests kerasinit --doctest-modules
+
+test: lint typecheck unit
+
+docs: setup
+	$(BIN)/python scripts/gen_docs.py
+
+bench: setup
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

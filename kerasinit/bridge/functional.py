@@ -1,0 +1,340 @@
+"""Torch-style functional API: one in-place ``*_`` function per canonical Keras initializer.
+
+Each takes the tensor first, then Keras's own parameter names and defaults, then the torch-side
+keywords ``layout``, ``fans``, ``generator`` and ``keras_version``. Each fills the tensor in place
+under ``torch.no_grad()`` and returns it.
+
+Where a same-named torch function differs, the docstring says so: ``truncated_normal_`` cuts at
+``mean ± 2·stddev`` (torch's ``trunc_normal_`` cuts at the absolute ``a=-2, b=2``), and the
+``*_normal_`` variance-scaling functions are truncated (torch's ``kaiming_normal_`` and
+``xavier_normal_`` are not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from kerasinit.bridge.initializer import Initializer
+from kerasinit.bridge.layouts import LayoutLike
+from kerasinit.mappings.specs import (
+    PRESETS,
+    ConstantSpec,
+    IdentitySpec,
+    OrthogonalSpec,
+    RandomNormalSpec,
+    RandomUniformSpec,
+    Spec,
+    STFTSpec,
+    TruncatedNormalSpec,
+    VarianceScalingSpec,
+)
+from kerasinit.mappings.versions import VersionLike
+
+__all__ = [
+    "constant_", "glorot_normal_", "glorot_uniform_", "he_normal_", "he_uniform_", "identity_",
+    "lecun_normal_", "lecun_uniform_", "ones_", "orthogonal_", "random_normal_",
+    "random_uniform_", "stft_", "truncated_normal_", "variance_scaling_", "zeros_",
+]
+
+Fans = tuple[float, float] | None
+
+
+def _apply(
+    spec: Spec, tensor: torch.Tensor, layout: LayoutLike, fans: Fans,
+    generator: torch.Generator | None, keras_version: VersionLike,
+) -> torch.Tensor:
+    return Initializer(spec, keras_version)(tensor, layout=layout, fans=fans, generator=generator)
+
+
+def _preset(name: str, tensor: torch.Tensor, seed: int | None, layout: LayoutLike, fans: Fans,
+            generator: torch.Generator | None, keras_version: VersionLike) -> torch.Tensor:
+    scale, mode, dist = PRESETS[name]
+    spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed)
+    return _apply(spec, tensor, layout, fans, generator, keras_version)
+
+
+def glorot_uniform_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``GlorotUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`.
+
+    Fans are Keras's, computed on the Keras kernel that ``layout`` maps the tensor to.
+    Equals ``torch.nn.init.xavier_uniform_`` for Linear/Conv/RNN weights; differs for depthwise
+    (multiplier > 1), packed MHA projections and rank < 2 tensors.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.glorot_uniform_(torch.empty(30, 20), seed=0)
+        >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
+        True
+    """
+    return _preset("glorot_uniform", tensor, seed, layout, fans, generator, keras_version)
+
+
+def glorot_normal_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``GlorotNormal``: truncated normal with realised std :math:`\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`.
+
+    Samples :math:`TN(0, \sigma)` cut at :math:`\pm 2\sigma`, with
+    :math:`\sigma = \sqrt{2/(\text{fan\_in}+\text{fan\_out})} / 0.8796`. Unlike
+    ``torch.nn.init.xavier_normal_`` (untruncated).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.glorot_normal_(torch.empty(30, 20), seed=0)
+        >>> bool(w.abs().max() <= 2 * (2 / 50) ** 0.5 / 0.87962566103423978)
+        True
+    """
+    return _preset("glorot_normal", tensor, seed, layout, fans, generator, keras_version)
+
+
+def he_uniform_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``HeUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{6 / \text{fan\_in}}` (Keras fans).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.he_uniform_(torch.empty(64, 10000), layout="embedding", seed=0)
+        >>> bool(w.abs().max() <= (6 / 64) ** 0.5)   # Embedding: fan_in = vocabulary size
+        True
+    """
+    return _preset("he_uniform", tensor, seed, layout, fans, generator, keras_version)
+
+
+def he_normal_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``HeNormal``: :math:`TN(0, \sigma)` cut at :math:`\pm 2\sigma`, :math:`\sigma = \sqrt{2/\text{fan\_in}}/0.8796`.
+
+    The realised std is :math:`\sqrt{2/\text{fan\_in}}`. ``torch.nn.init.kaiming_normal_`` has
+    the same std but is untruncated, and uses torch's fans (wrong for depthwise and Embedding).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.he_normal_(torch.empty(256, 784), seed=0)
+        >>> bool(w.abs().max() <= 2 * (2 / 784) ** 0.5 / 0.87962566103423978)
+        True
+    """
+    return _preset("he_normal", tensor, seed, layout, fans, generator, keras_version)
+
+
+def lecun_uniform_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``LecunUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{3 / \text{fan\_in}}`.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> bool(kerasinit.lecun_uniform_(torch.empty(8, 12), seed=1).abs().max() <= 0.5)
+        True
+    """
+    return _preset("lecun_uniform", tensor, seed, layout, fans, generator, keras_version)
+
+
+def lecun_normal_(
+    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``LecunNormal``: :math:`TN(0, \sigma)`, :math:`\sigma = \sqrt{1/\text{fan\_in}}/0.8796`, cut at :math:`\pm 2\sigma`.
+
+    Not ``kaiming_normal_(nonlinearity='selu')`` (gain 3/4) nor ``'linear'`` (untruncated).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.lecun_normal_(torch.empty(16, 100), seed=1)
+        >>> bool(w.abs().max() <= 2 * 0.1 / 0.87962566103423978)
+        True
+    """
+    return _preset("lecun_normal", tensor, seed, layout, fans, generator, keras_version)
+
+
+def variance_scaling_(
+    tensor: torch.Tensor,
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    seed: int | None = None,
+    *,
+    input_axes: Sequence[int] | None = None,
+    output_axes: Sequence[int] | None = None,
+    layout: LayoutLike = "torch",
+    fans: Fans = None,
+    generator: torch.Generator | None = None,
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``VarianceScaling``.
+
+    With :math:`n` = fan_in, fan_out or their mean (``mode``) and :math:`s = \text{scale}/\max(1, n)`:
+    ``"truncated_normal"`` (or legacy ``"normal"``) samples :math:`TN(0, \sqrt{s}/0.8796)` cut at
+    :math:`\pm 2\sigma`; ``"untruncated_normal"`` samples :math:`N(0, s)`; ``"uniform"`` samples
+    :math:`U[-\sqrt{3s}, \sqrt{3s})`. ``input_axes``/``output_axes`` (Keras >= 3.15) give the fans
+    as products over those axes of the Keras kernel.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.variance_scaling_(torch.empty(10, 40), 3.0, "fan_out", "uniform", seed=0)
+        >>> bool(w.abs().max() <= (9 / 10) ** 0.5)
+        True
+    """
+    spec = VarianceScalingSpec(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                               input_axes=None if input_axes is None else tuple(input_axes),
+                               output_axes=None if output_axes is None else tuple(output_axes))
+    return _apply(spec, tensor, layout, fans, generator, keras_version)
+
+
+def truncated_normal_(
+    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, *,
+    layout: LayoutLike = "torch", generator: torch.Generator | None = None,
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``TruncatedNormal``: :math:`N(\text{mean}, \text{stddev}^2)` cut at ``mean ± 2·stddev``.
+
+    The bounds are **relative** (torch's ``trunc_normal_`` takes absolute ``a``/``b``, default
+    ±2.0), and there is no variance correction: the realised std is ``0.8796·stddev``.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.truncated_normal_(torch.empty(1000), stddev=0.05, seed=0)
+        >>> bool(w.abs().max() <= 0.1)
+        True
+    """
+    return _apply(TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
+                  generator, keras_version)
+
+
+def random_normal_(
+    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, *,
+    layout: LayoutLike = "torch", generator: torch.Generator | None = None,
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``RandomNormal``: untruncated :math:`N(\text{mean}, \text{stddev}^2)`; default std 0.05, not torch's 1.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> kerasinit.random_normal_(torch.empty(3), stddev=0.0).tolist()
+        [0.0, 0.0, 0.0]
+    """
+    return _apply(RandomNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
+                  generator, keras_version)
+
+
+def random_uniform_(
+    tensor: torch.Tensor, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None, *,
+    layout: LayoutLike = "torch", generator: torch.Generator | None = None,
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``RandomUniform``: :math:`U[\text{minval}, \text{maxval})`; default ±0.05, not torch's [0, 1).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> bool(kerasinit.random_uniform_(torch.empty(100), seed=0).abs().max() <= 0.05)
+        True
+    """
+    return _apply(RandomUniformSpec(minval=minval, maxval=maxval, seed=seed), tensor, layout,
+                  None, generator, keras_version)
+
+
+def orthogonal_(
+    tensor: torch.Tensor, gain: float = 1.0, seed: int | None = None, *,
+    layout: LayoutLike = "torch", generator: torch.Generator | None = None,
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``Orthogonal``: a Haar-random frame on Keras's flattening, times ``gain``.
+
+    Keras flattens its kernel to :math:`(\prod \text{shape}[:-1], \text{shape}[-1])` (torch's
+    ``orthogonal_`` flattens all but the first axis of the torch layout). With ``layout`` the
+    frame is built on the Keras kernel and mapped back, so depthwise kernels are right too.
+    The whole LSTM/GRU ``weight_hh`` is one frame, as in Keras (not one per gate).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.orthogonal_(torch.empty(4, 8), seed=0)    # Keras kernel (8, 4)
+        >>> bool(torch.allclose(w @ w.T, torch.eye(4), atol=1e-5))
+        True
+    """
+    return _apply(OrthogonalSpec(gain=gain, seed=seed), tensor, layout, None, generator,
+                  keras_version)
+
+
+def identity_(
+    tensor: torch.Tensor, gain: float = 1.0, *, layout: LayoutLike = "torch",
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``Identity``: ``gain · eye(in, out)`` on the 2-D Keras kernel (rectangular allowed).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> kerasinit.identity_(torch.empty(2, 3), gain=2.0).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+    return _apply(IdentitySpec(gain=gain), tensor, layout, None, None, keras_version)
+
+
+def constant_(
+    tensor: torch.Tensor, value: object = 0.0, *, layout: LayoutLike = "torch",
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``Constant``: a scalar, or an array in **Keras** layout placed through ``layout``.
+
+    Keras 3 broadcasts arrays against the kernel shape; tf_keras (``keras_version="2"``) reshapes
+    an array with the same number of elements.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> kerasinit.constant_(torch.empty(2, 3), [1.0, 2.0]).tolist()   # Keras kernel (3, 2)
+        [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    """
+    return _apply(ConstantSpec(value=value), tensor, layout, None, None,  # type: ignore[arg-type]
+                  keras_version)
+
+
+def zeros_(tensor: torch.Tensor) -> torch.Tensor:
+    """Keras ``Zeros`` (the Keras default bias).
+
+    Example:
+        >>> import torch, kerasinit
+        >>> kerasinit.zeros_(torch.ones(2)).tolist()
+        [0.0, 0.0]
+    """
+    return _apply(ConstantSpec(name="zeros", value=0.0), tensor, "torch", None, None, None)
+
+
+def ones_(tensor: torch.Tensor) -> torch.Tensor:
+    """Keras ``Ones``.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> kerasinit.ones_(torch.zeros(2)).tolist()
+        [1.0, 1.0]
+    """
+    return _apply(ConstantSpec(name="ones", value=1.0), tensor, "torch", None, None, None)
+
+
+def stft_(
+    tensor: torch.Tensor, side: str = "real", window: str | Sequence[float] | None = "hann",
+    scaling: str | None = "density", periodic: bool = False, *, layout: LayoutLike = "torch",
+    keras_version: VersionLike = None,
+) -> torch.Tensor:
+    r"""Keras ``STFT`` (Keras >= 3.7) for a ``Conv1d(1, F, T)`` weight ``(F, 1, T)``.
+
+    :math:`K[t, 0, f] = \cos\theta` (``side="real"``) or :math:`\sin\theta` (``"imag"``),
+    :math:`\theta = -2\pi t f / N`, :math:`N = 2(F - 1)`, times ``window[t] / S``.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> w = kerasinit.stft_(torch.empty(3, 1, 4), window=None)
+        >>> [round(v, 4) for v in w[1, 0].tolist()]
+        [1.0, 0.0, -1.0, -0.0]
+    """
+    win = window if window is None or isinstance(window, str) else tuple(window)
+    spec = STFTSpec(side=side, window=win, scaling=scaling, periodic=periodic)
+    return _apply(spec, tensor, layout, None, None, keras_version)

@@ -20,8 +20,8 @@ OUT = ROOT / "tests" / "data" / "keras_registry.json"
 
 def keras3_registry() -> tuple[str, dict[str, str]]:
     """Keras 3: ``keras.src.initializers.ALL_OBJECTS_DICT`` (key -> class)."""
-    import keras  # noqa: PLC0415
-    from keras.src import initializers  # noqa: PLC0415
+    import keras
+    from keras.src import initializers
 
     table = initializers.ALL_OBJECTS_DICT
     return keras.__version__, {key: cls.__name__ for key, cls in sorted(table.items())}
@@ -29,8 +29,8 @@ def keras3_registry() -> tuple[str, dict[str, str]]:
 
 def tf_keras_registry() -> tuple[str, dict[str, str]]:
     """tf_keras: ``tf_keras.src.initializers.LOCAL.ALL_OBJECTS`` after populating it."""
-    import tf_keras  # noqa: PLC0415
-    from tf_keras.src import initializers  # noqa: PLC0415
+    import tf_keras
+    from tf_keras.src import initializers
 
     initializers.populate_deserializable_objects()
     table = initializers.LOCAL.ALL_OBJECTS

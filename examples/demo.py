@@ -13,13 +13,13 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import torch  # noqa: E402
+import torch
 
-import kerasinit  # noqa: E402
-from kerasinit import layouts  # noqa: E402
+import kerasinit
+from kerasinit import layouts
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _stats(t: torch.Tensor) -> str:
 
 def _keras_sample(case: Case) -> torch.Tensor | None:
     try:
-        import keras  # noqa: PLC0415
+        import keras
     except ImportError:
         return None
     resolved = kerasinit.describe(case.identifier, case.shape, layout=case.layout)

@@ -32,9 +32,10 @@ def render(fmt: str = "md") -> str:
     """The mapping table as ``"md"``, ``"text"`` or ``"json"``."""
     rows = _rows()
     if fmt == "json":
-        data = [dict(zip(("name", "aliases", "formula", "naive_torch", "naive_matches"), r))
+        data: list[dict[str, object]] = [
+            dict(zip(("name", "aliases", "formula", "naive_torch", "naive_matches"), r, strict=True))
                 for r in rows]
-        for item, name in zip(data, ROWS):
+        for item, name in zip(data, ROWS, strict=True):
             item["aliases"] = sorted(a for a, t in ALIASES.items() if t.target == name)
             item["keras_class"] = ROWS[name].class_name
         return json.dumps({"initializers": data, "refused": REFUSED}, indent=2,

@@ -182,7 +182,7 @@ class Initializer:
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
         call_index: int, generator: torch.Generator | None,
     ) -> torch.Tensor:
-        from kerasinit.bridge.faithful import sample_keras  # noqa: PLC0415
+        from kerasinit.bridge.faithful import sample_keras
 
         if generator is not None:
             raise InitializerArgumentError(

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Union
 
 import torch
 
@@ -279,7 +278,7 @@ def mha_in_proj(num_heads: int) -> Packed:
     return Packed((MHAProjection(num_heads),) * 3, name="mha_in_proj")
 
 
-LayoutLike = Union[str, Layout]
+LayoutLike = str | Layout
 _NAMED: dict[str, Layout] = {
     "torch": TorchLayout(),
     "keras": KerasLayout(),

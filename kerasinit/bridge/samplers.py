@@ -129,7 +129,8 @@ def _orthogonal(
     q = q * torch.where(d < 0, -1.0, 1.0).to(work)
     if rows < cols:
         q = q.t()
-    return (q.reshape(keras_shape) * gain).to(dtype)
+    out: torch.Tensor = (q.reshape(keras_shape) * gain).to(dtype)
+    return out
 
 
 def stft_kernel(dist: STFT, frame_length: int, bins: int) -> np.ndarray:

@@ -53,16 +53,19 @@ def get_window(name: str, length: int, *, periodic: bool) -> np.ndarray:
     if length == 1:
         return np.ones(1)
     if name in WINDOWS:
-        return WINDOWS[name](length, periodic)
+        window: np.ndarray = WINDOWS[name](length, periodic)
+        return window
     try:
-        from scipy.signal import get_window as scipy_get_window  # noqa: PLC0415
+        from scipy.signal import get_window as scipy_get_window
     except ImportError:
         raise InitializerArgumentError(
             f"STFT window {name!r} needs SciPy (not installed). Built-in windows: "
             f"{format_choices(WINDOWS)}; or pass the window as an array."
         ) from None
     try:
-        return np.asarray(scipy_get_window(name, length, fftbins=periodic), dtype=np.float64)
+        window = np.asarray(scipy_get_window(name, length, fftbins=periodic),
+                                        dtype=np.float64)
+        return window
     except ValueError as exc:
         raise InitializerArgumentError(
             f"Unknown STFT window {name!r} ({exc}). Built-in windows: {format_choices(WINDOWS)}."

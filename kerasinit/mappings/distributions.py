@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = [
+    "STFT",
     "TRUNCNORM_STD",
     "Constant",
     "Distribution",
     "Identity",
     "Normal",
     "Orthogonal",
-    "STFT",
     "TruncatedNormal",
     "Uniform",
 ]
@@ -158,7 +157,7 @@ class STFT:
                 f"periodic={self.periodic})")
 
 
-Distribution = Union[Uniform, Normal, TruncatedNormal, Orthogonal, Identity, Constant, STFT]
+Distribution = Uniform | Normal | TruncatedNormal | Orthogonal | Identity | Constant | STFT
 
 
 def _truncnorm_std(a: float, b: float) -> float:

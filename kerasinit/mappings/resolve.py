@@ -84,8 +84,8 @@ def check_fans(fans: object) -> tuple[float, float]:
     """Validate a ``fans=(fan_in, fan_out)`` override: two finite numbers >= 0."""
     ok = isinstance(fans, (tuple, list)) and len(fans) == 2
     values: list[float] = []
-    if ok:
-        for f in fans:  # type: ignore[union-attr]
+    if isinstance(fans, (tuple, list)) and ok:
+        for f in fans:
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f) or f < 0:
                 ok = False
                 break

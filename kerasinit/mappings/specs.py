@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
 
@@ -285,7 +285,7 @@ class IdentitySpec(_SpecBase):
         return {"gain": self.gain}
 
 
-ConstantValue = Union[float, tuple[Any, ...]]
+ConstantValue = float | tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,10 +356,10 @@ class STFTSpec(_SpecBase):
                 "scaling": self.scaling}
 
 
-Spec = Union[
-    VarianceScalingSpec, RandomNormalSpec, TruncatedNormalSpec, RandomUniformSpec,
-    OrthogonalSpec, IdentitySpec, ConstantSpec, STFTSpec,
-]
+Spec = (
+    VarianceScalingSpec | RandomNormalSpec | TruncatedNormalSpec | RandomUniformSpec
+    | OrthogonalSpec | IdentitySpec | ConstantSpec | STFTSpec
+)
 
 
 def _listify(axes: tuple[int, ...] | None) -> list[int] | None:
@@ -385,9 +385,7 @@ def _constant_value(value: object) -> ConstantValue:
     if callable(tolist):
         value = tolist()
     if isinstance(value, (list, tuple)):
-        nested = _nest(value)
-        if isinstance(nested, tuple) and len(nested) > 0 or nested == ():
-            return nested
+        return tuple(_nest(v) for v in value)
     if isinstance(value, numbers.Real):
         return float(value)
     raise InitializerArgumentError(

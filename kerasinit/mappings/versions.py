@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Union
 
 from kerasinit.mappings.errors import UnsupportedVersionError
 
@@ -136,7 +135,7 @@ class KerasVersion:
         return f"Keras {self}"
 
 
-VersionLike = Union[str, int, float, tuple[int, ...], KerasVersion, None]
+VersionLike = str | int | float | tuple[int, ...] | KerasVersion | None
 
 LATEST = KerasVersion(3)
 VALID_EXAMPLES = ("3", "3.15", "3.14", "3.0", "2", "2.21", "2.2.4-tf", "2.2.0", "2.0.8", "1")

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from kerasinit.bridge.layouts import Layout
-from kerasinit.bridge.windows import get_window
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -35,7 +33,7 @@ from kerasinit.mappings.distributions import (
     Uniform,
 )
 
-__all__ = ["fill_", "keras_layout_values", "stft_kernel"]
+__all__ = ["fill_", "keras_layout_values"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -99,6 +97,8 @@ def keras_layout_values(
         eye = torch.eye(rows, cols, dtype=torch.float64, device=device) * dist.gain
         return eye.to(dtype)
     if isinstance(dist, Constant):
+        import numpy as np
+
         value = np.asarray(dist.value, dtype=np.float64)
         if dist.array_rule == "reshape" and value.size != 1:
             value = value.reshape(keras_shape)
@@ -106,6 +106,8 @@ def keras_layout_values(
             value = np.broadcast_to(value, keras_shape)
         return torch.from_numpy(np.ascontiguousarray(value)).to(device=device, dtype=dtype)
     if isinstance(dist, STFT):
+        from kerasinit.bridge.stft import stft_kernel
+
         kernel = stft_kernel(dist, keras_shape[0], keras_shape[2])
         return torch.from_numpy(kernel).to(device=device, dtype=dtype)
     raise TypeError(f"no structured sampler for {dist!r}")  # pragma: no cover
@@ -131,23 +133,3 @@ def _orthogonal(
         q = q.t()
     out: torch.Tensor = (q.reshape(keras_shape) * gain).to(dtype)
     return out
-
-
-def stft_kernel(dist: STFT, frame_length: int, bins: int) -> np.ndarray:
-    """Keras's STFT Conv1D kernel, shape (frame_length, 1, bins), in float64.
-
-    ``K[t, 0, f] = cos(θ) (real) or sin(θ) (imag), θ = -2π t f / N, N = 2 (bins - 1)``, times
-    ``w[t] / S`` when a window is given (S = sqrt(Σ w²) for 'density', Σ|w| for 'spectrum').
-    """
-    t = np.arange(frame_length, dtype=np.float64)[:, None]
-    f = np.arange(bins, dtype=np.float64)[None, :]
-    n_fft = 2.0 * (bins - 1)
-    theta = -2.0 * np.arccos(-1.0) * t * f / n_fft if n_fft else np.zeros_like(t * f)
-    kernel = np.cos(theta) if dist.side == "real" else np.sin(theta)
-    if dist.window is not None:
-        w = (np.asarray(dist.window, dtype=np.float64) if isinstance(dist.window, tuple)
-             else get_window(dist.window, frame_length, periodic=dist.periodic))
-        scale = {"density": float(np.sqrt(np.sum(w * w))), "spectrum": float(np.sum(np.abs(w))),
-                 None: 1.0}[dist.scaling]
-        kernel = kernel * (w / scale)[:, None]
-    return np.ascontiguousarray(kernel[:, None, :])

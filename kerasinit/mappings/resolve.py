@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from kerasinit.mappings.distributions import (
     STFT,
     TRUNCNORM_STD,
@@ -205,6 +203,8 @@ def _variance_scaling(
 def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion) -> Constant:
     if not isinstance(spec.value, tuple):
         return Constant(spec.value)
+    import numpy as np
+
     value = np.asarray(spec.value, dtype=np.float64)
     if spec.exact_shape:
         if value.shape != shape:

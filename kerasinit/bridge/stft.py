@@ -1,4 +1,4 @@
-"""Window functions for the STFT initializer, matching ``scipy.signal.get_window``.
+"""The STFT initializer in closed form, with windows matching ``scipy.signal.get_window``.
 
 Keras turns a window name into an array with ``scipy.signal.get_window(name, T, fftbins=periodic)``.
 The common windows are computed here in closed form so SciPy is not a runtime dependency; any
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerasinit.mappings.distributions import STFT
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices
 
-__all__ = ["WINDOWS", "get_window"]
+__all__ = ["WINDOWS", "get_window", "stft_kernel"]
 
 
 def _cosine_sum(coeffs: tuple[float, ...]):  # type: ignore[no-untyped-def]
@@ -70,3 +71,23 @@ def get_window(name: str, length: int, *, periodic: bool) -> np.ndarray:
         raise InitializerArgumentError(
             f"Unknown STFT window {name!r} ({exc}). Built-in windows: {format_choices(WINDOWS)}."
         ) from None
+
+
+def stft_kernel(dist: STFT, frame_length: int, bins: int) -> np.ndarray:
+    """Keras's STFT Conv1D kernel, shape (frame_length, 1, bins), in float64.
+
+    ``K[t, 0, f] = cos(θ) (real) or sin(θ) (imag), θ = -2π t f / N, N = 2 (bins - 1)``, times
+    ``w[t] / S`` when a window is given (S = sqrt(Σ w²) for 'density', Σ|w| for 'spectrum').
+    """
+    t = np.arange(frame_length, dtype=np.float64)[:, None]
+    f = np.arange(bins, dtype=np.float64)[None, :]
+    n_fft = 2.0 * (bins - 1)
+    theta = -2.0 * np.arccos(-1.0) * t * f / n_fft if n_fft else np.zeros_like(t * f)
+    kernel = np.cos(theta) if dist.side == "real" else np.sin(theta)
+    if dist.window is not None:
+        w = (np.asarray(dist.window, dtype=np.float64) if isinstance(dist.window, tuple)
+             else get_window(dist.window, frame_length, periodic=dist.periodic))
+        scale = {"density": float(np.sqrt(np.sum(w * w))), "spectrum": float(np.sum(np.abs(w))),
+                 None: 1.0}[dist.scaling]
+        kernel = kernel * (w / scale)[:, None]
+    return np.ascontiguousarray(kernel[:, None, :])

@@ -26,7 +26,7 @@ from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
 from kerasinit.bridge.samplers import fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
-from kerasinit.mappings.parse import parse_identifier
+from kerasinit.mappings.parse import object_version, parse_identifier
 from kerasinit.mappings.resolve import Resolved, check_fans, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
@@ -286,7 +286,8 @@ def get(
             Keras 1 ``"zero"``), a serialized config in any Keras 1/2/3 form (with or without
             ``module``/``registered_name``), a JSON string of one, a Keras or tf_keras
             initializer object or class (duck-typed, Keras is not imported), or an Initializer.
-        keras_version: Keras semantics to follow; default the latest Keras 3. Also changes
+        keras_version: Keras semantics to follow; default the latest Keras 3 (Keras 2 for a
+            tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
         rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`).
@@ -305,6 +306,8 @@ def get(
         4.0
     """
     version = parse_version(keras_version)
+    if keras_version is None:
+        version = object_version(identifier) or version
     if isinstance(identifier, Initializer):
         spec = identifier.spec
         if keras_version is None:

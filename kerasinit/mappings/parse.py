@@ -34,7 +34,9 @@ from kerasinit.mappings.specs import (
 from kerasinit.mappings.table import REFUSED, ROWS, TORCH_SYNONYMS, all_names
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["SPEC_TYPES", "canonical_name", "parse_identifier", "spec_from_config"]
+__all__ = [
+    "SPEC_TYPES", "canonical_name", "object_version", "parse_identifier", "spec_from_config",
+]
 
 SPEC_TYPES = (VarianceScalingSpec, RandomNormalSpec, TruncatedNormalSpec, RandomUniformSpec,
               OrthogonalSpec, IdentitySpec, ConstantSpec, STFTSpec)
@@ -180,6 +182,22 @@ def _from_keras_object(obj: object, version: KerasVersion) -> Spec:
             config.setdefault("gain", float(gain))
     return spec_from_config({"class_name": class_name, "config": config}, version,
                             from_object=True)
+
+
+def object_version(obj: object) -> KerasVersion | None:
+    """Keras 2 for tf_keras / old tf.keras initializer objects (by module name), else None.
+
+    Example:
+        >>> object_version("he_normal") is None
+        True
+    """
+    if isinstance(obj, (str, Mapping)) or obj is None:
+        return None
+    cls = obj if isinstance(obj, type) else type(obj)
+    module = getattr(cls, "__module__", "") or ""
+    if module.startswith("tf_keras") or "initializers_v2" in module or "initializers_v1" in module:
+        return KerasVersion(2, tf=True)
+    return None
 
 
 def canonical_name_or_none(name: str) -> str | None:

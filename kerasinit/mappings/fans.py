@@ -57,7 +57,10 @@ def compute_fans(shape: Sequence[int], rule: FanRule = FanRule.MODERN) -> tuple[
         return float(s[-2] * rf), float(s[-1] * rf)
     conv_ranks = (4, 5) if rule is FanRule.KERAS1 else (3, 4, 5)
     if r in conv_ranks:
-        rf = _prod(s[:2]) if rule is FanRule.KERAS2_0 else _prod(s[:-2])
+        # Keras 1.0.4-1.2.2 ('tf' ordering) and 2.0.0-2.0.5 took rf = prod(shape[:2]): this
+        # misses a spatial axis of 5-D kernels (and of Keras 2.0's 3-D ones, rf = k * in).
+        early = rule in (FanRule.KERAS1, FanRule.KERAS2_0)
+        rf = _prod(s[:2]) if early else _prod(s[:-2])
         return float(s[-2] * rf), float(s[-1] * rf)
     root = math.sqrt(_prod(s))
     return root, root

@@ -36,3 +36,21 @@ from kerasinit.bridge.functional import stft_ as stft_
 from kerasinit.bridge.functional import truncated_normal_ as truncated_normal_
 from kerasinit.bridge.functional import variance_scaling_ as variance_scaling_
 from kerasinit.bridge.functional import zeros_ as zeros_
+
+# Heavier parts load on first use: `kerasinit.nn`, `kerasinit.parity` (TensorFlow inside),
+# `kerasinit.porting`, and the module-level helpers `initialize` / `keras_defaults_`.
+_LAZY_MODULES = {"nn", "parity", "porting"}
+_LAZY_ATTRS = {
+    "initialize": "kerasinit.bridge.modules",
+    "keras_defaults_": "kerasinit.bridge.modules",
+}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"kerasinit.{name}")
+    if name in _LAZY_ATTRS:
+        return getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+    raise AttributeError(f"module 'kerasinit' has no attribute {name!r}")

@@ -1,14 +1,22 @@
-"""Core sampler speed, as ratios against torch.nn.init baselines measured in the same run.
+"""Core sampler speed, as ratios against torch baselines measured in the same run.
 
-Run: ``python benchmarks/bench_core.py [--size 4096] [--repeat 7]``. Prints a Markdown table:
-median wall time per call and the ratio to the named torch baseline (lower is better). No
-assertion is made on time; ``tests/`` only checks that the script runs.
+Run: ``python benchmarks/bench_core.py [--size 4096] [--repeat 7]``. Prints Markdown tables:
+
+1. big (size²) and small (64²) float32 tensors: median time per call and the ratio to the
+   equivalent raw torch op (``normal_``/``uniform_``) timed alternately in the same run;
+2. per-call overhead on a 1-element tensor (kerasinit call minus the raw op);
+3. ``import kerasinit`` cost beyond ``import torch`` (fresh interpreters);
+4. when TensorFlow is installed: the "sample in Keras/TF, transpose, copy" route for comparison.
+
+No assertion is made on time; ``tests/test_benchmarks.py`` only checks that the script runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +26,7 @@ import torch
 import kerasinit
 
 Case = tuple[str, Callable[[torch.Tensor], object], str]
+NORMAL, UNIFORM = "torch normal_ (baseline)", "torch uniform_ (baseline)"
 
 
 def _paired_medians(fn: Callable[[], object], base: Callable[[], object],
@@ -34,19 +43,22 @@ def _paired_medians(fn: Callable[[], object], base: Callable[[], object],
 
 
 def cases(std: float) -> list[Case]:
-    """(label, fill, baseline label); baselines are the torch calls people use instead."""
+    """(label, fill, baseline label); baselines are the raw torch ops of the same family."""
     nn_init = torch.nn.init
     return [
-        ("torch normal_ (baseline)", lambda w: w.normal_(0.0, std), ""),
-        ("torch uniform_ (baseline)", lambda w: w.uniform_(-std, std), ""),
-        ("torch kaiming_normal_ (untruncated)", lambda w: nn_init.kaiming_normal_(w), "torch normal_ (baseline)"),
-        ("torch trunc_normal_ (±2σ relative)",
-         lambda w: nn_init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std), "torch normal_ (baseline)"),
-        ("kerasinit he_normal_", kerasinit.he_normal_, "torch normal_ (baseline)"),
-        ("kerasinit truncated_normal_", kerasinit.truncated_normal_, "torch normal_ (baseline)"),
-        ("kerasinit glorot_uniform_", kerasinit.glorot_uniform_, "torch uniform_ (baseline)"),
-        ("torch xavier_uniform_", nn_init.xavier_uniform_, "torch uniform_ (baseline)"),
-        ("kerasinit get('he_normal') cached", kerasinit.get("he_normal"), "torch normal_ (baseline)"),
+        (NORMAL, lambda w: w.normal_(0.0, std), ""),
+        (UNIFORM, lambda w: w.uniform_(-std, std), ""),
+        ("kerasinit random_normal_", kerasinit.random_normal_, NORMAL),
+        ("kerasinit random_uniform_", kerasinit.random_uniform_, UNIFORM),
+        ("kerasinit glorot_uniform_", kerasinit.glorot_uniform_, UNIFORM),
+        ("kerasinit he_uniform_", kerasinit.he_uniform_, UNIFORM),
+        ("kerasinit he_normal_ (±2σ truncated)", kerasinit.he_normal_, NORMAL),
+        ("kerasinit truncated_normal_", kerasinit.truncated_normal_, NORMAL),
+        ("kerasinit get('he_normal') (cached object)", kerasinit.get("he_normal"), NORMAL),
+        ("torch kaiming_normal_ (untruncated, not Keras)", nn_init.kaiming_normal_, NORMAL),
+        ("torch xavier_uniform_", nn_init.xavier_uniform_, UNIFORM),
+        ("torch trunc_normal_(a=-2σ, b=2σ)",
+         lambda w: nn_init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std), NORMAL),
     ]
 
 
@@ -65,17 +77,74 @@ def run(size: int, repeat: int, small: int = 64) -> list[tuple[str, float, float
     return results
 
 
+def overhead_us(repeat: int) -> list[tuple[str, float]]:
+    """Per-call cost on a 1-element tensor minus the raw torch op, in microseconds."""
+    one = torch.empty(1)
+    pairs = [
+        ("random_uniform_", partial(kerasinit.random_uniform_, one), partial(one.uniform_)),
+        ("glorot_uniform_", partial(kerasinit.glorot_uniform_, one), partial(one.uniform_)),
+        ("random_normal_", partial(kerasinit.random_normal_, one), partial(one.normal_)),
+        ("he_normal_", partial(kerasinit.he_normal_, one), partial(one.normal_)),
+    ]
+    out = []
+    for label, fn, base in pairs:
+        t, b = _paired_medians(fn, base, repeat * 200)
+        out.append((label, (t - b) * 1e6))
+    return out
+
+
+def import_cost_ms(repeat: int) -> float:
+    """Median of (import torch, kerasinit) minus (import torch), fresh interpreters."""
+    def child(code: str) -> float:
+        src = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+        return float(subprocess.run([sys.executable, "-c", src], check=True,
+                                    capture_output=True, text=True).stdout)
+    both = [child("import torch, kerasinit") for _ in range(repeat)]
+    alone = [child("import torch") for _ in range(repeat)]
+    return (statistics.median(both) - statistics.median(alone)) * 1e3
+
+
+def tensorflow_route(size: int, repeat: int) -> tuple[float, float] | None:
+    """(ms of Keras HeNormal in TF + transpose + copy into torch, ms of kerasinit he_normal_)."""
+    try:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    w = torch.empty(size, size)
+    keras_init = keras.initializers.HeNormal()
+
+    def via_tf() -> None:
+        w.copy_(torch.from_numpy(keras_init((size, size)).numpy()).T)
+
+    t_tf, t_ki = _paired_medians(via_tf, partial(kerasinit.he_normal_, w), repeat)
+    return t_tf * 1e3, t_ki * 1e3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-tf", action="store_true", help="skip the TensorFlow route")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.size}x{args.size} float32 and 64x64, median of {args.repeat}")
-    print("| call | ms (big) | × baseline | µs (64²) | × baseline |")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, "
+          f"median of {args.repeat} (x50 for 64²)\n")
+    print(f"| call | ms ({args.size}²) | × baseline | µs (64²) | × baseline |")
     print("|---|---:|---:|---:|---:|")
     for label, t_big, r_big, us_small, r_small in run(args.size, args.repeat):
         print(f"| {label} | {t_big * 1e3:.1f} | {r_big:.2f} | {us_small:.1f} | {r_small:.2f} |")
+    print("\n| per-call overhead, 1-element tensor | µs over the raw op |\n|---|---:|")
+    for label, us in overhead_us(args.repeat):
+        print(f"| kerasinit {label} | {us:.1f} |")
+    print(f"\n`import kerasinit` beyond `import torch`: {import_cost_ms(3):.0f} ms")
+    route = None if args.no_tf else tensorflow_route(args.size, max(3, args.repeat // 2))
+    if route is not None:
+        t_tf, t_ki = route
+        print(f"\nKeras HeNormal sampled in TF + transpose + copy: {t_tf:.1f} ms; "
+              f"kerasinit he_normal_: {t_ki:.1f} ms ({t_tf / t_ki:.1f}× faster)")
     return 0
 
 

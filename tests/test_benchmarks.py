@@ -22,6 +22,6 @@ def _load(name: str) -> ModuleType:
 
 
 def test_bench_core_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _load("bench_core").main(["--size", "64", "--repeat", "1"]) == 0
+    assert _load("bench_core").main(["--size", "64", "--repeat", "1", "--no-tf"]) == 0
     out = capsys.readouterr().out
     assert "kerasinit he_normal_" in out and "torch trunc_normal_" in out

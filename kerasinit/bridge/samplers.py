@@ -18,6 +18,7 @@ bound itself.
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 
@@ -113,6 +114,28 @@ def keras_layout_values(
     raise TypeError(f"no structured sampler for {dist!r}")  # pragma: no cover
 
 
+_QR_LOCK = threading.Lock()
+
+
+def _qr(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.qr``, bit-identical whatever ``torch.get_num_threads()`` is.
+
+    LAPACK's blocked Householder QR rounds differently with 1 and 2 threads (~1e-6 in float32),
+    so on CPU the factorization runs single-threaded; the thread count is restored afterwards.
+    """
+    if a.device.type != "cpu":
+        q, r = torch.linalg.qr(a)
+        return q, r
+    with _QR_LOCK:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            q, r = torch.linalg.qr(a)
+        finally:
+            torch.set_num_threads(threads)
+    return q, r
+
+
 def _orthogonal(
     keras_shape: tuple[int, ...],
     gain: float,
@@ -126,7 +149,7 @@ def _orthogonal(
     work = torch.float64 if dtype == torch.float64 else torch.float32
     a = torch.empty(max(rows, cols), min(rows, cols), dtype=work, device=device)
     a.normal_(0.0, 1.0, generator=generator)
-    q, r = torch.linalg.qr(a)
+    q, r = _qr(a)
     d = torch.diagonal(r)
     q = q * torch.where(d < 0, -1.0, 1.0).to(work)
     if rows < cols:

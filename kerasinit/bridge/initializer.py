@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import torch
 
+from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
 from kerasinit.bridge.samplers import fill_
 from kerasinit.mappings.distributions import Constant
@@ -156,6 +157,9 @@ class Initializer:
         _check_dtype(tensor, plan, self.class_name)
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
+        if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
+            return fill_dtensor(self, tensor, plan, layout=layout, fans=fans,
+                                generator=generator, rng=rng_name)
         seed = getattr(self.spec, "seed", None)
         with self._lock:
             call_index = self._calls

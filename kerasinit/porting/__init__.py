@@ -1,0 +1,35 @@
+"""Porting: read the initializers of a saved Keras model and apply them to a torch model.
+
+>>> import kerasinit
+>>> plan = kerasinit.porting.read('{"class_name": "Sequential", "keras_version": "2.2.4", '
+...     '"config": [{"class_name": "Dense", "config": {"name": "fc", "units": 4, '
+...     '"batch_input_shape": [null, 8]}}]}')
+>>> plan.rows[0].keras_shape, plan.rows[0].resolved.distribution.formula()
+((8, 4), 'U[-0.707107, 0.707107)')
+
+Files are data: no module named in a config is imported and no ``Lambda`` code is run.
+"""
+
+from kerasinit.porting.apply import ApplyReport as ApplyReport
+from kerasinit.porting.apply import PlanMismatchError as PlanMismatchError
+from kerasinit.porting.build import CustomObjectError as CustomObjectError
+from kerasinit.porting.build import UnknownLayerError as UnknownLayerError
+from kerasinit.porting.build import read as read
+from kerasinit.porting.plan import Plan as Plan
+from kerasinit.porting.plan import PlanLayer as PlanLayer
+from kerasinit.porting.plan import PlanRow as PlanRow
+from kerasinit.porting.readers import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
+from kerasinit.porting.readers import ModelFileError as ModelFileError
+
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "ApplyReport",
+    "CustomObjectError",
+    "ModelFileError",
+    "Plan",
+    "PlanLayer",
+    "PlanMismatchError",
+    "PlanRow",
+    "UnknownLayerError",
+    "read",
+]

@@ -1,0 +1,33 @@
+"""``kerasinit inspect FILE``: print the initializer plan of a saved Keras model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``inspect`` arguments to ``parser``."""
+    parser.add_argument("file", help="a .keras archive, a legacy .h5 file or a to_json() .json file")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--keras-version", default=None,
+                        help="override the Keras version the file records (e.g. 3.14, 2, 2.0.8)")
+    parser.add_argument("--lenient", action="store_true",
+                        help="list unknown weight-bearing layers as skipped instead of failing")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plan; returns 0, or 1 with the error on stderr for unreadable input."""
+    from kerasinit.mappings.errors import KerasInitError
+    from kerasinit.porting.build import read
+
+    try:
+        plan = read(args.file, keras_version=args.keras_version,
+                    strict=not getattr(args, "lenient", False))
+    except KerasInitError as exc:
+        print(f"kerasinit inspect: error: {exc}", file=sys.stderr)
+        return 1
+    print(plan.to_json() if args.json else str(plan))
+    return 0

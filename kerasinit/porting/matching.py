@@ -1,0 +1,210 @@
+"""Pair weight-bearing Keras layers of a plan with torch modules (positional, or by mapping).
+
+A torch *unit* is a module :func:`~kerasinit.bridge.modules.module_params` knows (its claimed
+children, such as ``MultiheadAttention.out_proj``, are not units of their own), or a plain
+container with ``.depthwise`` and ``.pointwise`` conv children (a Keras ``SeparableConv``).
+A torch RNN with ``num_layers`` L and D directions takes L·D consecutive Keras layers
+(``Bidirectional`` gives a forward and a backward layer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from torch import nn
+
+from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
+from kerasinit.mappings.errors import format_choices, suggest
+
+if TYPE_CHECKING:
+    from kerasinit.porting.plan import Plan, PlanLayer
+
+__all__ = ["Pair", "Unit", "keras_family", "pair_up", "torch_units"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A torch module with a Keras view.
+
+    Attributes:
+        path: module path in the model (``""`` for the root).
+        module: the module.
+        params: its ParamSpecs (names may reach into claimed children: ``"out_proj.weight"``).
+        kind: the Keras layer class it plays (``"Dense"``, ``"SeparableConv2D"``, ...).
+        consumes: how many consecutive Keras layers it takes (RNN layers × directions).
+        direct: fill every weight directly (no ``initialize`` keyword exists for the unit).
+        layouts: per-parameter layout overrides (filled directly).
+    """
+
+    path: str
+    module: nn.Module
+    params: tuple[Any, ...]
+    kind: str
+    consumes: int = 1
+    direct: bool = False
+    layouts: dict[str, Layout] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Keras layer(s) paired with a torch unit."""
+
+    keras: tuple[PlanLayer, ...]
+    unit: Unit
+
+
+_ALIASES = {"EinsumDense": "Dense", "TimeDistributedDense": "Dense",
+            "Deconvolution2D": "Conv2DTranspose", "SeparableConvolution2D": "SeparableConv2D"}
+
+
+def keras_family(class_name: str) -> str:
+    """The torch-side kind a Keras class corresponds to (``"Convolution2D"`` -> ``"Conv2D"``).
+
+    Example:
+        >>> keras_family("AtrousConvolution2D"), keras_family("LSTMCell"), keras_family("CuDNNGRU")
+        ('Conv2D', 'LSTM', 'GRU')
+    """
+    name = _ALIASES.get(class_name, class_name)
+    name = name.removeprefix("CuDNN").removesuffix("Cell")
+    for old in ("AtrousConvolution", "Convolution"):
+        if name.startswith(old):
+            name = "Conv" + name[len(old):]
+    return name
+
+
+def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> Any:
+    from kerasinit.bridge.modules import ParamSpec
+
+    return ParamSpec(name, role, keyword, layout, layer)
+
+
+def _separable(module: nn.Module) -> Unit | None:
+    dw, pw = getattr(module, "depthwise", None), getattr(module, "pointwise", None)
+    if not (isinstance(dw, nn.modules.conv._ConvNd) and isinstance(pw, nn.modules.conv._ConvNd)):
+        return None
+    n = len(dw.kernel_size)
+    layer = f"SeparableConv{n}D"
+    m = max(1, dw.out_channels // max(1, dw.in_channels))
+    params = [_param("depthwise.weight", "depthwise_kernel", "depthwise_initializer",
+                     Depthwise(m), layer),
+              _param("pointwise.weight", "pointwise_kernel", "pointwise_initializer",
+                     TorchLayout(), layer)]
+    if pw.bias is not None:
+        params.append(_param("pointwise.bias", "bias", "bias_initializer", TorchLayout(), layer))
+    if dw.bias is not None:
+        params.append(_param("depthwise.bias", "depthwise_bias", "bias_initializer",
+                             TorchLayout(), layer))
+    return Unit("", module, tuple(params), layer, direct=True)
+
+
+def torch_units(model: nn.Module) -> list[Unit]:
+    """The torch modules with a Keras view, in ``named_modules()`` order."""
+    from kerasinit.bridge.module_specs import claimed_children
+    from kerasinit.bridge.modules import module_params
+
+    units: list[Unit] = []
+    claimed: list[str] = []
+    for path, module in model.named_modules():
+        if any(path == c or path.startswith(c + ".") for c in claimed):
+            continue
+        params = module_params(module)
+        if not params:
+            sep = _separable(module)
+            if sep is not None:
+                units.append(dataclasses.replace(sep, path=path))
+                claimed += [f"{path}.depthwise" if path else "depthwise",
+                            f"{path}.pointwise" if path else "pointwise"]
+            continue
+        kind = params[0].keras_layer
+        consumes = 1
+        if isinstance(module, nn.RNNBase):
+            consumes = module.num_layers * (2 if module.bidirectional else 1)
+        units.append(Unit(path, module, tuple(params), kind, consumes))
+        claimed += [f"{path}.{c}" if path else c for c in claimed_children(module)]
+    return units
+
+
+def _compatible(layers: tuple[PlanLayer, ...], unit: Unit) -> tuple[str | None, Unit]:
+    """(problem or None, the unit as used for this pair)."""
+    families = {keras_family(layer.class_name) for layer in layers}
+    if families == {unit.kind}:
+        return None, unit
+    layer = layers[0]
+    fam = keras_family(layer.class_name)
+    groups = layer.options.get("groups")
+    if (len(layers) == 1 and unit.kind.startswith("DepthwiseConv") and fam.startswith("Conv")
+            and fam[4:6] == unit.kind[13:15] and groups == getattr(unit.module, "groups", None)):
+        params = tuple(dataclasses.replace(p, role="kernel", keyword="kernel_initializer",
+                                           layout=TorchLayout(), keras_layer=fam)
+                       if p.role == "depthwise_kernel" else p for p in unit.params)
+        return None, dataclasses.replace(unit, params=params, kind=fam,
+                                         layouts={"weight": TorchLayout()})
+    names = ", ".join(f"{k.path} ({k.class_name})" for k in layers)
+    return (f"kind mismatch: Keras {names} vs torch {unit.path or '(root)'} "
+            f"({type(unit.module).__name__}, plays Keras {unit.kind})"), unit
+
+
+def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
+    exact = [layer for layer in plan.layers if layer.path == key]
+    if exact:
+        return exact
+    group = [layer for layer in plan.layers if layer.path.startswith(key + "/")]
+    if group:
+        return group
+    return [plan.layer(key)]  # unique short name, or a KerasInitError with choices
+
+
+def pair_up(
+    plan: Plan, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
+) -> tuple[list[Pair], list[str], list[Unit], list[str]]:
+    """Pairs, unmatched Keras layer paths, unmatched units, problems."""
+    problems: list[str] = []
+    pairs: list[Pair] = []
+    used_layers: set[str] = set()
+    used_units: set[str] = set()
+    by_path = {u.path: u for u in units}
+    for key, torch_path in (mapping or {}).items():
+        layers = tuple(_keras_group(plan, key))
+        unit = by_path.get(torch_path)
+        if unit is None:
+            try:
+                sub = model.get_submodule(torch_path)
+                problems.append(f"mapping {key!r} -> {torch_path!r}: torch module "
+                                f"{type(sub).__name__} has no Keras counterpart")
+            except AttributeError:
+                hint = suggest(torch_path, list(by_path))
+                extra = f" Did you mean {hint!r}?" if hint else ""
+                problems.append(f"mapping {key!r} -> {torch_path!r}: no such torch module.{extra} "
+                                f"Modules with Keras weights: {format_choices(by_path, limit=20)}")
+            used_layers |= {k.path for k in layers}
+            continue
+        problem, used = _compatible(layers, unit)
+        if problem:
+            problems.append(problem)
+        pairs.append(Pair(layers, used))
+        used_layers |= {k.path for k in layers}
+        used_units.add(unit.path)
+    rest = [k for k in plan.layers if k.path not in used_layers]
+    free = [u for u in units if u.path not in used_units]
+    unmatched_units: list[Unit] = []
+    i = 0
+    for unit in free:
+        chunk = tuple(rest[i:i + unit.consumes])
+        if len(chunk) < unit.consumes:
+            unmatched_units.append(unit)
+            problems.append(f"torch {unit.path or '(root)'} ({type(unit.module).__name__}) has "
+                            f"no Keras layer left to pair with")
+            continue
+        problem, used = _compatible(chunk, unit)
+        if problem:
+            problems.append(problem + f" (automatic matching is by position: Keras layer "
+                                      f"#{i + 1}; pass mapping= to pair explicitly)")
+        pairs.append(Pair(chunk, used))
+        i += unit.consumes
+    unmatched_keras = [k.path for k in rest[i:]]
+    for path in unmatched_keras:
+        layer = next(k for k in rest if k.path == path)
+        problems.append(f"Keras {path} ({layer.class_name}) has no torch module")
+    return pairs, unmatched_keras, unmatched_units, problems

@@ -1,0 +1,246 @@
+"""The plan: every weight of a saved Keras model with its shape and exact initializer.
+
+``print(plan)`` shows a table (Keras layer, class, weight, Keras shape, initializer, resolved
+distribution); ``plan.to_json()`` the same as JSON; ``plan.apply(torch_model)`` initializes a
+torch model with it (:mod:`kerasinit.porting.apply`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kerasinit.mappings.resolve import Resolved
+from kerasinit.mappings.specs import Spec, VarianceScalingSpec
+from kerasinit.mappings.versions import KerasVersion
+
+if TYPE_CHECKING:
+    import torch
+
+    from kerasinit.porting.apply import ApplyReport
+
+__all__ = ["Plan", "PlanLayer", "PlanRow", "Skipped"]
+
+Axes = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One Keras weight.
+
+    Attributes:
+        layer: Keras layer path (``"model/dense_1"``, ``"bidirectional/forward_lstm"``).
+        class_name: Keras layer class.
+        weight: weight name inside the layer (``"kernel"``, ``"query/kernel"``).
+        role: kerasinit role (``"kernel"``, ``"bias"``, ``"recurrent_kernel"``, ...).
+        keyword: the Keras initializer keyword (``"kernel_initializer"``).
+        keras_shape: Keras-layout shape, or None when it cannot be derived ("?").
+        initializer: the initializer spec as the file says it.
+        resolved: the exact distribution (None when the shape is unknown).
+        keras_version: the Keras semantics the plan applies.
+        einsum_axes: EinsumDense/MultiHeadAttention kernel axes.
+        blocks: >1 for Keras 1 per-gate RNN weights (blocks initialized separately).
+        fans: a fan override (old Keras layouts).
+        note: remarks (``unit_forget_bias``, Keras 1 quirks, why a shape is unknown).
+    """
+
+    layer: str
+    class_name: str
+    weight: str
+    role: str
+    keyword: str
+    keras_shape: tuple[int, ...] | None
+    initializer: Spec
+    resolved: Resolved | None
+    keras_version: KerasVersion
+    einsum_axes: Axes | None = None
+    blocks: int = 1
+    fans: tuple[float, float] | None = None
+    note: str = ""
+
+    @property
+    def shape_text(self) -> str:
+        """``"(784, 256)"`` or ``"?"``."""
+        if self.keras_shape is None:
+            return "?"
+        return "(" + ", ".join(str(d) for d in self.keras_shape) + ("," if len(self.keras_shape) == 1 else "") + ")"
+
+    @property
+    def initializer_text(self) -> str:
+        """``"GlorotUniform(seed=None)"``: the Keras class with its non-axis arguments."""
+        cfg = {k: v for k, v in self.initializer.get_config().items()
+               if not (k in ("input_axes", "output_axes") and v is None)}
+        args = ", ".join(f"{k}={v!r}" for k, v in cfg.items())
+        return f"{self.initializer.class_name}({args})"
+
+    @property
+    def resolved_text(self) -> str:
+        """The exact distribution with the fans, or why there is none."""
+        if self.resolved is None:
+            return "? (shape unknown)"
+        r = self.resolved
+        text = r.distribution.formula()
+        if isinstance(self.initializer, VarianceScalingSpec):
+            text += f"; fans {r.fan_in:g}/{r.fan_out:g}"
+            if self.blocks > 1:
+                text += f" per block of {self.blocks}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the row."""
+        r = self.resolved
+        return {
+            "layer": self.layer, "class_name": self.class_name, "weight": self.weight,
+            "role": self.role, "keyword": self.keyword,
+            "keras_shape": None if self.keras_shape is None else list(self.keras_shape),
+            "initializer": self.initializer.serialize(),
+            "resolved": None if r is None else {
+                "distribution": r.distribution.formula(), "fan_in": r.fan_in,
+                "fan_out": r.fan_out, "fan_source": r.fan_source,
+                "keras_shape": list(r.keras_shape),
+            },
+            "keras_version": str(self.keras_version), "blocks": self.blocks, "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class PlanLayer:
+    """A weight-bearing Keras layer and its rows."""
+
+    path: str
+    class_name: str
+    rows: tuple[PlanRow, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    wrapper: str = ""
+    calls: int = 1
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A layer the plan could not interpret (unknown class with initializer keys)."""
+
+    path: str
+    class_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The initializer plan of a saved Keras model.
+
+    Attributes:
+        layers: the weight-bearing layers, in the file's order.
+        keras_version: the Keras semantics applied (from the file unless overridden).
+        version_source: where the version came from.
+        source: a description of what was read.
+        model_class: the top-level class (``"Sequential"``, ``"Functional"``, ...).
+        notes: remarks (Lambda layers never executed, shared layers, guesses).
+        skipped: layers that could not be interpreted (only with ``read(..., strict=False)``).
+    """
+
+    layers: tuple[PlanLayer, ...]
+    keras_version: KerasVersion
+    version_source: str
+    source: str
+    model_class: str = ""
+    notes: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def rows(self) -> tuple[PlanRow, ...]:
+        """Every weight of every layer, in order."""
+        return tuple(r for layer in self.layers for r in layer.rows)
+
+    def layer(self, path: str) -> PlanLayer:
+        """The layer with this Keras path (or unique layer name)."""
+        for candidate in self.layers:
+            if candidate.path == path:
+                return candidate
+        matches = [c for c in self.layers if c.path.rsplit("/", 1)[-1] == path]
+        if len(matches) == 1:
+            return matches[0]
+        from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
+
+        names = [c.path for c in self.layers]
+        hint = suggest(path, names)
+        extra = f" Did you mean {hint!r}?" if hint else ""
+        raise KerasInitError(
+            f"No weight-bearing Keras layer {path!r} in the plan.{extra} Layers: "
+            f"{format_choices(names, limit=30)}."
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __str__(self) -> str:
+        head = (f"Keras initializer plan: {self.source}\n"
+                f"{self.model_class} model, {len(self.layers)} weight-bearing layers, "
+                f"{len(self.rows)} weights; {self.keras_version.label()} semantics "
+                f"({self.version_source})")
+        cols = ("layer", "class", "weight", "Keras shape", "initializer", "resolved")
+        table = [cols] + [(r.layer, r.class_name, r.weight, r.shape_text, r.initializer_text,
+                           r.resolved_text) for r in self.rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(cols) - 1)]
+        lines = [head, ""]
+        for i, row in enumerate(table):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
+                         + "  " + row[-1])
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 8)
+        notes = [f"{r.layer}/{r.weight}: {r.note}" for r in self.rows if r.note]
+        notes += list(self.notes)
+        notes += [f"skipped {s.path} ({s.class_name}): {s.reason}" for s in self.skipped]
+        if notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<kerasinit Plan of {self.source}: {len(self.layers)} layers, "
+                f"{len(self.rows)} weights, {self.keras_version.label()}>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: version, source, rows, notes, skipped layers."""
+        return {
+            "source": self.source, "model_class": self.model_class,
+            "keras_version": str(self.keras_version), "version_source": self.version_source,
+            "rows": [r.to_dict() for r in self.rows], "notes": list(self.notes),
+            "skipped": [{"layer": s.path, "class_name": s.class_name, "reason": s.reason}
+                        for s in self.skipped],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The plan as JSON text (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def apply(
+        self,
+        torch_model: torch.nn.Module,
+        mapping: dict[str, str] | None = None,
+        strict: bool = True,
+        generator: torch.Generator | None = None,
+        rng: str = "torch",
+    ) -> ApplyReport:
+        """Initialize ``torch_model`` as the Keras model was initialized.
+
+        Weight-bearing Keras layers are paired with torch modules in order (or by ``mapping``:
+        Keras layer name -> torch module path); every pair is checked (kind, shapes after the
+        layout conversion) before anything is written.
+
+        Args:
+            torch_model: the torch model.
+            mapping: explicit pairs, Keras layer path or name -> torch module path (``""`` for
+                the root module). Overrides the automatic matching for those layers.
+            strict: raise :class:`~kerasinit.porting.apply.PlanMismatchError` (nothing written)
+                on any unmatched or mismatched layer; ``False`` applies what matches and reports
+                the rest.
+            generator: torch generator to sample from.
+            rng: ``"torch"`` or a seed-faithful stream (see :func:`kerasinit.get`).
+
+        Returns:
+            An :class:`~kerasinit.porting.apply.ApplyReport` listing every torch parameter.
+        """
+        from kerasinit.porting.apply import apply_plan
+
+        return apply_plan(self, torch_model, mapping=mapping, strict=strict, generator=generator,
+                          rng=rng)

@@ -1,0 +1,198 @@
+"""glibc's float32 ``logf`` and ``sincosf``, emulated exactly, and Box-Muller built on them.
+
+TensorFlow's CPU Box-Muller (Linux) calls glibc's ``logf`` and ``sincosf``. They are not
+correctly rounded, so no torch or NumPy function reproduces them; this module re-implements
+the two routines (algorithm and constants from Arm's optimized-routines, MIT licence, as
+shipped in glibc >= 2.27: a 16-entry ``(1/c, log c)`` table plus a cubic for ``logf``, and a
+single-step reduction by pi/2 plus even/odd polynomials for ``sincosf``), evaluated in float64
+op by op exactly as the C code does, then rounded once to float32.
+
+Only two inputs occur: ``u1 = m 2^-23`` (``m`` = low 23 bits of a word, 0 clamped to 1e-7)
+for the radius, and ``v = float32(2 pi * m 2^-23)`` for the angle. So each function has 2^23
+possible inputs, checked exhaustively against the platform in ``tests/test_rng_libm.py``.
+For large tensors the three functions are tabulated once per process and device (3 x 32 MiB);
+small tensors evaluate the emulation directly.
+
+Example:
+    >>> import torch
+    >>> m = torch.tensor([1, 4194304, 8388607])
+    >>> radius(m).tolist()[1]                      # sqrt(-2 log 0.5)
+    1.1774100065231323
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import torch
+
+__all__ = ["BoxMuller", "angle", "logf", "radius", "sincosf"]
+
+_h = float.fromhex
+
+DOMAIN = 1 << 23
+_MANT = DOMAIN - 1
+
+# logf: x = 2^k z, log x = k ln2 + log c + log1p(z/c - 1), z in [OFF, 2 OFF), 16 subintervals.
+_LOGF_OFF = 0x3F330000
+_LOGF_INVC = (
+    _h("0x1.661ec79f8f3bep+0"), _h("0x1.571ed4aaf883dp+0"), _h("0x1.49539f0f010bp+0"), _h("0x1.3c995b0b80385p+0"),
+    _h("0x1.30d190c8864a5p+0"), _h("0x1.25e227b0b8eap+0"), _h("0x1.1bb4a4a1a343fp+0"), _h("0x1.12358f08ae5bap+0"),
+    _h("0x1.0953f419900a7p+0"), _h("0x1p+0"), _h("0x1.e608cfd9a47acp-1"), _h("0x1.ca4b31f026aap-1"),
+    _h("0x1.b2036576afce6p-1"), _h("0x1.9c2d163a1aa2dp-1"), _h("0x1.886e6037841edp-1"), _h("0x1.767dcf5534862p-1"),
+)
+_LOGF_LOGC = (
+    -_h("0x1.57bf7808caadep-2"), -_h("0x1.2bef0a7c06ddbp-2"), -_h("0x1.01eae7f513a67p-2"), -_h("0x1.b31d8a68224e9p-3"),
+    -_h("0x1.6574f0ac07758p-3"), -_h("0x1.1aa2bc79c81p-3"), -_h("0x1.a4e76ce8c0e5ep-4"), -_h("0x1.1973c5a611cccp-4"),
+    -_h("0x1.252f438e10c1ep-5"), _h("0x0p+0"), _h("0x1.aa5aa5df25984p-5"), _h("0x1.c5e53aa362eb4p-4"),
+    _h("0x1.526e57720db08p-3"), _h("0x1.bc2860d22477p-3"), _h("0x1.1058bc8a07ee1p-2"), _h("0x1.4043057b6ee09p-2"),
+)
+_LN2 = _h("0x1.62e42fefa39efp-1")
+_LOGF_A = (-_h("0x1.00ea348b88334p-2"), _h("0x1.5575b0be00b6ap-2"), -_h("0x1.ffffef20a4123p-2"))
+
+# sincosf: cosine c0..c4, sine s1..s3 (sin x = x + s1 x^3 + ...), pi/2 and 2/pi * 2^24.
+_C = (1.0, -_h("0x1.ffffffd0c621cp-2"), _h("0x1.55553e1068f19p-5"), -_h("0x1.6c087e89a359dp-10"),
+      _h("0x1.99343027bf8c3p-16"))
+_S = (-_h("0x1.555545995a603p-3"), _h("0x1.1107605230bc4p-7"), -_h("0x1.994eb3774cf24p-13"))
+_HPI = _h("0x1.921FB54442D18p0")
+_HPI_INV_2_24 = _h("0x1.45F306DC9C883p+23")
+_TOP12_PIO4 = 0x3F4      # abstop12((float) pi/4): |y| < 0.75 uses the polynomial directly
+_TOP12_TINY = 0x398      # abstop12(0x1p-12f): sin y = y, cos y = 1
+_TWO_PI = 2.0 * math.pi  # TF: 2.0f * M_PI in double
+_EPS_BITS = 0x33D6BF95   # float32(1e-7), the clamp for u1 = 0
+
+
+def _bits_to_f64(bits: torch.Tensor) -> torch.Tensor:
+    return bits.to(torch.int32).view(torch.float32).to(torch.float64)
+
+
+def logf(bits: torch.Tensor) -> torch.Tensor:
+    """glibc ``logf`` of positive normal float32 values given by their bits (int64 tensor).
+
+    .. math:: \\log x = k\\ln 2 + \\log c_i + p(z/c_i - 1),\\quad p(r) = r + A_0 r^2 + A_1 r^3
+        + A_2 r^4\\ (\\text{pipelined})
+
+    Returns float32.
+    """
+    dev = bits.device
+    tmp = (bits - _LOGF_OFF) & 0xFFFFFFFF
+    i = (tmp >> 19) & 15
+    k = torch.where(tmp >= 1 << 31, tmp - (1 << 32), tmp) >> 23
+    z = _bits_to_f64(bits - (tmp & (0x1FF << 23)))
+    invc = torch.tensor(_LOGF_INVC, dtype=torch.float64, device=dev)[i]
+    logc = torch.tensor(_LOGF_LOGC, dtype=torch.float64, device=dev)[i]
+    r = z * invc - 1.0
+    y0 = logc + k.to(torch.float64) * _LN2
+    r2 = r * r
+    y = _LOGF_A[1] * r + _LOGF_A[2]
+    y = _LOGF_A[0] * r2 + y
+    y = y * r2 + (y0 + r)
+    return y.to(torch.float32)
+
+
+def sincosf(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """glibc ``sincosf`` for float32 ``0 <= y < 120`` (the Box-Muller angles lie in [0, 2 pi)).
+
+    Below 0.75 the polynomials apply directly; above, ``n = round(y 2/pi)`` and
+    ``x = y - n pi/2`` (in double), the quadrant swapping and negating sine and cosine.
+    """
+    top = (y.view(torch.int32).to(torch.int64) >> 20) & 0x7FF
+    x = y.to(torch.float64)
+    r = x * _HPI_INV_2_24
+    n = (r.to(torch.int32).to(torch.int64) + 0x800000) >> 24
+    small = top < _TOP12_PIO4
+    n = torch.where(small, torch.zeros_like(n), n)
+    x = torch.where(small, x, x - n.to(torch.float64) * _HPI)
+    sign = torch.where(((n & 3) == 1) | ((n & 3) == 2), -1.0, 1.0).to(torch.float64)
+    x2 = x * x
+    xs = x * sign
+    x4 = x2 * x2
+    x3 = x2 * xs
+    c2 = _C[3] + x2 * _C[4]
+    s1 = _S[1] + x2 * _S[2]
+    c1 = _C[0] + x2 * _C[1]
+    x5 = x3 * x2
+    x6 = x4 * x2
+    s = xs + x3 * _S[0]
+    c = c1 + x4 * _C[2]
+    sv = (s + x5 * s1).to(torch.float32)
+    cv = (c + x6 * c2).to(torch.float32)
+    cv = torch.where((n & 2) != 0, -cv, cv)
+    odd = (n & 1) != 0
+    sin, cos = torch.where(odd, cv, sv), torch.where(odd, sv, cv)
+    tiny = top < _TOP12_TINY
+    sin = torch.where(tiny, y, sin)
+    cos = torch.where(tiny, torch.ones_like(cos), cos)
+    return sin, cos
+
+
+def radius(m: torch.Tensor) -> torch.Tensor:
+    """``sqrtf(-2 logf(u1))`` for ``u1 = m 2^-23`` (``m`` in [0, 2^23); 0 clamped to 1e-7f)."""
+    m = m.to(torch.int64)
+    u1 = (m.to(torch.float64) * 2.0**-23).to(torch.float32)
+    bits = torch.where(m == 0, _EPS_BITS, u1.view(torch.int32).to(torch.int64))
+    # torch's float32 CPU sqrt is not correctly rounded (1 ulp off, measured); sqrt in float64
+    # rounded once to float32 is (53 >= 2*24 + 2), i.e. equal to C's sqrtf.
+    return torch.sqrt((-2.0 * logf(bits)).to(torch.float64)).to(torch.float32)
+
+
+def angle(m: torch.Tensor) -> torch.Tensor:
+    """``float32(2 pi * m 2^-23)``: the Box-Muller angle for the low 23 bits ``m``."""
+    return (m.to(torch.int64).to(torch.float64) * (_TWO_PI * 2.0**-23)).to(torch.float32)
+
+
+class BoxMuller:
+    """Box-Muller pairs ``(sin, cos)(angle(b)) * radius(a)`` from uint32 words.
+
+    ``tabulated`` instances gather from per-device tables of all 2^23 radii and (sin, cos)
+    pairs; the others evaluate :func:`radius` and :func:`sincosf` directly. Both give the
+    same bits.
+    """
+
+    _tables: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # noqa: RUF012
+    _lock = threading.Lock()
+    #: Tensors with at least this many values use (and build) the tables.
+    TABLE_THRESHOLD = 1 << 21
+
+    def __init__(self, device: torch.device, tabulated: bool) -> None:
+        self.device = device
+        self.tables = self._get_tables(device) if tabulated else None
+
+    @classmethod
+    def for_size(cls, n: int, device: torch.device) -> BoxMuller:
+        """The cheaper evaluator for ``n`` outputs (tables once they pay off)."""
+        return cls(device, n >= cls.TABLE_THRESHOLD or str(device) in cls._tables)
+
+    @classmethod
+    def _get_tables(cls, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        key = str(device)
+        with cls._lock:
+            if key not in cls._tables:
+                rad = torch.empty(DOMAIN, dtype=torch.float32, device=device)
+                sc = torch.empty((DOMAIN, 2), dtype=torch.float32, device=device)
+                step = 1 << 20
+                for a in range(0, DOMAIN, step):
+                    m = torch.arange(a, a + step, dtype=torch.int64, device=device)
+                    rad[a:a + step] = radius(m)
+                    s, c = sincosf(angle(m))
+                    sc[a:a + step, 0] = s
+                    sc[a:a + step, 1] = c
+                cls._tables[key] = (rad, sc.view(torch.int64).view(-1))
+            return cls._tables[key]
+
+    def pair(self, wa: torch.Tensor, wb: torch.Tensor, out_sin: torch.Tensor,
+             out_cos: torch.Tensor) -> None:
+        """Write the two normals of the word pair ``(wa, wb)`` (int32 uint32 bits)."""
+        ma = torch.bitwise_and(wa, _MANT)
+        mb = torch.bitwise_and(wb, _MANT)
+        if self.tables is None:
+            r = radius(ma)
+            s, c = sincosf(angle(mb))
+        else:
+            rad, sc = self.tables
+            r = rad.index_select(0, ma)
+            both = sc.index_select(0, mb).view(torch.float32).view(-1, 2)
+            s, c = both[:, 0], both[:, 1]
+        torch.mul(s, r, out=out_sin)
+        torch.mul(c, r, out=out_cos)

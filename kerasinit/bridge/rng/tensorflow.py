@@ -1,0 +1,236 @@
+"""TensorFlow's stateless random ops (CPU kernels, ``alg="auto_select"`` = Philox), in torch.
+
+Reproduces, bit for bit, ``tf.random.stateless_uniform`` / ``stateless_normal`` /
+``stateless_truncated_normal`` in float32 as TF's CPU kernels compute them on Linux/glibc, and
+the seed rules Keras puts in front of them (see ``docs/seed-faithful.md``):
+
+* **Keras 3** (TF backend): an int seed ``s`` becomes ``[s mod (2^31 - 2), 0]`` (int64 floormod,
+  then int32); a ``SeedGenerator`` at draw ``k`` gives ``[s mod (2^31-2), k mod (2^31-2)]``.
+* **tf_keras** (Keras 2): ``[s, 0]`` unchanged (int64).
+
+TF then scrambles the seed pair into a Philox key and counter (``GenerateKey``), and fills
+the output in row-major order: element ``i`` is word ``i mod 4`` of block ``i // 4``
+(uniform, normal); the truncated normal gives each group of four outputs its own 256-block
+sub-stream.
+
+Example:
+    >>> t = uniform((2, 3), tf_seed_pair(42, version="3"), -1.0, 1.0)
+    >>> t.shape, bool(t.abs().max() < 1)
+    (torch.Size([2, 3]), True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from kerasinit.bridge.rng import libm
+from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
+
+__all__ = [
+    "KERAS3_SEED_MOD",
+    "key_counter",
+    "normal",
+    "tf_seed_pair",
+    "truncated_normal",
+    "uniform",
+]
+
+#: Keras 3's TF backend folds seeds with ``floormod(seed, int32.max - 1)``.
+KERAS3_SEED_MOD = (1 << 31) - 2
+_GENERATE_KEY = (0x3EC8F720, 0x02461E29)
+_MANTISSA = 0x7FFFFF
+_ONE_BITS = 0x3F800000
+_TRUNC_RESERVED = 256  # Philox blocks reserved per group of four truncated-normal outputs
+
+SeedPair = tuple[int, int]
+Stream = tuple[tuple[int, int], int, int]  # (key, c2, c3); counter words 0, 1 start at 0
+
+
+def tf_seed_pair(seed: int, version: str = "3", call_index: int = 0) -> SeedPair:
+    """The ``[seed0, seed1]`` pair TF's kernel receives for a Keras int seed.
+
+    Args:
+        seed: the initializer's seed (any Python int Keras accepts: the int64 range).
+        version: ``"3"`` (Keras 3, TF backend) or ``"2"`` (tf_keras).
+        call_index: the draw number of a Keras 3 ``SeedGenerator`` seed (0 for an int seed).
+
+    Raises:
+        OverflowError: the seed is outside the int64 range (Keras raises too).
+
+    Example:
+        >>> tf_seed_pair(-1), tf_seed_pair(2**31 - 1), tf_seed_pair(-3, version="2")
+        ((2147483645, 0), (1, 0), (-3, 0))
+    """
+    if not -(1 << 63) <= seed < (1 << 63):
+        raise OverflowError(
+            f"seed={seed} does not fit in int64; Keras/TensorFlow cannot use it either."
+        )
+    if version == "2":
+        return (seed, 0)
+    return (seed % KERAS3_SEED_MOD, call_index % KERAS3_SEED_MOD)
+
+
+def key_counter(seed: SeedPair) -> Stream:
+    """TF's ``GenerateKey``: scramble a seed pair into a Philox key and counter.
+
+    The two seeds, as 64-bit two's complement, give the counter ``(lo0, hi0, lo1, hi1)``; one
+    Philox block under the fixed key ``(0x3EC8F720, 0x02461E29)`` gives ``(m0, m1, m2, m3)``;
+    the key is ``(m0, m1)`` and the base counter ``(0, 0, m2, m3)``.
+    """
+    s0, s1 = seed[0] & ((1 << 64) - 1), seed[1] & ((1 << 64) - 1)
+    m = philox4x32((s0 & M32, s0 >> 32, s1 & M32, s1 >> 32), _GENERATE_KEY)
+    return ((m[0], m[1]), m[2], m[3])
+
+
+def _numel(shape: Sequence[int]) -> int:
+    return math.prod(int(d) for d in shape)
+
+
+def _unit_bits(w: torch.Tensor, out: torch.Tensor) -> None:
+    """uint32 bits -> float32 bits of 1.m (low 23 bits as the mantissa), into int32 ``out``."""
+    torch.bitwise_and(w, _MANTISSA, out=out)
+    out.bitwise_or_(_ONE_BITS)
+
+
+def uniform(
+    shape: Sequence[int], seed: SeedPair, minval: float, maxval: float,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=float32)``.
+
+    .. math:: u = \\mathrm{float}(1.m_{23}) - 1,\\quad x = u \\cdot (b - a) + a
+
+    with ``a``, ``b`` and ``b - a`` rounded to float32, each operation in float32 (no FMA).
+    """
+    device = torch.device(device)
+    n = _numel(shape)
+    lo = torch.tensor(minval, dtype=torch.float32)
+    span = float(torch.tensor(maxval, dtype=torch.float32) - lo)
+    low = float(lo)
+    (key, c2, c3) = key_counter(seed)
+    nblocks = -(-n // 4)
+    out = torch.empty((nblocks, 4), dtype=torch.float32, device=device)
+    bits = out.view(torch.int32)
+
+    def fill(a: int, b: int) -> None:
+        words = philox_words(key, c2, c3, a, b - a, device)
+        dst = bits[a:b]
+        for j in range(4):
+            _unit_bits(words[j], dst[:, j])
+        f = out[a:b]
+        f.sub_(1.0).mul_(span).add_(low)
+
+    for_chunks(nblocks, device, fill)
+    return out.view(-1)[:n].view(tuple(shape))
+
+
+def normal(
+    shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``tf.random.stateless_normal(shape, seed, mean, stddev, dtype=float32)``.
+
+    Box-Muller on word pairs ``(w0, w1)`` and ``(w2, w3)`` of each block (sine first):
+
+    .. math:: x_{0,1} = \\sqrt{-2 \\log u_1}\\,(\\sin, \\cos)(2\\pi u_2),\\quad y = x\\sigma + \\mu
+
+    with glibc's float32 ``logf``/``sincosf`` (see :mod:`kerasinit.bridge.rng.libm`).
+    """
+    device = torch.device(device)
+    n = _numel(shape)
+    (key, c2, c3) = key_counter(seed)
+    nblocks = -(-n // 4)
+    out = torch.empty((nblocks, 4), dtype=torch.float32, device=device)
+    box = libm.BoxMuller.for_size(n, device)
+    sd, mu = _f32(stddev), _f32(mean)
+
+    def fill(a: int, b: int) -> None:
+        w = philox_words(key, c2, c3, a, b - a, device)
+        dst = out[a:b]
+        box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
+        box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
+        dst.mul_(sd).add_(mu)
+
+    for_chunks(nblocks, device, fill)
+    return out.view(-1)[:n].view(tuple(shape))
+
+
+def truncated_normal(
+    shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype=float32)``.
+
+    Output group ``g`` (elements ``4g .. 4g+3``) reads its own sub-stream starting at block
+    ``256 g``; each block gives four Box-Muller candidates (sin, cos of ``(w0, w1)``, then of
+    ``(w2, w3)``), and the first four with ``|x| < 2`` fill the group. About 83 % of groups are
+    done after one block; the rest draw further blocks of their sub-stream.
+    """
+    device = torch.device(device)
+    n = _numel(shape)
+    stream = key_counter(seed)
+    key, c2, c3 = stream
+    groups = -(-n // 4)
+    out = torch.empty((groups, 4), dtype=torch.float32, device=device)
+    box = libm.BoxMuller.for_size(n, device)
+    sd, mu = _f32(stddev), _f32(mean)
+
+    def fill(a: int, b: int) -> None:
+        w = philox_words(key, c2, c3, a * _TRUNC_RESERVED, b - a, device,
+                         stride=_TRUNC_RESERVED)
+        dst = out[a:b]
+        box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
+        box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
+        ok = dst.abs() < 2.0
+        short = ok.sum(1) < 4
+        if bool(short.any()):
+            rows = torch.nonzero(short).view(-1)
+            dst[rows] = _finish(stream, box, dst[rows], ok[rows], rows + a, device)
+        dst.mul_(sd).add_(mu)
+
+    # Chunks never cross a multiple of 2^24 groups, so their counters share a high word.
+    for_chunks(groups, device, fill, align=1 << 24)
+    return out.view(-1)[:n].view(tuple(shape))
+
+
+def _f32(x: float) -> float:
+    return float(torch.tensor(x, dtype=torch.float32))
+
+
+def _finish(
+    stream: Stream, box: libm.BoxMuller, cand: torch.Tensor, ok: torch.Tensor,
+    groups: torch.Tensor, device: torch.device,
+) -> torch.Tensor:
+    """Complete groups with fewer than four accepted candidates in their first block.
+
+    Candidates are appended block by block (``256 g + 1``, ``+ 2``, ...) until each group has
+    four accepted ones; the first four accepted, in stream order, are the group's output.
+    """
+    key, c2, c3 = stream
+    high = (int(groups[0]) * _TRUNC_RESERVED) >> 32
+    result = torch.empty_like(cand)
+    todo = torch.arange(cand.shape[0], device=device)
+    step = 1
+    while todo.numel():
+        if step >= _TRUNC_RESERVED:  # pragma: no cover - probability ~ 0.045^(4*255)
+            raise RuntimeError("truncated normal ran past its 256-block reservation")
+        counters = (groups[todo] * _TRUNC_RESERVED + step) & M32
+        w = philox_words(key, c2, c3, 0, todo.numel(), device, counters=counters, high=high)
+        more = torch.empty((todo.numel(), 4), dtype=torch.float32, device=device)
+        box.pair(w[0], w[1], more[:, 0], more[:, 1])
+        box.pair(w[2], w[3], more[:, 2], more[:, 3])
+        cand = torch.cat([cand, more], 1)
+        ok = torch.cat([ok, more.abs() < 2.0], 1)
+        rank = ok.cumsum(1)
+        full = rank[:, -1] >= 4
+        if bool(full.any()):
+            rows = torch.nonzero(full).view(-1)
+            take = ok[rows] & (rank[rows] <= 4)
+            result[todo[rows]] = cand[rows][take].view(-1, 4)
+        keep = ~full
+        todo, cand, ok = todo[keep], cand[keep], ok[keep]
+        step += 1
+    return result

@@ -60,6 +60,7 @@ __all__ = [
     "keras_defaults",
     "keras_defaults_",
     "module_params",
+    "resolve_keywords",
     "skipped_params",
 ]
 
@@ -251,9 +252,14 @@ def _plan_rnn_bias(
                      "zeros: bias_ih + bias_hh = Keras's bias"))
 
 
-def _resolve_keywords(
+def resolve_keywords(
     keywords: dict[str, object], version: VersionLike, seed: int | None, rng: str,
 ) -> tuple[dict[str, Initializer], bool | None]:
+    """Validate Keras keywords and resolve their identifiers (None = not given).
+
+    Returns:
+        (keyword -> Initializer, unit_forget_bias or None).
+    """
     forget: bool | None = None
     inits: dict[str, Initializer] = {}
     for key, value in keywords.items():
@@ -372,7 +378,7 @@ def initialize(
         ('Depthwise(4)', 576.0, 36.0)
     """
     version = parse_version(keras_version)
-    inits, forget = _resolve_keywords(initializers, keras_version, seed, rng)
+    inits, forget = resolve_keywords(initializers, keras_version, seed, rng)
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
     actions: list[_Action] = []
     rows: list[ReportRow] = []
@@ -444,7 +450,7 @@ def keras_defaults_(
         defaults = {k: v for k, v in defaults.items()
                     if k in {p.keyword for p in specs} or k == "unit_forget_bias"}
         module_seed = None if seed is None else seed + index
-        inits, forget = _resolve_keywords(defaults, version, module_seed, rng)
+        inits, forget = resolve_keywords(defaults, version, module_seed, rng)
         a, r, _ = _plan_module(prefix, m, inits, forget, version)
         actions += a
         rows += r

@@ -1,0 +1,107 @@
+"""``kerasinit parity``: run the parity matrix against TensorFlow; exit code 0 iff all pass."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``kerasinit parity``."""
+    parser.add_argument("--quick", action="store_true",
+                        help="fast subset (every distribution family, layout class, version)")
+    parser.add_argument("--only", metavar="PATTERN",
+                        help="cases whose id matches (glob, or substring), e.g. 'he_normal/*/2'")
+    parser.add_argument("--keras-version", action="append", metavar="V",
+                        help="restrict to Keras version(s): 3, 3.14, 2 (repeatable)")
+    parser.add_argument("--report", metavar="DIR",
+                        help="write DIR/report.md and DIR/report.html with ECDF/QQ plots")
+    parser.add_argument("--mutants", action="store_true",
+                        help="also run the deliberately wrong mappings (each must be detected)")
+    parser.add_argument("--calibrate", type=int, nargs="?", const=20, default=0, metavar="SEEDS",
+                        help="TF vs TF over SEEDS seeds (default 20): observed false-alarm rate")
+    parser.add_argument("--samples", type=int, default=None, metavar="N",
+                        help="values per side and case (default 2^17)")
+    parser.add_argument("--alpha", type=float, default=1e-3,
+                        help="family-wise level of the whole run (default 1e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print every case's checks")
+
+
+class Bar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.stream, self.width, self.start = stream, width, time.perf_counter()
+        self.tty = stream.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        frac = done / max(1, total)
+        filled = int(self.width * frac)
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} "
+                f"{time.perf_counter() - self.start:5.1f}s {label[:50]}")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(110) + ("\n" if done >= total else ""))
+        elif int(10 * frac) != self.last or done >= total:
+            self.last = int(10 * frac)
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the matrix; print the summary table; return 0 iff every case passes."""
+    from kerasinit.mappings.errors import KerasInitError
+    from kerasinit.parity import cases as cases_mod
+    from kerasinit.parity.compare import DEFAULT_SAMPLES
+    from kerasinit.parity.runner import calibrate, run_matrix
+
+    try:
+        cases = cases_mod.quick() if args.quick else cases_mod.matrix()
+        if args.keras_version:
+            cases = [c for c in cases if c.keras_version in args.keras_version]
+        cases = cases_mod.select(cases, args.only)
+        if args.mutants or (args.quick and not args.only):
+            cases = cases + cases_mod.select(cases_mod.mutants(), args.only)
+        if not cases:
+            print(f"no case matches --only {args.only!r}", file=sys.stderr)
+            return 2
+        n = args.samples or DEFAULT_SAMPLES
+        if args.calibrate:
+            cal = calibrate(cases, n=n, seeds=args.calibrate, alpha=args.alpha, progress=Bar())
+            print(cal.summary())
+            return 0
+        result = run_matrix(cases, n=n, alpha=args.alpha, seed=args.seed, progress=Bar())
+    except KerasInitError as exc:
+        print(f"kerasinit parity: {exc}", file=sys.stderr)
+        return 2
+    print(table(result.results))
+    if args.verbose:
+        for r in result.results:
+            print(f"\n{r}")
+    else:
+        for r in result.results:
+            if not r.ok:
+                print(f"\n{r}")
+    if args.report:
+        from kerasinit.parity.report import write_report
+
+        paths = write_report(result, args.report)
+        print(f"report: {', '.join(str(p) for p in paths)}")
+    print(result.summary())
+    return 0 if result.passed else 1
+
+
+def table(results: list) -> str:  # type: ignore[type-arg]
+    """The summary table: one line per case."""
+    rows = [("case", "status", "n", "min p (Holm)", "detects (0.99)", "s")]
+    for r in results:
+        det = "-" if r.detectable_error is None else f"{100 * r.detectable_error:.2f} %"
+        rows.append((r.case, r.status, str(r.n), f"{r.p_value:.2e}", det, f"{r.seconds:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+                     for row in rows)

@@ -1,0 +1,136 @@
+""":class:`ParityResult`: the outcome of one parity case, printable as a small table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from kerasinit.parity.stats import POWER, Check
+
+__all__ = ["ParityResult", "Quantiles"]
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    """Compact samples for plots: quantiles on a fixed probability grid (Keras layout values)."""
+
+    probs: np.ndarray
+    candidate: np.ndarray | None
+    reference: np.ndarray | None
+    closed_form: np.ndarray | None
+
+    @staticmethod
+    def of(candidate: np.ndarray | None, reference: np.ndarray | None,
+           ppf: Any = None, points: int = 512) -> Quantiles:
+        probs = (np.arange(points) + 0.5) / points
+        def q(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None or x.size == 0 else np.quantile(x, probs)
+        closed = None if ppf is None else np.asarray(ppf(probs), dtype=float)
+        return Quantiles(probs, q(candidate), q(reference), closed)
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    """Parity of one candidate initializer with Keras's own samples on one tensor.
+
+    Attributes:
+        case: case id (``"he_normal/conv2d/3"``).
+        reference: the Keras initializer (canonical name) and its config.
+        candidate: what was tested (``"kerasinit"``, a callable's name, a mutant).
+        keras_version: the Keras semantics (``"Keras 3.15 (latest)"``).
+        reference_library: which library drew the reference (``"Keras 3.15.1 on TensorFlow"``).
+        shape: the torch tensor shape; layout: the layout name; keras_shape: the Keras shape.
+        distribution: the closed-form target (kerasinit's resolution, verified against TF).
+        checks: every check with statistic, p-value, Holm threshold and verdict.
+        n: candidate sample size (per block); n_reference: TF sample size (per block).
+        alpha: family-wise level of this case (Holm within the case).
+        detectable_error: smallest relative std error detected with power 0.99 (variance
+            z-test at the first Holm threshold); None for structured/deterministic targets.
+        error: why the case could not run (candidate raised, wrong shape, ...), else None.
+        p_value: the case's Holm-adjusted p-value (smallest adjusted p; 0 for a deterministic
+            failure); used for Holm across a matrix.
+        expect_fail: True for a planted wrong mapping (a mutant): it is *detected* when it fails.
+        seconds: wall time of the case.
+    """
+
+    case: str
+    reference: str
+    candidate: str
+    keras_version: str
+    reference_library: str
+    shape: tuple[int, ...]
+    layout: str
+    keras_shape: tuple[int, ...]
+    distribution: str
+    checks: tuple[Check, ...]
+    n: int
+    n_reference: int
+    alpha: float
+    detectable_error: float | None
+    error: str | None = None
+    p_value: float = 1.0
+    expect_fail: bool = False
+    family: str = ""
+    seconds: float = 0.0
+    power_note: str = ""
+    quantiles: Quantiles | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        """True iff the candidate ran and every check passed."""
+        return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def ok(self) -> bool:
+        """As expected: passed for a normal case, detected (failed) for a mutant."""
+        return self.passed != self.expect_fail
+
+    @property
+    def status(self) -> str:
+        if self.expect_fail:
+            return "detected" if not self.passed else "MISSED"
+        if self.error is not None:
+            return "ERROR"
+        return "pass" if self.passed else "FAIL"
+
+    def with_alpha(self, alpha: float) -> ParityResult:
+        """Re-decide the stochastic checks with Holm at a new family-wise ``alpha``."""
+        from kerasinit.parity.stats import holm
+
+        checks, p = holm(self.checks, alpha)
+        return replace(self, checks=tuple(checks), alpha=alpha, p_value=p)
+
+    def power_text(self) -> str:
+        if self.detectable_error is not None:
+            return (f"detects a {100 * self.detectable_error:.2f} % std error with power "
+                    f"{POWER:g}")
+        return self.power_note or "deterministic checks"
+
+    def __str__(self) -> str:
+        head = (f"{self.status.upper()}: {self.reference} vs {self.candidate} on torch "
+                f"{self.shape} [{self.layout}] = Keras {self.keras_shape}, {self.keras_version}\n"
+                f"  target {self.distribution}\n"
+                f"  reference: {self.reference_library}; n = {self.n} (candidate), "
+                f"{self.n_reference} (TF); alpha = {self.alpha:.3g} (Holm); {self.power_text()}")
+        if self.error is not None:
+            return head + f"\n  error: {self.error}"
+        rows = [("check", "statistic", "p-value", "threshold", "verdict")]
+        for c in self.checks:
+            rows.append((c.name, _fmt(c.statistic), "-" if c.p_value is None else _fmt(c.p_value),
+                         "-" if c.threshold is None else _fmt(c.threshold),
+                         c.verdict + (f"  ({c.note})" if c.note else "")))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  " + "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]
+                 for r in rows]
+        return head + "\n" + "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if x == 0 or (1e-3 <= abs(x) < 1e4):
+        return f"{x:.4g}"
+    return f"{x:.3e}"

@@ -1,18 +1,67 @@
-"""Seed-faithful sampling hook (``rng="tensorflow"`` / ``"keras-torch"``).
+"""Seed-faithful sampling (``rng="tensorflow"`` / ``"keras-torch"``): Keras's exact values.
 
-Implemented by :mod:`kerasinit.bridge.rng` (issue: seed-faithful mode). This module is the
-single entry point the :class:`~kerasinit.bridge.initializer.Initializer` calls.
+:class:`~kerasinit.bridge.initializer.Initializer` calls :func:`sample_keras` once per kernel
+block with the resolved distribution; the result is the tensor Keras itself would create for
+that seed, in Keras layout, which the layout then maps onto the torch parameter.
+
+* ``rng="tensorflow"``: Keras on the TensorFlow backend (Keras 3, or tf_keras >= 2.10 for
+  ``keras_version="2"``), bit for bit as TF's CPU kernels on Linux/glibc produce it, without
+  TensorFlow (:mod:`kerasinit.bridge.rng.tensorflow`). Orthogonal: the normal matrix is exact,
+  its QR agrees with TF's float32 Eigen QR to about 1e-6 relative.
+* ``rng="keras-torch"``: Keras 3 with ``KERAS_BACKEND=torch``, which draws from torch's own
+  generators (:mod:`kerasinit.bridge.rng.keras_torch`); exact on the same torch build/device.
+
+Values are Keras's float32 values; other tensor dtypes receive them cast (Keras keeps float32
+variables under mixed precision too). Keras's own parameter arithmetic is reproduced: the
+float64 parameters of ``resolved.distribution`` are the Python floats Keras computes
+(``sqrt(scale / n) / 0.8796...``), which the backend rounds to float32.
+
+Example:
+    >>> import torch, kerasinit
+    >>> w = torch.empty(3, 5)                     # nn.Linear(5, 3).weight, Keras kernel (5, 3)
+    >>> _ = kerasinit.get("glorot_uniform", seed=42, rng="tensorflow")(w)
+    >>> w.shape, bool(w.abs().max() <= (6 / 8) ** 0.5)
+    (torch.Size([3, 5]), True)
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from kerasinit.mappings.distributions import (
+    STFT,
+    Constant,
+    Identity,
+    Normal,
+    Orthogonal,
+    TruncatedNormal,
+    Uniform,
+)
 from kerasinit.mappings.errors import InitializerArgumentError
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["sample_keras"]
+__all__ = ["sample_keras", "tf_flavour"]
+
+
+def tf_flavour(version: KerasVersion) -> str:
+    """``"3"`` (Keras 3 seed folding) or ``"2"`` (tf_keras) for ``rng="tensorflow"``.
+
+    Raises:
+        InitializerArgumentError: Keras 1 and multi-backend Keras 2 (and tf.keras < 2.10)
+            seeded stateful TF1 ops, whose values depend on the call history.
+    """
+    if version.major == 3:
+        return "3"
+    if version.major == 2 and version.at_least(2, 10):
+        return "2"
+    raise InitializerArgumentError(
+        f"rng='tensorflow' reproduces Keras 3 and tf_keras >= 2.10 (stateless seeded ops); "
+        f"{version.label()} used stateful TF1 random ops whose values depend on the call "
+        f"history. Use keras_version='3' or '2', or rng='torch'."
+    )
 
 
 def sample_keras(
@@ -25,7 +74,82 @@ def sample_keras(
     dtype: torch.dtype,
     device: torch.device,
 ) -> torch.Tensor:
-    """Keras's exact values for ``resolved`` (in Keras layout, shape ``resolved.keras_shape``)."""
-    raise InitializerArgumentError(
-        f"rng={rng!r} (seed-faithful mode) is not available in this build yet; use rng='torch'."
+    """Keras's exact values for ``resolved`` (Keras layout, shape ``resolved.keras_shape``).
+
+    Args:
+        resolved: the distribution, Keras kernel shape and fans of one kernel block.
+        seed: the initializer's int seed (None only for deterministic initializers).
+        call_index: the draw number of a Keras ``SeedGenerator`` seed (0 for an int seed).
+        rng: ``"tensorflow"`` or ``"keras-torch"``.
+        keras_version: the Keras semantics (picks the seed rule).
+        dtype: dtype of the result (sampled in float32, then cast).
+        device: device of the result; Philox runs on it (CUDA included).
+
+    Raises:
+        InitializerArgumentError: no seed, or a Keras version without a faithful stream.
+    """
+    dist = resolved.distribution
+    shape = tuple(resolved.keras_shape)
+    if isinstance(dist, (Identity, Constant, STFT)):
+        from kerasinit.bridge.samplers import keras_layout_values
+
+        return keras_layout_values(dist, shape, dtype, device, None)
+    if seed is None:
+        raise InitializerArgumentError(
+            f"rng={rng!r} needs a seeded initializer; {resolved.name} has seed=None."
+        )
+    if rng == "keras-torch":
+        if keras_version.major != 3:
+            raise InitializerArgumentError(
+                f"rng='keras-torch' reproduces Keras 3's torch backend; {keras_version.label()} "
+                f"has none. Use rng='tensorflow' or rng='torch'."
+            )
+        from kerasinit.bridge.rng import keras_torch
+
+        values = keras_torch.sample(dist, shape, seed, call_index, device)
+    elif rng == "tensorflow":
+        values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
+    else:  # pragma: no cover - Initializer validates rng
+        raise InitializerArgumentError(f"Unknown seed-faithful rng {rng!r}.")
+    return values.to(dtype)
+
+
+def _tensorflow(
+    dist: object, shape: tuple[int, ...], seed: int, call_index: int, flavour: str,
+    device: torch.device,
+) -> torch.Tensor:
+    from kerasinit.bridge.rng import tensorflow as tfr
+
+    pair = tfr.tf_seed_pair(seed, flavour, call_index)
+    if isinstance(dist, Uniform):
+        return tfr.uniform(shape, pair, dist.low, dist.high, device)
+    if isinstance(dist, Normal):
+        return tfr.normal(shape, pair, dist.mean, dist.std, device)
+    if isinstance(dist, TruncatedNormal):
+        return tfr.truncated_normal(shape, pair, dist.mean, dist.std, device)
+    if isinstance(dist, Orthogonal):
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = tfr.normal((max(rows, cols), min(rows, cols)), pair, 0.0, 1.0, device)
+        return orthogonalize(a, shape, dist.gain)
+    raise InitializerArgumentError(  # pragma: no cover - every random family is handled
+        f"No seed-faithful sampler for {dist!r}."
     )
+
+
+def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch.Tensor:
+    """Keras's Orthogonal tail on the exact float32 normal matrix ``a`` (rows >= cols).
+
+    TF factors ``a`` with Eigen's float32 Householder QR; here the QR runs in float64 (single
+    LAPACK thread, so it is deterministic) and ``Q`` is rounded once, which agrees with TF to
+    about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
+    and multiplied by ``float32(gain)`` in float32.
+    """
+    from kerasinit.bridge.samplers import _qr
+
+    q, r = _qr(a.to(torch.float64))
+    q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(torch.float64)
+    rows = math.prod(shape[:-1])
+    if rows < shape[-1]:
+        q = q.t()
+    q32 = q.to(torch.float32).reshape(shape)
+    return q32 * float(torch.tensor(gain, dtype=torch.float32))

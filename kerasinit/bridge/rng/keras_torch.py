@@ -1,0 +1,87 @@
+"""Keras 3 on the torch backend (``KERAS_BACKEND=torch``), replayed call for call.
+
+Keras's torch backend draws every seeded initializer from a fresh ``torch.Generator`` on
+Keras's device, seeded with ``manual_seed((s + k) mod 2^32)`` where ``s`` is the int seed
+reinterpreted as int32 (so seeds wrap modulo 2^32) and ``k`` the ``SeedGenerator`` draw number
+(0 for an int seed); torch's global RNG is not touched. It then runs:
+
+* uniform: ``(maxval - minval) * torch.rand(shape) + minval`` (Python-float scalars);
+* normal: ``torch.normal(mean, stddev, size=shape)``;
+* truncated normal: ``torch.normal(0, 1, size=shape + (4,))``, keep the first of the four with
+  ``|x| < 2`` (draw 0 if none), then ``* stddev + mean``: not a true truncation;
+* orthogonal: ``torch.linalg.qr`` of a ``(max, min)`` standard normal in float32, sign fix.
+
+Replaying the same torch calls gives the same bits on the same torch build and device class
+(``torch.normal`` on CPU also depends on the ATen CPU capability, AVX2 vs AVX-512).
+
+Example:
+    >>> t = sample(Uniform(-1.0, 1.0), (2, 3), 42, 0, torch.device("cpu"))
+    >>> t.shape, t.dtype
+    (torch.Size([2, 3]), torch.float32)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
+
+__all__ = ["generator", "sample", "torch_seed"]
+
+
+def torch_seed(seed: int, call_index: int = 0) -> int:
+    """The ``manual_seed`` Keras's torch backend uses: ``(int32(seed) + k) mod 2^32``.
+
+    Example:
+        >>> torch_seed(42) == torch_seed(2**32 + 42), torch_seed(-1)
+        (True, 4294967295)
+    """
+    s = ((seed & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000
+    return (s + call_index) & 0xFFFFFFFF
+
+
+def generator(seed: int, call_index: int, device: torch.device) -> torch.Generator:
+    """A fresh generator seeded as Keras's ``torch_seed_generator`` does."""
+    g = torch.Generator(device=device)
+    g.manual_seed(torch_seed(seed, call_index))
+    return g
+
+
+def sample(
+    dist: object, shape: tuple[int, ...], seed: int, call_index: int, device: torch.device
+) -> torch.Tensor:
+    """Keras 3 torch-backend values of ``dist`` on ``shape`` (float32)."""
+    f32 = torch.float32
+    if isinstance(dist, Uniform):
+        size = shape if len(shape) else (1,)
+        r = torch.rand(size=size, generator=generator(seed, call_index, device), dtype=f32,
+                       device=device)
+        out = (dist.high - dist.low) * r + dist.low
+        return out if len(shape) else out[0]
+    if isinstance(dist, Normal):
+        return torch.normal(dist.mean, dist.std, size=shape,
+                            generator=generator(seed, call_index, device), dtype=f32,
+                            device=device)
+    if isinstance(dist, TruncatedNormal):
+        x = torch.normal(0, 1, size=(*shape, 4), generator=generator(seed, call_index, device),
+                         dtype=f32, device=device)
+        valid = (x > -2) & (x < 2)
+        indexes = valid.max(-1, keepdim=True)[1]
+        out = torch.empty(shape, dtype=f32, device=device)
+        out.copy_(x.gather(-1, indexes).squeeze(-1))
+        out.mul_(dist.std).add_(dist.mean)
+        return out
+    if isinstance(dist, Orthogonal):
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = torch.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)),
+                         generator=generator(seed, call_index, device), dtype=f32,
+                         device=device)
+        q, r = torch.linalg.qr(a)
+        q = q * torch.sign(torch.diag(r))
+        if rows < cols:
+            q = q.t()
+        result: torch.Tensor = dist.gain * q.reshape(shape)
+        return result
+    raise TypeError(f"no keras-torch sampler for {dist!r}")  # pragma: no cover

@@ -9,6 +9,7 @@ Shapes include the batch axis (None).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -127,6 +128,26 @@ def _reshape(target: Sequence[int], s: Shape) -> Shape:
     return (s[0], *dims)
 
 
+def _einsum(cfg: Mapping[str, Any], s: Shape) -> Shape | None:
+    try:
+        lhs, out_spec = str(cfg.get("equation", "")).replace(" ", "").split("->")
+        in_spec = lhs.split(",")[0]
+    except ValueError:
+        return None
+    raw = cfg.get("output_shape")
+    out = [raw] if isinstance(raw, int) or raw is None else list(raw)
+    if "..." in out_spec:
+        if out_spec.startswith("...") and "..." not in in_spec[1:] and out:
+            right = len(out_spec) - 3
+            return (*s[: len(s) - right], *out[len(out) - right:]) if right else s
+        return None
+    if len(in_spec) != len(s) or len(out) != len(out_spec) - 1:
+        return None
+    in_dims = dict(zip(in_spec, s, strict=True))
+    full = [s[0], *out]
+    return tuple(in_dims.get(c) if d is None else d for c, d in zip(out_spec, full, strict=True))
+
+
 def output_shape(cls: str, cfg: Mapping[str, Any], inputs: list[Shape | None]) -> Shape | None:
     """The output shape of layer ``cls`` for the given input shapes, or None if unknown.
 
@@ -139,8 +160,8 @@ def output_shape(cls: str, cfg: Mapping[str, Any], inputs: list[Shape | None]) -
     s = inputs[0]
     if cls in _PASS:
         return s
-    n = cls[-2] if len(cls) > 2 and cls[-1] == "D" and cls[-2].isdigit() else None
-    rank = int(n) if n else None
+    found = re.search(r"(\d)D", cls)
+    rank = int(found.group(1)) if found else None
     if cls in ("Dense", "TimeDistributedDense"):
         units = cfg.get("units", cfg.get("output_dim"))
         return (*s[:-1], units)
@@ -178,6 +199,8 @@ def output_shape(cls: str, cfg: Mapping[str, Any], inputs: list[Shape | None]) -
         out = list(s)
         out[axis] = total
         return tuple(out)
+    if cls == "EinsumDense":
+        return _einsum(cfg, s)
     if cls == "MultiHeadAttention":
         target = cfg.get("output_shape")
         if target is None:

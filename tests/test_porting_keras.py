@@ -46,36 +46,36 @@ ALPHA = 0.01 / 40
 
 
 def image_model(K: Any) -> Any:
-    L, I = K.layers, K.initializers
+    L, Init = K.layers, K.initializers
     inp = K.Input((16, 16, 4))
     x = L.Conv2D(8, 3, kernel_initializer="he_normal", name="conv")(inp)
-    x = L.Conv2D(8, 3, groups=2, kernel_initializer=I.VarianceScaling(0.5, "fan_out", "uniform"),
+    x = L.Conv2D(8, 3, groups=2, kernel_initializer=Init.VarianceScaling(0.5, "fan_out", "uniform"),
                  name="gconv")(x)
     x = L.DepthwiseConv2D(3, depth_multiplier=2, depthwise_initializer="lecun_normal",
                           name="dw")(x)
     x = L.SeparableConv2D(8, 3, depth_multiplier=2, pointwise_initializer="glorot_normal",
                           name="sep")(x)
-    x = L.BatchNormalization(gamma_initializer=I.RandomNormal(1.0, 0.02), name="bn")(x)
+    x = L.BatchNormalization(gamma_initializer=Init.RandomNormal(1.0, 0.02), name="bn")(x)
     x = L.Conv2DTranspose(4, 3, strides=2, kernel_initializer="he_uniform", name="deconv")(x)
     x = L.PReLU(shared_axes=[1, 2], name="prelu")(x)
     x = L.GroupNormalization(groups=2, name="gn")(x)
     x = L.GlobalAveragePooling2D()(x)
-    nested = K.Sequential([L.Dense(6, kernel_initializer=I.TruncatedNormal(stddev=0.02),
+    nested = K.Sequential([L.Dense(6, kernel_initializer=Init.TruncatedNormal(stddev=0.02),
                                    name="inner_dense"),
                            L.LayerNormalization(name="ln")], name="nested")
     x = nested(x)
     shared = L.Dense(6, name="shared")
     x = L.Add()([shared(x), shared(x)])
-    out = L.Dense(2, bias_initializer=I.Constant(0.1), name="head")(x)
+    out = L.Dense(2, bias_initializer=Init.Constant(0.1), name="head")(x)
     return K.Model(inp, out)
 
 
 def sequence_model(K: Any) -> Any:
-    L, I = K.layers, K.initializers
+    L, Init = K.layers, K.initializers
     inp = K.Input((12,), dtype="int32")
     x = L.Embedding(50, 8, embeddings_initializer="he_uniform", name="emb")(inp)
     x = L.Conv1D(8, 3, padding="same", name="conv1d")(x)
-    x = L.SimpleRNN(6, return_sequences=True, recurrent_initializer=I.Orthogonal(gain=2.0),
+    x = L.SimpleRNN(6, return_sequences=True, recurrent_initializer=Init.Orthogonal(gain=2.0),
                     name="srnn")(x)
     x = L.Bidirectional(L.LSTM(5, return_sequences=True, unit_forget_bias=False, name="lstm"),
                         name="bi")(x)

@@ -16,7 +16,7 @@ from kerasinit.parity.result import ParityResult
 __all__ = ["DEFAULT_SAMPLES", "compare"]
 
 #: default sample size per side: 2^17. At alpha = 1e-3 over ~10 checks it detects a 1.2 %
-#: (normal) / 0.75 % (uniform) std error with power 0.99.
+#: (normal) / 0.77 % (uniform) std error with power 0.99.
 DEFAULT_SAMPLES = 1 << 17
 
 

@@ -13,7 +13,7 @@ kurtosis κ, the smallest relative std error found with probability 0.99 is
 
 Example:
     >>> round(detectable_std_error(3.0, 131072, 1e-4), 4)   # normal, n = 2^17, α' = 1e-4
-    0.0115
+    0.0121
 """
 
 from __future__ import annotations

@@ -287,7 +287,12 @@ def apply_plan(
             rep = initialize(unit.module, keras_version=plan.keras_version, generator=generator,
                              rng=rng, recurse=False, **keywords)
             for row in rep.rows:
-                done[_qual(unit.path, row.name)] = (row.initializer, row.distribution, row.note)
+                name = _qual(unit.path, row.name)
+                text = row.distribution
+                planned = w.rows.get(name)
+                if planned is not None and isinstance(planned.initializer, VarianceScalingSpec):
+                    text += f"; fans {row.fan_in:g}/{row.fan_out:g}"
+                done[name] = (row.initializer, text, row.note)
     return _report(plan, works, unmatched_units, problems, unmatched_keras, done, applied=True)
 
 

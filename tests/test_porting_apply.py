@@ -167,3 +167,88 @@ def test_apply_rejects_non_modules():
 
     with pytest.raises(KerasInitError, match=r"torch.nn.Module"):
         read(DATA / "keras1_cnn_th.json").apply("model")  # type: ignore[arg-type]
+
+
+def _gru_plan(reset_after: bool, version: str):
+    return read({"class_name": "Sequential", "keras_version": version, "config": {"layers": [
+        {"class_name": "GRU", "config": {"name": "gru", "units": 8, "reset_after": reset_after,
+         "bias_initializer": {"class_name": "RandomUniform",
+                              "config": {"minval": 0.5, "maxval": 1.0}}},
+         "build_config": {"input_shape": [None, 5, 4]}}]}})
+
+
+def test_gru_reset_after_from_the_layer_config_not_the_version_default():
+    gru = nn.GRU(4, 8)
+    report = _gru_plan(False, "3.15.1").apply(gru, generator=torch.Generator().manual_seed(0))
+    assert report.ok, report.problems
+    assert bool((gru.bias_ih_l0 >= 0.5).all()) and torch.count_nonzero(gru.bias_hh_l0) == 0
+    gru = nn.GRU(4, 8)  # Keras 2.1.6 default is reset_after=False; this layer set True
+    report = _gru_plan(True, "2.1.6").apply(gru, generator=torch.Generator().manual_seed(0))
+    assert report.ok, report.problems
+    assert bool((gru.bias_ih_l0 >= 0.5).all()) and bool((gru.bias_hh_l0 >= 0.5).all())
+
+
+@pytest.mark.parametrize("fixture", ["keras1_text_lstm.json", "keras2_2_4_functional.json",
+                                     "keras3_convnet.keras"])
+def test_applied_distribution_is_the_planned_one(fixture):
+    models = {"keras1_text_lstm.json": lambda: nn.Sequential(
+                  nn.Embedding(1000, 64), nn.LSTM(64, 32), nn.Linear(32, 10)),
+              "keras2_2_4_functional.json": Functional224,
+              "keras3_convnet.keras": lambda: nn.Sequential(
+                  nn.Conv2d(3, 32, 3, bias=False), nn.BatchNorm2d(32), _Sep(32, 64),
+                  nn.BatchNorm2d(64), nn.Conv2d(64, 128, 3, groups=64), nn.Linear(128, 10))}
+    plan = read(DATA / fixture)
+    report = plan.apply(models[fixture]())
+    assert report.ok, report.problems
+    rows = {(r.layer, r.weight): r for r in plan.rows}
+    for entry in report.applied:
+        row = rows[(entry.keras_layer, entry.keras_weight)]
+        assert entry.distribution.startswith(row.resolved.distribution.formula()), (entry, row)
+
+
+class _Sep(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(cin, cin, 3, groups=cin, bias=False)
+        self.pointwise = nn.Conv2d(cin, cout, 1, bias=False)
+
+
+def test_seed_faithful_rng_needs_seeds_and_writes_nothing():
+    from kerasinit import KerasInitError
+
+    model = Functional224()
+    before = _snapshot(model)
+    with pytest.raises(KerasInitError, match=r"seed=None.*nothing was written"):
+        read(DATA / "keras2_2_4_functional.json").apply(model, rng="tensorflow")
+    assert all(torch.equal(before[k], v) for k, v in _snapshot(model).items())
+
+
+def test_failure_while_writing_rolls_back(monkeypatch):
+    import kerasinit.bridge.modules as modules
+
+    real, calls = modules.initialize, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(modules, "initialize", flaky)
+    model = Functional224()
+    before = _snapshot(model)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        read(DATA / "keras2_2_4_functional.json").apply(model)
+    assert len(calls) == 3
+    assert all(torch.equal(before[k], v) for k, v in _snapshot(model).items())
+
+
+def test_porting_import_loads_no_tensorflow_or_h5py():
+    import subprocess
+    import sys
+
+    code = ("import sys, kerasinit; kerasinit.porting.read('" + str(DATA / "keras1_cnn_th.json")
+            + "'); print(sorted(m for m in ('tensorflow', 'keras', 'h5py', 'tf_keras') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

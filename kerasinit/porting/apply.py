@@ -21,98 +21,19 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import Initializer
-from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
-from kerasinit.porting.matching import Pair, Unit, pair_up, torch_units
+from kerasinit.porting.matching import Pair, pair_up, torch_units
+from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
 if TYPE_CHECKING:
     from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
+
 _RNN = re.compile(r"_l(\d+)(_reverse)?$")
-
-
-class PlanMismatchError(KerasInitError):
-    """The torch model does not fit the plan; nothing was written. ``.report`` has details."""
-
-    def __init__(self, message: str, report: ApplyReport) -> None:
-        super().__init__(message)
-        self.report = report
-
-
-@dataclass(frozen=True)
-class ApplyEntry:
-    """What happened to one torch parameter (or buffer)."""
-
-    torch_name: str
-    keras_layer: str
-    keras_weight: str
-    initializer: str
-    distribution: str
-    status: str  # "applied", "mismatch", "unmatched"
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    """The result of :meth:`Plan.apply <kerasinit.porting.plan.Plan.apply>`.
-
-    Attributes:
-        entries: one per torch parameter of every matched or unmatched module.
-        pairs: (Keras layer paths, torch module path) pairs that were checked.
-        problems: every mismatch, naming both sides.
-        unmatched_keras: weight-bearing Keras layers no torch module took.
-        keras_version: label of the semantics applied.
-    """
-
-    entries: tuple[ApplyEntry, ...]
-    pairs: tuple[tuple[tuple[str, ...], str], ...]
-    problems: tuple[str, ...]
-    unmatched_keras: tuple[str, ...]
-    keras_version: str
-
-    @property
-    def ok(self) -> bool:
-        """True when every pair matched and every Keras layer found a torch module."""
-        return not self.problems
-
-    @property
-    def applied(self) -> tuple[ApplyEntry, ...]:
-        """Entries that were written."""
-        return tuple(e for e in self.entries if e.status == "applied")
-
-    def __getitem__(self, torch_name: str) -> ApplyEntry:
-        for e in self.entries:
-            if e.torch_name == torch_name:
-                return e
-        raise KeyError(f"No torch parameter {torch_name!r} in the report.")
-
-    def __str__(self) -> str:
-        head = (f"kerasinit porting: {len(self.applied)} of {len(self.entries)} torch tensors "
-                f"initialized as {self.keras_version}; {len(self.problems)} problems")
-        cols = ("torch parameter", "Keras weight", "status", "initializer", "distribution")
-        table = [cols] + [(e.torch_name, f"{e.keras_layer}/{e.keras_weight}" if e.keras_layer
-                           else "-", e.status, e.initializer, e.distribution
-                           + (f"  [{e.note}]" if e.note else "")) for e in self.entries]
-        widths = [max(len(r[i]) for r in table) for i in range(len(cols) - 1)]
-        lines = [head, ""]
-        for i, row in enumerate(table):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
-                         + "  " + row[-1])
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 12)
-        if self.problems:
-            lines += ["", "Problems:"] + [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"keras_version": self.keras_version, "problems": list(self.problems),
-                "unmatched_keras": list(self.unmatched_keras),
-                "pairs": [{"keras": list(k), "torch": t} for k, t in self.pairs],
-                "entries": [e.__dict__ for e in self.entries]}
 
 
 @dataclass
@@ -125,6 +46,8 @@ class _Work:
         field(default_factory=list)
     rows: dict[str, PlanRow] = field(default_factory=dict)  # torch name -> Keras row
     problems: list[str] = field(default_factory=list)
+    gru_biases: list[tuple[str, str, Initializer, bool, tuple[float, float] | None]] = \
+        field(default_factory=list)
 
 
 def _qual(prefix: str, name: str) -> str:
@@ -244,7 +167,58 @@ def _check(pair: Pair, version_label: str) -> _Work:
                     f"{unit.path or '(root)'} ({type(unit.module).__name__})")
         if "unit_forget_bias" in layer.options and "bias_initializer" in work.keywords:
             work.keywords["unit_forget_bias"] = bool(layer.options["unit_forget_bias"])
+    _gru_bias_plan(work)
     return work
+
+
+def _gru_bias_plan(work: _Work) -> None:
+    """GRU biases whose ``reset_after`` differs from the version default are filled here.
+
+    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``;
+    a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
+    ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
+    ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
+    gate after the recurrent matmul, so that GRU is only approximately portable).
+    """
+    from kerasinit.bridge.modules import gru_reset_after
+
+    pair = work.pair
+    if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
+        return
+    version = pair.keras[0].rows[0].keras_version
+    if all(k.options.get("reset_after") == gru_reset_after(version) for k in pair.keras):
+        return
+    spec = work.keywords.pop("bias_initializer")
+    for p in pair.unit.params:
+        if p.role != "bias":
+            continue
+        name = _qual(pair.unit.path, p.name)
+        row = work.rows[name]
+        layer = _keras_layer_for(pair, p.name)
+        fans = None
+        if isinstance(row.initializer, VarianceScalingSpec) and row.resolved is not None:
+            fans = (row.resolved.fan_in, row.resolved.fan_out)
+        work.gru_biases.append((p.name, p.name.replace("bias_ih", "bias_hh"),
+                                Initializer(row.initializer, version),
+                                bool(layer.options.get("reset_after")), fans))
+        work.rows[_qual(pair.unit.path, p.name.replace("bias_ih", "bias_hh"))] = row
+    del spec
+
+
+def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
+                   reset_after: bool, fans: tuple[float, float] | None,
+                   generator: torch.Generator | None, rng: str) -> None:
+    ih, hh = _tensor(module, ih_name), _tensor(module, hh_name)
+    n = ih.shape[0]
+    keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
+    init(keras, layout="keras", fans=fans, generator=generator, rng=rng)
+    rows = keras if reset_after else keras.unsqueeze(0)
+    with torch.no_grad():
+        ih.copy_(GRU().to_torch(rows[0], (n,)))
+        if reset_after:
+            hh.copy_(GRU().to_torch(rows[1], (n,)))
+        else:
+            hh.zero_()
 
 
 def apply_plan(
@@ -257,8 +231,6 @@ def apply_plan(
     rng: str = "torch",
 ) -> ApplyReport:
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
-    from kerasinit.bridge.modules import initialize
-
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"plan.apply needs a torch.nn.Module. Received {type(model).__name__}.")
     units = torch_units(model)
@@ -268,20 +240,63 @@ def apply_plan(
     for w in works:
         problems += w.problems
     if problems and strict:
-        report = _report(plan, works, unmatched_units, problems, unmatched_keras, {}, applied=False)
+        report = build_report(plan, [(w.pair, w.rows, bool(w.problems)) for w in works], unmatched_units,
+                              problems, unmatched_keras, {}, applied=False)
         raise PlanMismatchError(
             "The torch model does not match the Keras plan; nothing was written:\n  - "
             + "\n  - ".join(problems) + "\n(pass mapping={keras_layer: torch_module} to pair "
             "layers explicitly, or strict=False to apply what matches)", report)
+    todo = [w for w in works if not w.problems]
+    _check_rng(todo, rng)
+    saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)]
+    try:
+        done = _write(todo, plan, generator, rng)
+    except BaseException:
+        with torch.no_grad():  # all or nothing: put back what was already written
+            for tensor, copy in saved:
+                tensor.copy_(copy)
+        raise
+    return build_report(plan, [(w.pair, w.rows, bool(w.problems)) for w in works],
+                        unmatched_units, problems, unmatched_keras, done, applied=True)
+
+
+def _tensors(work: _Work) -> list[torch.Tensor]:
+    unit = work.pair.unit
+    return [_tensor(unit.module, p.name) for p in unit.params]
+
+
+def _check_rng(works: list[_Work], rng: str) -> None:
+    """Seed-faithful streams need seeded initializers: refuse before anything is written."""
+    if rng == "torch":
+        return
+    unseeded = sorted({f"{r.layer}/{r.weight} ({r.initializer.class_name})" for w in works
+                       for r in w.rows.values()
+                       if r.initializer.is_random and getattr(r.initializer, "seed", None) is None})
+    if unseeded:
+        raise KerasInitError(
+            f"rng={rng!r} reproduces Keras's values from each initializer's seed, but these "
+            f"initializers have seed=None: {', '.join(unseeded[:8])}"
+            f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
+
+
+def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
+           rng: str) -> dict[str, tuple[str, str, str]]:
+    from kerasinit.bridge.modules import initialize
+
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
-        if w.problems:
-            continue
         unit = w.pair.unit
         for name, tensor, init, layout, fans in w.direct:
             init(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
             r = w.rows[name]
             done[name] = (r.initializer.name, r.resolved_text, "")
+        for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
+            _fill_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, generator, rng)
+            r = w.rows[_qual(unit.path, ih_name)]
+            note = ("rows of Keras's (2, 3H) bias" if reset_after else
+                    "Keras reset_after=False bias in bias_ih, bias_hh zero (approximate GRU)")
+            for n in (ih_name, hh_name):
+                done[_qual(unit.path, n)] = (r.initializer.name, r.resolved_text, note)
         if w.keywords:
             keywords: dict[str, Any] = dict(w.keywords)
             rep = initialize(unit.module, keras_version=plan.keras_version, generator=generator,
@@ -293,30 +308,4 @@ def apply_plan(
                 if planned is not None and isinstance(planned.initializer, VarianceScalingSpec):
                     text += f"; fans {row.fan_in:g}/{row.fan_out:g}"
                 done[name] = (row.initializer, text, row.note)
-    return _report(plan, works, unmatched_units, problems, unmatched_keras, done, applied=True)
-
-
-def _report(plan: Plan, works: list[_Work], unmatched_units: list[Unit], problems: list[str],
-            unmatched_keras: list[str], done: dict[str, tuple[str, str, str]],
-            applied: bool) -> ApplyReport:
-    entries: list[ApplyEntry] = []
-    for w in works:
-        status_default = "mismatch" if w.problems or not applied else "applied"
-        for p in w.pair.unit.params:
-            name = _qual(w.pair.unit.path, p.name)
-            row = w.rows.get(name)
-            init, dist, note = done.get(name, ("", "", ""))
-            status = "applied" if name in done else (
-                "mismatch" if status_default == "mismatch" else "not written")
-            entries.append(ApplyEntry(
-                name, row.layer if row else "", row.weight if row else "",
-                init or (row.initializer.name if row else ""),
-                dist or (row.resolved_text if row else ""), status, note))
-    for u in unmatched_units:
-        for p in u.params:
-            entries.append(ApplyEntry(_qual(u.path, p.name), "", "", "", "", "unmatched",
-                                      f"no Keras layer for this {u.kind}"))
-    pairs = tuple((tuple(k.path for k in w.pair.keras), w.pair.unit.path) for w in works)
-    return ApplyReport(tuple(entries), pairs, tuple(problems), tuple(unmatched_keras),
-                       plan.keras_version.label())
-
+    return done

@@ -5,20 +5,42 @@ first use and raises :class:`ParityDependencyError` (install ``kerasinit[parity]
 missing. See ``docs/parity.md`` for the statistics (n, alpha, power) and measured figures.
 """
 
+from kerasinit.parity.cases import matrix as matrix
+from kerasinit.parity.cases import mutants as mutants
+from kerasinit.parity.cases import quick as quick
 from kerasinit.parity.compare import DEFAULT_SAMPLES as DEFAULT_SAMPLES
 from kerasinit.parity.compare import compare as compare
 from kerasinit.parity.engine import Case as Case
 from kerasinit.parity.engine import run_case as run_case
 from kerasinit.parity.reference import ParityDependencyError as ParityDependencyError
 from kerasinit.parity.result import ParityResult as ParityResult
+from kerasinit.parity.runner import Calibration as Calibration
+from kerasinit.parity.runner import MatrixResult as MatrixResult
+from kerasinit.parity.runner import calibrate as calibrate
+from kerasinit.parity.runner import run_matrix as run_matrix
 from kerasinit.parity.stats import Check as Check
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "Calibration",
     "Case",
     "Check",
+    "MatrixResult",
     "ParityDependencyError",
     "ParityResult",
+    "calibrate",
     "compare",
+    "matrix",
+    "mutants",
+    "quick",
     "run_case",
+    "run_matrix",
+    "write_report",
 ]
+
+
+def write_report(result: MatrixResult, directory: str) -> list[object]:
+    """Write report.md + report.html (+ plots/) for a matrix run; see :mod:`.report`."""
+    from kerasinit.parity.report import write_report as _write
+
+    return list(_write(result, directory))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import pickle
 from collections.abc import Callable
 
@@ -180,3 +181,12 @@ def test_torch_compile_smoke() -> None:
     x = torch.randn(2, 5)
     compiled = torch.compile(layer)
     assert torch.allclose(compiled(x), layer(x))
+
+
+def test_keras_config_json_round_trip_rebuilds_the_same_layer() -> None:
+    layer = knn.Conv2d(3, 8, 3, kernel_initializer="he_normal", keras_version="3.14", seed=4)
+    config = json.loads(json.dumps(layer.keras_config()))
+    rebuilt = knn.Conv2d(3, 8, 3, **config["initializers"], keras_version=config["keras_version"],
+                         seed=config["seed"], rng=config["rng"])
+    assert rebuilt.keras_config() == layer.keras_config()
+    assert torch.equal(rebuilt.weight, layer.weight)

@@ -227,14 +227,14 @@ def _plan_rnn_bias(
     actions.append(_RnnBias(bias_ih, bias_hh, init, use_forget, hidden, gru, reset_after))
     if init is not None:
         used.add("bias_initializer")
-    n = bias_ih.shape[0]
+    n = int(bias_ih.shape[0])
     layout: Layout = GRU() if gru else _KERAS
     forget_note = "forget slice [H:2H] = 1 (unit_forget_bias)" if use_forget else ""
     if init is None:  # unit_forget_bias alone: only the forget slices are written
         ones, zeros = get("ones"), get("zeros")
-        rows.append(_row(_qual(prefix, spec.name), spec, ones, layout, ones.describe((1,)),
+        rows.append(_row(_qual(prefix, spec.name), spec, ones, layout, ones.describe((n,)),
                          "only the forget slice [H:2H] = 1 (unit_forget_bias)"))
-        rows.append(_row(_qual(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((1,)),
+        rows.append(_row(_qual(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((n,)),
                          "only the forget slice [H:2H] = 0"))
         return
     if reset_after:

@@ -80,7 +80,10 @@ def sequence_model(K: Any) -> Any:
     x = L.Bidirectional(L.LSTM(5, return_sequences=True, unit_forget_bias=False, name="lstm"),
                         name="bi")(x)
     x = L.TimeDistributed(L.Dense(4, name="td_dense"), name="td")(x)
-    x = L.MultiHeadAttention(2, 3, kernel_initializer="he_normal", name="mha")(x, x)
+    gate = {"use_gate": True} if K.__name__ == "keras" else {}  # Keras 3 only
+    x = L.MultiHeadAttention(2, 3, kernel_initializer="he_normal", name="mha", **gate)(x, x)
+    x = L.Attention(use_scale=True, score_mode="concat", name="att")([x, x])
+    x = L.AdditiveAttention(name="add_att")([x, x])
     x = L.EinsumDense("abc,cd->abd", output_shape=(None, 7), bias_axes="d", name="einsum")(x)
     x = L.GRU(4, name="gru")(x)
     return K.Model(inp, L.Dense(3, name="out")(x))

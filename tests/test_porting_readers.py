@@ -271,3 +271,13 @@ def test_errors_are_keras_init_errors():
     for bad in ('{"class_name": 3, "config": {}}', '{"class_name": "Sequential", "config": 5}'):
         with pytest.raises(KerasInitError):
             read(bad)
+
+
+@pytest.mark.parametrize("config", [
+    {"class_name": "GlorotUniform", "config": {"seed": None}},
+    {"module": None, "class_name": "MyModel", "config": {"units": 3}, "registered_name": "Custom>MyModel"},
+])
+def test_non_model_top_level_objects(config):
+    with pytest.raises(ModelFileError, match=r"no layer list"):
+        read(config)
+

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kerasinit.porting.layers import LayerCtx, WeightDef
 
-__all__ = ["analyze_einsum", "einsum_dense", "multi_head_attention"]
+__all__ = ["additive_attention", "analyze_einsum", "dot_attention", "einsum_dense",
+           "multi_head_attention"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -44,6 +45,11 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
                               _shape(e_in, h, width), einsum_axes=proj_axes))
         if ctx.use_bias:
             rows.append(WeightDef(f"{name}/bias", "bias", "bias_initializer", bias, (h, width)))
+    if ctx.get("use_gate"):  # Keras 3 gated attention: a query-side (Eq, h, dv) projection
+        rows.append(WeightDef("gate/kernel", "kernel", "kernel_initializer", kernel,
+                              _shape(eq, h, dv), einsum_axes=proj_axes))
+        if ctx.use_bias:
+            rows.append(WeightDef("gate/bias", "bias", "bias_initializer", bias, (h, dv)))
     rows.append(WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
                           _shape(h, dv, eo), einsum_axes=((0, 1), (2,))))
     if ctx.use_bias:
@@ -107,3 +113,25 @@ def _align(spec: str, dims: list[Any]) -> dict[str, Dim] | None:
             return None
         pairs = list(zip(spec, dims, strict=True))
     return {c: (int(d) if isinstance(d, int) else None) for c, d in pairs}
+
+
+def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
+    """``Attention``: scalar ``scale`` (use_scale) and ``concat_score_weight`` (score_mode
+    'concat'), both initialized to ones by the layer (no initializer keyword)."""
+    from kerasinit.porting.layers import WeightDef
+
+    rows = []
+    if ctx.get("use_scale"):
+        rows.append(WeightDef("scale", "scale", "", "ones", ()))
+    if ctx.get("score_mode") == "concat":
+        rows.append(WeightDef("concat_score_weight", "scale", "", "ones", ()))
+    return rows
+
+
+def additive_attention(ctx: LayerCtx) -> list[WeightDef]:
+    """``AdditiveAttention(use_scale=True)``: ``scale`` of shape (dim,), glorot_uniform."""
+    from kerasinit.porting.layers import WeightDef
+
+    if not ctx.get("use_scale", default=True):
+        return []
+    return [WeightDef("scale", "scale", "", "glorot_uniform", _shape(ctx.dim(-1)))]

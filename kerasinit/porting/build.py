@@ -18,7 +18,7 @@ from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.porting.layers import LayerCtx, WeightDef, weights_of
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
-from kerasinit.porting.readers import load
+from kerasinit.porting.readers import ModelFileError, load
 from kerasinit.porting.walk import LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
@@ -67,6 +67,7 @@ def read(
     """
     loaded = load(source)
     version, version_source = infer_version(loaded.config, loaded.keras_version, keras_version)
+    _check_top_level(loaded.config, loaded.origin)
     found = walk(loaded.config)
     customs = dict(custom_objects or {})
     layers: list[PlanLayer] = []
@@ -88,6 +89,9 @@ def read(
             if keys:
                 skipped.append(Skipped(record.path, record.class_name,
                                        f"unknown layer class with {', '.join(keys)}"))
+            elif record.class_name in _STATE_LAYERS:
+                notes.append(f"{record.path} ({record.class_name}): its weights are state "
+                             f"({_STATE_LAYERS[record.class_name]}), not initialized")
             else:
                 notes.append(f"{record.path} ({record.class_name}): unknown class without "
                              f"initializer keys; assumed to have no initialized weights")
@@ -121,6 +125,35 @@ def read(
         )
     return Plan(tuple(layers), version, version_source, loaded.origin, found.model_class,
                 tuple(notes), tuple(skipped))
+
+
+_STATE_LAYERS = {
+    "Normalization": "mean and variance from adapt() or the config",
+    "Discretization": "bin boundaries", "StringLookup": "a vocabulary",
+    "IntegerLookup": "a vocabulary", "TextVectorization": "a vocabulary",
+}
+
+
+def _check_top_level(config: Mapping[str, Any], origin: str) -> None:
+    """A subclassed model or a non-model object at the top level is an error, not an empty plan."""
+    from kerasinit.porting.layers import FAMILIES, WEIGHTLESS
+    from kerasinit.porting.walk import MODEL_CLASSES
+
+    cls = str(config.get("class_name"))
+    if cls in MODEL_CLASSES or cls in FAMILIES or cls in WEIGHTLESS or cls in (
+            "Bidirectional", "TimeDistributed", "RNN"):
+        return
+    inner = config.get("config")
+    has_layers = isinstance(inner, Mapping) and isinstance(inner.get("layers"), list)
+    if has_layers:
+        return
+    raise ModelFileError(
+        f"{origin}: the top-level object is a {cls!r} with no layer list, so not a Sequential "
+        f"or Functional model (a subclassed model's layers live in its Python code, which "
+        f"kerasinit never runs; an initializer or other object is not a model). Save a "
+        f"Sequential/Functional model, or initialize the torch side with "
+        f"kerasinit.initialize(module, kernel_initializer=...)."
+    )
 
 
 def _initializer_keys(config: Mapping[str, Any]) -> list[str]:

@@ -326,6 +326,9 @@ FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     "GroupNormalization": _group_norm,
     "PReLU": _prelu,
     "MultiHeadAttention": attention.multi_head_attention,
+    "Attention": attention.dot_attention,
+    "AdditiveAttention": attention.additive_attention,
+    "TimeDistributedDense": _dense,
 }
 
 #: layers with no initialized weights (activations, shape ops, pooling, merges, ...).
@@ -336,7 +339,7 @@ WEIGHTLESS: frozenset[str] = frozenset({
     "ActivityRegularization", "UnitNormalization", "Identity", "Rescaling", "Resizing",
     "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomCrop", "RandomContrast",
     "RandomTranslation", "Lambda", "TFOpLambda", "SlicingOpLambda", "Merge", "Add", "Subtract",
-    "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "Attention",
+    "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
     *(f"{p}{k}{n}D" for p in ("Max", "Average", "GlobalMax", "GlobalAverage")
       for k in ("Pooling",) for n in (1, 2, 3)),
     *(f"{op}{n}D" for op in ("ZeroPadding", "Cropping", "UpSampling") for n in (1, 2, 3)),

@@ -23,7 +23,7 @@ _PASS = frozenset({
     "GaussianDropout", "AlphaDropout", "Masking", "ActivityRegularization", "UnitNormalization",
     "Identity", "Rescaling", "BatchNormalization", "LayerNormalization", "GroupNormalization",
     "PReLU", "Normalization", "InputLayer", "Add", "Subtract", "Multiply", "Average", "Maximum",
-    "Minimum", "Lambda",
+    "Minimum", "Lambda", "Attention", "AdditiveAttention",
 })
 
 

@@ -69,7 +69,8 @@ def walk(config: Mapping[str, Any]) -> Walk:
         >>> [(r.path, r.input_shape) for r in w.records]
         [('d', (None, 5))]
     """
-    result = Walk(model_class=str(config.get("class_name")))
+    cls = str(config.get("class_name"))
+    result = Walk(model_class="Functional" if cls == "Model" else cls)
     _Walker(result).layer(config, "", [], depth=0, top=True)
     return result
 

@@ -24,6 +24,7 @@ from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
+from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
@@ -174,19 +175,19 @@ def _check(pair: Pair, version_label: str) -> _Work:
 def _gru_bias_plan(work: _Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
-    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``;
+    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``
+    (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
     ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
     gate after the recurrent matmul, so that GRU is only approximately portable).
     """
-    from kerasinit.bridge.modules import gru_reset_after
-
     pair = work.pair
     if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
         return
     version = pair.keras[0].rows[0].keras_version
-    if all(k.options.get("reset_after") == gru_reset_after(version) for k in pair.keras):
+    if all(k.options.get("reset_after") == gru_default_reset_after(version)
+           for k in pair.keras):
         return
     spec = work.keywords.pop("bias_initializer")
     for p in pair.unit.params:

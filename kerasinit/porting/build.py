@@ -16,7 +16,7 @@ from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
-from kerasinit.porting.layers import LayerCtx, WeightDef, weights_of
+from kerasinit.porting.layers import LayerCtx, WeightDef, gru_default_reset_after, weights_of
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import ModelFileError, load
 from kerasinit.porting.walk import LayerRecord, walk
@@ -170,7 +170,7 @@ def _options(record: LayerRecord, version: KerasVersion) -> dict[str, Any]:
         else:
             out["unit_forget_bias"] = bool(cfg.get("unit_forget_bias", True))
     if record.class_name in ("GRU", "GRUCell"):
-        out["reset_after"] = bool(cfg.get("reset_after", version.major >= 3 or version.tf))
+        out["reset_after"] = bool(cfg.get("reset_after", gru_default_reset_after(version)))
     for key in ("depth_multiplier", "num_heads", "groups"):
         if key in cfg:
             out[key] = cfg[key]

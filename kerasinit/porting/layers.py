@@ -16,7 +16,8 @@ from typing import Any
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
 
-__all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "weights_of"]
+__all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "gru_default_reset_after",
+           "weights_of"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -223,7 +224,7 @@ def _rnn(ctx: LayerCtx) -> list[WeightDef]:
                       ctx.init("orthogonal", "recurrent_initializer", "inner_init"),
                       _shape(units, g_units), blocks=blocks, note=note)]
     if ctx.version.major == 1 or ctx.use_bias:
-        reset_after = bool(ctx.get("reset_after", default=ctx.version.major >= 3 or ctx.version.tf))
+        reset_after = bool(ctx.get("reset_after", default=gru_default_reset_after(ctx.version)))
         bias_shape = _shape(2, g_units) if kind == "GRU" and reset_after else _shape(g_units)
         bias_note = ""
         if kind == "LSTM" and _forget_bias(ctx):
@@ -232,6 +233,17 @@ def _rnn(ctx: LayerCtx) -> list[WeightDef]:
                               ctx.init("zeros", "bias_initializer"), bias_shape,
                               note=bias_note))
     return rows
+
+
+def gru_default_reset_after(version: KerasVersion) -> bool:
+    """Keras's GRU default ``reset_after``: True in Keras 3 and tf.keras >= 2.3, else False.
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> [gru_default_reset_after(parse_version(v)) for v in ("3", "2.2.4-tf", "2.1.6", "2")]
+        [True, False, False, True]
+    """
+    return version.major == 3 or (version.major == 2 and version.tf and version.at_least(2, 3))
 
 
 def _forget_bias(ctx: LayerCtx) -> bool:

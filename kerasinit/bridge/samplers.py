@@ -105,7 +105,7 @@ def keras_layout_values(
             value = value.reshape(keras_shape)
         else:
             value = np.broadcast_to(value, keras_shape)
-        return torch.from_numpy(np.ascontiguousarray(value)).to(device=device, dtype=dtype)
+        return torch.from_numpy(np.array(value, order="C")).to(device=device, dtype=dtype)
     if isinstance(dist, STFT):
         from kerasinit.bridge.stft import stft_kernel
 

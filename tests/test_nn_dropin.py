@@ -190,3 +190,20 @@ def test_keras_config_json_round_trip_rebuilds_the_same_layer() -> None:
                          seed=config["seed"], rng=config["rng"])
     assert rebuilt.keras_config() == layer.keras_config()
     assert torch.equal(rebuilt.weight, layer.weight)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: knn.Linear(3, 2, bias=False), lambda: knn.Conv2d(2, 4, 3, bias=False),
+    lambda: knn.ConvTranspose2d(2, 4, 3, bias=False),
+    lambda: knn.DepthwiseConv2d(2, 3, bias=False), lambda: knn.SeparableConv2d(2, 4, 3, bias=False),
+    lambda: knn.LSTM(3, 4, bias=False), lambda: knn.GRU(3, 4, bias=False),
+    lambda: knn.MultiheadAttention(8, 2, bias=False),
+    lambda: knn.BatchNorm1d(3, affine=False), lambda: knn.BatchNorm1d(3, track_running_stats=False),
+    lambda: knn.LayerNorm(3, elementwise_affine=False), lambda: knn.LayerNorm(3, bias=False),
+    lambda: knn.GroupNorm(1, 3, affine=False)])
+def test_layers_without_optional_weights_drop_those_defaults(make: Callable[[], nn.Module]) -> None:
+    """Keras defaults apply only to weights the layer has (no error for bias=False etc.)."""
+    layer = make()
+    layer.reset_parameters()
+    assert "bias_initializer" not in layer.keras_initializers or any(
+        "bias" in n for n, _ in layer.named_parameters())

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["InitReport", "ReportRow", "SkippedParam"]
+from kerasinit.bridge.module_specs import ParamSpec, layout_label
+
+if TYPE_CHECKING:
+    from kerasinit.bridge.initializer import Initializer
+    from kerasinit.bridge.layouts import Layout
+    from kerasinit.mappings.resolve import Resolved
+
+__all__ = ["InitReport", "ReportRow", "SkippedParam", "make_row"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +111,14 @@ class InitReport:
                 ("parameter", "module", "reason"),
                 [(s.name, s.module, s.reason) for s in self.skipped])]
         return "\n".join(lines)
+
+
+def make_row(name: str, spec: ParamSpec, init: Initializer, layout: Layout,
+         resolved: Resolved | tuple[Resolved, ...], note: str = "") -> ReportRow:
+    """A report row for a tensor of ``spec`` resolved to ``resolved``."""
+    first = resolved[0] if isinstance(resolved, tuple) else resolved
+    if isinstance(resolved, tuple):
+        note = f"{len(resolved)} Keras weights, each with its own fans" + (f"; {note}" if note else "")
+    return ReportRow(name, spec.keras_layer, spec.role, init.name, layout_label(layout),
+                     first.keras_shape, first.fan_in, first.fan_out,
+                     first.distribution.formula(), note)

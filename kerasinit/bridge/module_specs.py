@@ -50,11 +50,13 @@ from kerasinit.bridge.layouts import (
     mha_in_proj,
 )
 from kerasinit.mappings.errors import LayoutError
+from kerasinit.mappings.versions import VersionLike, parse_version
 
 __all__ = [
     "KEYWORDS",
     "MHABias",
     "ParamSpec",
+    "keras_defaults",
     "layout_label",
     "module_params",
     "skipped_params",
@@ -286,3 +288,56 @@ def skipped_params(module: nn.Module) -> tuple[tuple[str, str], ...]:
             reason = f"{kind} has no Keras counterpart"
         out.append((name, reason))
     return tuple(out)
+
+
+#: Keras's default per keyword; identical for every weight-bearing layer and Keras 1, 2, 3.
+_DEFAULTS: dict[str, object] = {
+    "kernel_initializer": "glorot_uniform",
+    "bias_initializer": "zeros",
+    "recurrent_initializer": "orthogonal",
+    "unit_forget_bias": True,
+    "embeddings_initializer": "uniform",  # RandomUniform(-0.05, 0.05) in every version
+    "depthwise_initializer": "glorot_uniform",
+    "pointwise_initializer": "glorot_uniform",
+    "gamma_initializer": "ones",
+    "beta_initializer": "zeros",
+    "moving_mean_initializer": "zeros",
+    "moving_variance_initializer": "ones",
+    "alpha_initializer": "zeros",
+}
+
+
+def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[str, object]:
+    """The Keras default of each initializer keyword a Keras layer takes.
+
+    Example:
+        >>> from kerasinit.bridge.modules import keras_defaults
+        >>> keras_defaults("LSTM")
+        {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
+    """
+    parse_version(keras_version)
+    keys = {
+        "Embedding": ("embeddings_initializer",),
+        "SimpleRNN": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "GRU": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "LSTM": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                 "unit_forget_bias"),
+        "BatchNormalization": ("gamma_initializer", "beta_initializer",
+                               "moving_mean_initializer", "moving_variance_initializer"),
+        "LayerNormalization": ("gamma_initializer", "beta_initializer"),
+        "GroupNormalization": ("gamma_initializer", "beta_initializer"),
+        "PReLU": ("alpha_initializer",),
+    }.get(keras_layer)
+    if keras_layer.startswith(("DepthwiseConv", "SeparableConv")):
+        keys = ("depthwise_initializer", "bias_initializer")
+        if keras_layer.startswith("Separable"):
+            keys = ("depthwise_initializer", "pointwise_initializer", "bias_initializer")
+    if keys is None:
+        keys = ("kernel_initializer", "bias_initializer")
+    return {k: _DEFAULTS[k] for k in keys}
+
+
+def gru_reset_after(keras_version: VersionLike = None) -> bool:
+    """Whether Keras's GRU default is ``reset_after=True`` (Keras 3 and tf.keras >= 2.3)."""
+    v = parse_version(keras_version)
+    return v.major == 3 or (v.major == 2 and v.tf and v.at_least(2, 3))

@@ -26,25 +26,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
-from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
-from kerasinit.bridge.module_report import InitReport, ReportRow, SkippedParam
+from kerasinit.bridge.layouts import Layout
+from kerasinit.bridge.module_report import InitReport, ReportRow, SkippedParam, make_row
+from kerasinit.bridge.module_rnn import (
+    RNN_LAYERS,
+    RnnBias,
+    apply_rnn_bias,
+    gru_reset_after,
+    plan_rnn_bias,
+    qualified,
+    tensor_at,
+)
 from kerasinit.bridge.module_specs import (
     KEYWORDS,
     MHABias,
     ParamSpec,
     claimed_children,
-    layout_label,
+    keras_defaults,
     module_params,
     skipped_params,
 )
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
-from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = [
@@ -64,62 +71,9 @@ __all__ = [
     "skipped_params",
 ]
 
-_RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
-_KERAS = KerasLayout()
-#: Keras's default per keyword; identical for every weight-bearing layer and Keras 1, 2, 3.
-_DEFAULTS: dict[str, object] = {
-    "kernel_initializer": "glorot_uniform",
-    "bias_initializer": "zeros",
-    "recurrent_initializer": "orthogonal",
-    "unit_forget_bias": True,
-    "embeddings_initializer": "uniform",  # RandomUniform(-0.05, 0.05) in every version
-    "depthwise_initializer": "glorot_uniform",
-    "pointwise_initializer": "glorot_uniform",
-    "gamma_initializer": "ones",
-    "beta_initializer": "zeros",
-    "moving_mean_initializer": "zeros",
-    "moving_variance_initializer": "ones",
-    "alpha_initializer": "zeros",
-}
-
 
 class ModuleKeywordError(InitializerArgumentError):
     """An initializer keyword that is unknown, or that matches no weight of the module."""
-
-
-def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[str, object]:
-    """The Keras default of each initializer keyword a Keras layer takes.
-
-    Example:
-        >>> keras_defaults("LSTM")
-        {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
-    """
-    parse_version(keras_version)
-    keys = {
-        "Embedding": ("embeddings_initializer",),
-        "SimpleRNN": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "GRU": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "LSTM": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
-                 "unit_forget_bias"),
-        "BatchNormalization": ("gamma_initializer", "beta_initializer",
-                               "moving_mean_initializer", "moving_variance_initializer"),
-        "LayerNormalization": ("gamma_initializer", "beta_initializer"),
-        "GroupNormalization": ("gamma_initializer", "beta_initializer"),
-        "PReLU": ("alpha_initializer",),
-    }.get(keras_layer)
-    if keras_layer.startswith(("DepthwiseConv", "SeparableConv")):
-        keys = ("depthwise_initializer", "bias_initializer")
-        if keras_layer.startswith("Separable"):
-            keys = ("depthwise_initializer", "pointwise_initializer", "bias_initializer")
-    if keys is None:
-        keys = ("kernel_initializer", "bias_initializer")
-    return {k: _DEFAULTS[k] for k in keys}
-
-
-def gru_reset_after(keras_version: VersionLike = None) -> bool:
-    """Whether Keras's GRU default is ``reset_after=True`` (Keras 3 and tf.keras >= 2.3)."""
-    v = parse_version(keras_version)
-    return v.major == 3 or (v.major == 2 and v.tf and v.at_least(2, 3))
 
 
 # -- planning (pure: validates, writes nothing) -------------------------------------------
@@ -131,18 +85,7 @@ class _Fill:
     zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
 
 
-@dataclass(frozen=True)
-class _RnnBias:
-    bias_ih: torch.Tensor
-    bias_hh: torch.Tensor
-    init: Initializer | None
-    forget: bool
-    hidden: int
-    gru: bool
-    reset_after: bool
-
-
-_Action = _Fill | _RnnBias
+_Action = _Fill | RnnBias
 
 
 def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module]]:
@@ -157,28 +100,6 @@ def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module]]:
         yield prefix, m
 
 
-def _tensor(module: nn.Module, name: str) -> torch.Tensor:
-    obj: Any = module
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    assert isinstance(obj, torch.Tensor)
-    return obj
-
-
-def _qual(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _row(name: str, spec: ParamSpec, init: Initializer, layout: Layout,
-         resolved: Resolved | tuple[Resolved, ...], note: str = "") -> ReportRow:
-    first = resolved[0] if isinstance(resolved, tuple) else resolved
-    if isinstance(resolved, tuple):
-        note = f"{len(resolved)} Keras weights, each with its own fans" + (f"; {note}" if note else "")
-    return ReportRow(name, spec.keras_layer, spec.role, init.name, layout_label(layout),
-                     first.keras_shape, first.fan_in, first.fan_out,
-                     first.distribution.formula(), note)
-
-
 def _plan_module(
     prefix: str, module: nn.Module, inits: dict[str, Initializer], forget: bool | None,
     version: KerasVersion,
@@ -188,68 +109,23 @@ def _plan_module(
     used: set[str] = set()
     specs = {p.name: p for p in module_params(module)}
     for spec in specs.values():
-        if spec.keras_layer in _RNN_LAYERS and spec.role in ("bias", "recurrent_bias"):
+        if spec.keras_layer in RNN_LAYERS and spec.role in ("bias", "recurrent_bias"):
             if spec.role == "bias":
-                _plan_rnn_bias(prefix, module, spec, specs, inits, forget, version,
+                plan_rnn_bias(prefix, module, spec, specs, inits, forget, version,
                                actions, rows, used)
             continue
         init = inits.get(spec.keyword)
         if init is None:
             continue
-        tensor = _tensor(module, spec.name)
+        tensor = tensor_at(module, spec.name)
         resolved = init.describe(tuple(tensor.shape), layout=spec.layout)
         pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
         zero_rows = () if pad is None else (int(pad),)
         note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
         actions.append(_Fill(tensor, init, spec.layout, zero_rows))
-        rows.append(_row(_qual(prefix, spec.name), spec, init, spec.layout, resolved, note))
+        rows.append(make_row(qualified(prefix, spec.name), spec, init, spec.layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
-
-
-def _plan_rnn_bias(
-    prefix: str, module: nn.Module, spec: ParamSpec, specs: dict[str, ParamSpec],
-    inits: dict[str, Initializer], forget: bool | None, version: KerasVersion,
-    actions: list[_Action], rows: list[ReportRow], used: set[str],
-) -> None:
-    init = inits.get("bias_initializer")
-    lstm, gru = spec.keras_layer == "LSTM", spec.keras_layer == "GRU"
-    use_forget = lstm and (forget if forget is not None else init is not None)
-    if lstm and forget is not None:
-        used.add("unit_forget_bias")
-    if init is None and not use_forget:
-        return
-    hh_name = spec.name.replace("bias_ih", "bias_hh")
-    hh_spec = specs[hh_name]
-    bias_ih, bias_hh = _tensor(module, spec.name), _tensor(module, hh_name)
-    hidden = int(module.hidden_size)  # type: ignore[arg-type]
-    reset_after = gru and gru_reset_after(version)
-    actions.append(_RnnBias(bias_ih, bias_hh, init, use_forget, hidden, gru, reset_after))
-    if init is not None:
-        used.add("bias_initializer")
-    n = int(bias_ih.shape[0])
-    layout: Layout = GRU() if gru else _KERAS
-    forget_note = "forget slice [H:2H] = 1 (unit_forget_bias)" if use_forget else ""
-    if init is None:  # unit_forget_bias alone: only the forget slices are written
-        ones, zeros = get("ones"), get("zeros")
-        rows.append(_row(_qual(prefix, spec.name), spec, ones, layout, ones.describe((n,)),
-                         "only the forget slice [H:2H] = 1 (unit_forget_bias)"))
-        rows.append(_row(_qual(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((n,)),
-                         "only the forget slice [H:2H] = 0"))
-        return
-    if reset_after:
-        resolved = init.describe((2, n), layout=_KERAS)
-        rows.append(_row(_qual(prefix, spec.name), spec, init, layout, resolved,
-                         "row 0 (input bias) of Keras's (2, 3H) bias"))
-        rows.append(_row(_qual(prefix, hh_name), hh_spec, init, layout, resolved,
-                         "row 1 (recurrent bias) of Keras's (2, 3H) bias"))
-        return
-    resolved = init.describe((n,), layout=_KERAS)
-    zeros = get("zeros")
-    rows.append(_row(_qual(prefix, spec.name), spec, init, layout, resolved,
-                     "; ".join(filter(None, ["Keras's single bias", forget_note]))))
-    rows.append(_row(_qual(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((n,)),
-                     "zeros: bias_ih + bias_hh = Keras's bias"))
 
 
 def resolve_keywords(
@@ -303,32 +179,11 @@ def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
                     if not a.tensor.is_meta:
                         a.tensor[r].zero_()
             else:
-                _apply_rnn_bias(a, generator)
-
-
-def _apply_rnn_bias(a: _RnnBias, generator: torch.Generator | None) -> None:
-    ih, hh, h = a.bias_ih, a.bias_hh, a.hidden
-    if ih.is_meta or hh.is_meta:
-        return
-    if a.init is None:  # unit_forget_bias alone
-        ih[h:2 * h] = 1.0
-        hh[h:2 * h] = 0.0
-        return
-    rows = 2 if a.reset_after else 1
-    keras = torch.empty((rows, ih.shape[0]), dtype=ih.dtype, device=ih.device)
-    a.init(keras if a.reset_after else keras[0], layout=_KERAS, generator=generator)
-    if a.forget:
-        keras[0, h:2 * h] = 1.0
-    to_torch = GRU().to_torch if a.gru else (lambda k, _s: k)
-    ih.copy_(to_torch(keras[0], tuple(ih.shape)))
-    if a.reset_after:
-        hh.copy_(to_torch(keras[1], tuple(hh.shape)))
-    else:
-        hh.zero_()
+                apply_rnn_bias(a, generator)
 
 
 def _skipped(prefix: str, module: nn.Module) -> list[SkippedParam]:
-    return [SkippedParam(_qual(prefix, n), type(module).__name__, r)
+    return [SkippedParam(qualified(prefix, n), type(module).__name__, r)
             for n, r in skipped_params(module)]
 
 

@@ -11,15 +11,18 @@ Keras 3 (and tf_keras), saved as ``.keras``, ``to_json()`` and legacy ``.h5``, a
   actual initialized weights (two-sample KS + variance z-test, below).
 
 Statistics (``_same_distribution``): fixed seeds (Keras ``set_random_seed(1234)``, torch
-``Generator().manual_seed(1234)``), so the outcome is deterministic. Each tensor pair is tested
-with a two-sample Kolmogorov-Smirnov test and a z-test on the variance ratio (variance of the
-sample variance from the fourth moment), each at alpha = 0.01 / 40 (Bonferroni over <= 20
-tensors x 2 tests). Sizes are n = 4,096 to 200,704 elements per side. With n = 4,096 the
-variance test has power > 0.99 against a 10% standard-deviation error (z-threshold 3.5 times a
-standard error of 2.2% on the variance ratio for a normal, 1.8% for a uniform); the KS test adds
-shape sensitivity (truncated vs plain normal at n >= 16k: KS statistic ~0.03 vs a critical value
-~0.02). A negative control shows the same battery rejecting torch's own default initialization
-of the depthwise conv (std off by ~7x).
+``Generator().manual_seed(1234)``), so the outcome is deterministic. Each tensor pair (torch
+parameter vs the Keras layer's own initialized weight) gets a two-sample Kolmogorov-Smirnov test
+and a z-test on the difference of the two sample variances (its standard error from the fourth
+moments), each at alpha = 0.01 / 40 = 2.5e-4 (Bonferroni over <= 20 tensors x 2 tests;
+two-sided z threshold 3.66). Sizes: n = m = 4,096 to 200,704 elements. Power: at n = 4,096 the
+standard error of the variance ratio is 3.1% (normal), 2.6% (truncated normal), 2.0% (uniform),
+so a 10% error in the standard deviation (21% in the variance) gives z >= 6.7, power > 0.999.
+The KS test adds shape: a truncated and an untruncated normal of equal std differ by
+D = 0.0167, above the KS critical value (0.0084 at n = 128,000: the Dense and Embedding
+tensors). Measured on this run: every pair passes (KS p >= 0.13, variance ratios 0.975-1.020),
+and the negative control (torch's default init of the depthwise conv, variance ratio 44) is
+rejected with p ~ 0.
 """
 
 from __future__ import annotations

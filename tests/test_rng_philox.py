@@ -27,7 +27,7 @@ def _vectorized(key: tuple[int, int], c2: int, c3: int, start: int, count: int,
                 stride: int = 1) -> list[tuple[int, ...]]:
     w = philox_words(key, c2, c3, start, count, CPU, stride=stride)
     cols = [[int(x) & M32 for x in t.tolist()] for t in w]
-    return list(zip(*cols))
+    return list(zip(*cols, strict=True))
 
 
 @pytest.mark.parametrize(("start", "count", "stride"), [

@@ -14,9 +14,10 @@ with ``A = 0xD2511F53``, ``B = 0xCD9E8D57`` and the key bumped by the Weyl const
 
 torch has no unsigned 32x32->64 multiply, so each word lives in the low half of an int64
 whose high half is zero: the int64 product of two such words is the exact 64-bit product
-(it wraps modulo 2^64, which keeps the low 64 bits exact), and its high and low 32-bit halves
-are read back as strided int32 views of the same memory (little-endian), with no shift or
-mask. A round is then two multiplies and four xors. The first two rounds are specialised:
+(it wraps modulo 2^64, which keeps the low 64 bits exact). The high half is an arithmetic
+shift plus a mask; the low half is used unmasked in xors (its garbage high half is masked
+away with the next multiplier input). A round is two multiplies and eight contiguous int64
+ops (contiguous ops measured 5-10x faster than strided int32 views of the halves). The first two rounds are specialised:
 the counter words 1-3 are constant over a block range, so half their products are scalars.
 
 The same code runs on CPU and CUDA (integer ops are exact on every device). On CPU the block
@@ -43,8 +44,8 @@ B = 0xCD9E8D57
 WEYL0 = 0x9E3779B9
 WEYL1 = 0xBB67AE85
 M32 = 0xFFFFFFFF
-#: Blocks per CPU chunk: 16 Ki blocks keep every scratch buffer (128 KiB) in L2.
-CHUNK_BLOCKS = 1 << 14
+#: Blocks per CPU chunk (64 Ki: fastest measured on 2 cores; scratch 512 KiB per buffer).
+CHUNK_BLOCKS = 1 << 16
 _LO, _HI = (0, 1) if sys.byteorder == "little" else (1, 0)
 
 Words = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -138,35 +139,40 @@ def philox_words(
     x0, x2 = s.x0, s.x2
     pa_prev, pa = s.pa
     pb_prev, pb = s.pb
-    # Round 1: w0 = start + j (vector); w1, w2, w3 constant, so B*w2 is a scalar.
-    torch.mul(x0, A, out=pa_prev)
+    # Words live in int64: x0, x2 (multiplier inputs) are kept clean (high half 0); w1, w3 are
+    # the previous products, whose high halves are ignored because only a final mask reads them.
+    # Round 1: w0 = offset (vector); w1, w2, w3 constant, so B*w2 is a scalar.
+    torch.mul(x0, A, out=pa_prev)                                # new w3 = lo(pa_prev)
     p = B * (c2 & M32)
-    w0c, w1c = (p >> 32) ^ c1 ^ k0, p & M32                     # new w0, w1: constants
-    torch.bitwise_xor(_hi(pa_prev), i32(c3 ^ k1), out=_lo(x2))  # new w2; new w3 = lo(pa_prev)
+    w0c, w1c = (p >> 32) ^ c1 ^ k0, p & M32                      # new w0, w1: constants
+    torch.bitwise_right_shift(pa_prev, 32, out=x2)               # new w2 = hi(pa) ^ w3 ^ k1
+    x2.bitwise_xor_(c3 ^ k1).bitwise_and_(M32)
     k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
     # Round 2: w0, w1 constant, so A*w0 is a scalar.
-    torch.mul(x2, B, out=pb_prev)
+    torch.mul(x2, B, out=pb_prev)                                # new w1 = lo(pb_prev)
     p = A * w0c
-    torch.bitwise_xor(_lo(pa_prev), i32((p >> 32) ^ k1), out=_lo(x2))  # new w2
-    w3c = p & M32                                                       # new w3: constant
-    torch.bitwise_xor(_hi(pb_prev), i32(w1c ^ k0), out=_lo(x0))        # new w0; w1 = lo(pb_prev)
+    torch.bitwise_xor(pa_prev, (p >> 32) ^ k1, out=x2).bitwise_and_(M32)   # new w2
+    w3c = p & M32                                                # new w3: constant
+    torch.bitwise_right_shift(pb_prev, 32, out=x0)               # new w0
+    x0.bitwise_xor_(w1c ^ k0).bitwise_and_(M32)
     k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
     # Round 3: w3 constant.
     torch.mul(x0, A, out=pa)
     torch.mul(x2, B, out=pb)
-    torch.bitwise_xor(_hi(pb), _lo(pb_prev), out=_lo(x0))
-    _lo(x0).bitwise_xor_(i32(k0))
-    torch.bitwise_xor(_hi(pa), i32(w3c ^ k1), out=_lo(x2))
+    torch.bitwise_right_shift(pb, 32, out=x0)
+    x0.bitwise_xor_(pb_prev).bitwise_xor_(k0).bitwise_and_(M32)
+    torch.bitwise_right_shift(pa, 32, out=x2)
+    x2.bitwise_xor_(w3c ^ k1).bitwise_and_(M32)
     pa_prev, pa, pb_prev, pb = pa, pa_prev, pb, pb_prev
-    # Rounds 4..10: the general round.
+    # Rounds 4..10: the general round, 2 multiplies and 8 contiguous int64 ops.
     for _ in range(7):
         k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
         torch.mul(x0, A, out=pa)
         torch.mul(x2, B, out=pb)
-        torch.bitwise_xor(_hi(pb), _lo(pb_prev), out=_lo(x0))
-        _lo(x0).bitwise_xor_(i32(k0))
-        torch.bitwise_xor(_hi(pa), _lo(pa_prev), out=_lo(x2))
-        _lo(x2).bitwise_xor_(i32(k1))
+        torch.bitwise_right_shift(pb, 32, out=x0)
+        x0.bitwise_xor_(pb_prev).bitwise_xor_(k0).bitwise_and_(M32)
+        torch.bitwise_right_shift(pa, 32, out=x2)
+        x2.bitwise_xor_(pa_prev).bitwise_xor_(k1).bitwise_and_(M32)
         pa_prev, pa, pb_prev, pb = pa, pa_prev, pb, pb_prev
     return (_lo(x0), _lo(pb_prev), _lo(x2), _lo(pa_prev))
 

@@ -89,12 +89,6 @@ def _numel(shape: Sequence[int]) -> int:
     return math.prod(int(d) for d in shape)
 
 
-def _unit_bits(w: torch.Tensor, out: torch.Tensor) -> None:
-    """uint32 bits -> float32 bits of 1.m (low 23 bits as the mantissa), into int32 ``out``."""
-    torch.bitwise_and(w, _MANTISSA, out=out)
-    out.bitwise_or_(_ONE_BITS)
-
-
 def uniform(
     shape: Sequence[int], seed: SeedPair, minval: float, maxval: float,
     device: torch.device | str = "cpu",
@@ -116,12 +110,10 @@ def uniform(
     bits = out.view(torch.int32)
 
     def fill(a: int, b: int) -> None:
-        words = philox_words(key, c2, c3, a, b - a, device)
         dst = bits[a:b]
-        for j in range(4):
-            _unit_bits(words[j], dst[:, j])
-        f = out[a:b]
-        f.sub_(1.0).mul_(span).add_(low)
+        torch.stack(philox_words(key, c2, c3, a, b - a, device), 1, out=dst)
+        dst.bitwise_and_(_MANTISSA).bitwise_or_(_ONE_BITS)  # 1.m in [1, 2)
+        out[a:b].sub_(1.0).mul_(span).add_(low)
 
     for_chunks(nblocks, device, fill)
     return out.view(-1)[:n].view(tuple(shape))

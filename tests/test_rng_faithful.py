@@ -70,3 +70,29 @@ def test_no_tensorflow_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out[0] == "False"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", ["glorot_uniform", "random_normal", "he_normal", "orthogonal"])
+def test_cuda_equals_cpu(name: str) -> None:
+    """Philox and the Box-Muller tables run on the device; integer and IEEE ops agree."""
+    init = kerasinit.get(name, seed=5, rng="tensorflow")
+    cpu = init(torch.empty(3000, 1000))
+    gpu = init(torch.empty(3000, 1000, device="cuda")).cpu()
+    if name == "orthogonal":
+        assert float((gpu - cpu).norm() / cpu.norm()) < 1e-5
+    else:
+        assert torch.equal(gpu, cpu)
+
+
+def test_bench_rng_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rng.py"
+    spec = importlib.util.spec_from_file_location("bench_rng", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--size", "64", "--repeat", "1", "--no-tf"]) == 0
+    assert "truncated normal" in capsys.readouterr().out

@@ -47,6 +47,7 @@ def _ours(family: int, seed: int, flavour: str) -> kerasinit.Initializer:
 
 
 def _np(v: Any) -> torch.Tensor:
+    v = v.numpy() if hasattr(v, "numpy") else v
     return torch.from_numpy(np.array(v, dtype=np.float32))
 
 

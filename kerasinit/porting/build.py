@@ -18,7 +18,7 @@ from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.porting.layers import LayerCtx, WeightDef, gru_default_reset_after, weights_of
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
-from kerasinit.porting.readers import ModelFileError, load
+from kerasinit.porting.readers import Loaded, ModelFileError, load
 from kerasinit.porting.walk import LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
@@ -66,10 +66,23 @@ def read(
         [('kernel', (8, 4), 'glorot_uniform'), ('bias', (4,), 'zeros')]
     """
     loaded = load(source)
-    version, version_source = infer_version(loaded.config, loaded.keras_version, keras_version)
     _check_top_level(loaded.config, loaded.origin)
+    try:
+        return _plan(loaded, keras_version, dict(custom_objects or {}), strict)
+    except KerasInitError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
+            RecursionError) as exc:  # a malformed config: never a traceback from deep inside
+        raise ModelFileError(
+            f"{loaded.origin}: malformed model config ({type(exc).__name__}: {str(exc)[:200]}). "
+            f"The file does not have the structure Keras writes."
+        ) from None
+
+
+def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object],
+          strict: bool) -> Plan:
+    version, version_source = infer_version(loaded.config, loaded.keras_version, keras_version)
     found = walk(loaded.config)
-    customs = dict(custom_objects or {})
     layers: list[PlanLayer] = []
     skipped: list[Skipped] = []
     unknown_inits: dict[str, list[str]] = {}
@@ -79,7 +92,7 @@ def read(
                        dict(record.extra_shapes))
         try:
             defs = weights_of(ctx)
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             raise KerasInitError(
                 f"Layer {record.path!r} ({record.class_name}) has a config kerasinit cannot "
                 f"interpret: {exc!r}."
@@ -216,6 +229,12 @@ def _row(record: LayerRecord, wdef: WeightDef, spec: Spec, version: KerasVersion
     resolved: Resolved | None = None
     note = wdef.note
     shape = wdef.shape
+    if shape is not None and not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                     for d in shape):
+        raise KerasInitError(
+            f"Layer {record.path!r} ({record.class_name}): its config gives {wdef.weight} the "
+            f"shape {shape}, which is not a valid shape (check the layer's size arguments)."
+        )
     if shape is not None:
         block = shape if wdef.blocks == 1 else (*shape[:-1], shape[-1] // wdef.blocks)
         try:

@@ -182,7 +182,7 @@ class _Walker:
         self.result.records.append(LayerRecord(
             path, name, cls, cfg, inputs[0] if inputs else None, self._extra(d, cfg, inputs),
             wrapper))
-        return output_shape(cls, cfg, inputs)
+        return _safe_output_shape(cls, cfg, inputs)
 
     def _built_inputs(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
                       weak: bool) -> list[Shape | None] | None:
@@ -287,6 +287,18 @@ class _Walker:
         mode = cfg.get("merge_mode", "concat")
         last = out[-1]
         return (*out[:-1], None if last is None else (2 * last if mode == "concat" else last))
+
+
+def _safe_output_shape(cls: str, cfg: Mapping[str, Any],
+                       inputs: list[Shape | None]) -> Shape | None:
+    """The propagated output shape, or None (unknown) when the config's values make no sense."""
+    try:
+        out = output_shape(cls, cfg, inputs)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError):
+        return None
+    return _as_shape(out) if out is None or all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+        for d in out) else None
 
 
 def layer_names(records: Sequence[LayerRecord]) -> list[str]:

@@ -151,3 +151,21 @@ def test_lstm_proj_size_weight_hr_reported_skipped_and_knn_keeps_torch_default()
     lstm = knn.LSTM(8, H, proj_size=4, generator=torch.Generator().manual_seed(0))
     bound = 1.0 / H**0.5
     assert 0 < float(lstm.weight_hr_l0.detach().abs().max()) <= bound
+
+
+def test_lstm_forget_bias_samples_the_rest_in_two_keras_calls() -> None:
+    """Keras LSTM(unit_forget_bias=True) builds concat([init((H,)), ones((H,)), init((2H,))]).
+    A seeded initializer restarts per call, so [0:H] equals [2H:3H]; a variance-scaling bias
+    initializer gets fans (H, H) and (2H, 2H), not (4H, 4H)."""
+    lstm = nn.LSTM(4, H)
+    report = kerasinit.initialize(lstm, bias_initializer="random_uniform", seed=5)
+    b = lstm.bias_ih_l0.detach()
+    assert torch.equal(b[:H], b[2 * H:3 * H]) and not torch.equal(b[:H], b[3 * H:])
+    assert "two calls" in report["bias_ih_l0"].note
+    he = kerasinit.initialize(nn.LSTM(4, H), bias_initializer="he_uniform")["bias_ih_l0"]
+    assert (he.fan_in, he.fan_out, he.keras_shape) == (H, H, (4 * H,))
+    assert "fans 64, 64 for the second" in kerasinit.initialize(
+        nn.LSTM(4, H), bias_initializer="he_uniform")["bias_ih_l0"].note
+    single = kerasinit.initialize(nn.LSTM(4, H), bias_initializer="he_uniform",
+                                  unit_forget_bias=False)["bias_ih_l0"]
+    assert (single.fan_in, single.keras_shape) == (4 * H, (4 * H,))

@@ -7,6 +7,7 @@ Needs TensorFlow/Keras (skipped otherwise). Builds small layers only (~5 s, most
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,3 +133,70 @@ def test_mha_query_kernel_std_matches_keras_315(keras: object) -> None:
     ours = knn.MultiheadAttention(512, 8, generator=torch.Generator().manual_seed(0))
     torch_std = float(ours.in_proj_weight.detach()[:512].std())
     assert torch_std == pytest.approx(keras_std, rel=0.01)
+
+
+def test_seed_faithful_values_equal_real_keras_layers(keras: object) -> None:
+    """With rng='tensorflow' and the same seeds, the torch weights mapped to Keras's layout
+    (inverse maps written out here, from layer-map.md §2) equal the real Keras 3 layer's
+    weights: this checks every layout's element order, the GRU gate reorder and bias rows, the
+    LSTM two-call forget bias and the per-block MHA kernels. Tolerance 2e-7 (orthogonal's QR)."""
+    k: Any = keras
+    init = k.initializers
+
+    def same(keras_weight: object, torch_as_keras: torch.Tensor) -> None:
+        expected = np.asarray(keras_weight)
+        got = torch_as_keras.detach().numpy()
+        assert expected.shape == got.shape
+        assert np.abs(expected - got).max() <= 2e-7
+
+    def gru_keras(w: torch.Tensor) -> torch.Tensor:  # torch blocks r, z, n -> Keras z, r, h
+        r, z, n = w.chunk(3, 0)
+        out = torch.cat([z, r, n], 0)
+        return out.T if w.dim() == 2 else out
+
+    dense = _build(k.layers.Dense(3, kernel_initializer=init.GlorotUniform(seed=1)), [(None, 4)])
+    same(dense.kernel, knn.Linear(4, 3, seed=1, rng="tensorflow").weight.T)
+
+    dw = _build(k.layers.DepthwiseConv2D(3, depth_multiplier=2,
+                                         depthwise_initializer=init.HeNormal(seed=2)),
+                [(None, 5, 5, 4)])
+    tdw = knn.DepthwiseConv2d(4, 3, depth_multiplier=2, depthwise_initializer="he_normal",
+                              seed=2, rng="tensorflow")
+    same(dw.kernel, tdw.weight.reshape(4, 2, 3, 3).permute(2, 3, 0, 1))
+
+    gru = _build(k.layers.GRU(4, kernel_initializer=init.GlorotUniform(seed=3),
+                              recurrent_initializer=init.Orthogonal(seed=4),
+                              bias_initializer=init.RandomUniform(seed=5)), [(None, 2, 3)])
+    tgru = knn.GRU(3, 4, rng="tensorflow", kernel_initializer=init.GlorotUniform(seed=3),
+                   recurrent_initializer=init.Orthogonal(seed=4),
+                   bias_initializer=init.RandomUniform(seed=5))
+    same(gru.cell.kernel, gru_keras(tgru.weight_ih_l0))
+    same(gru.cell.recurrent_kernel, gru_keras(tgru.weight_hh_l0))
+    same(gru.cell.bias, torch.stack([gru_keras(tgru.bias_ih_l0), gru_keras(tgru.bias_hh_l0)]))
+
+    lstm = _build(k.layers.LSTM(4, bias_initializer=init.RandomUniform(seed=6),
+                                recurrent_initializer=init.Orthogonal(seed=7)), [(None, 2, 3)])
+    tlstm = knn.LSTM(3, 4, rng="tensorflow", kernel_initializer="zeros",
+                     bias_initializer=init.RandomUniform(seed=6),
+                     recurrent_initializer=init.Orthogonal(seed=7))
+    same(lstm.cell.bias, tlstm.bias_ih_l0 + tlstm.bias_hh_l0)
+    same(lstm.cell.recurrent_kernel, tlstm.weight_hh_l0.T)
+
+    mha = _build(k.layers.MultiHeadAttention(2, 4, kernel_initializer=init.GlorotUniform(seed=8)),
+                 [(None, 3, 8), (None, 3, 8)])
+    tmha = knn.MultiheadAttention(8, 2, rng="tensorflow",
+                                  kernel_initializer=init.GlorotUniform(seed=8))
+    for dense_layer, block in zip((mha.query_dense, mha.key_dense, mha.value_dense),
+                                  tmha.in_proj_weight.chunk(3), strict=True):
+        same(dense_layer.kernel, block.T.reshape(8, 2, 4))
+    same(mha.output_dense.kernel, tmha.out_proj.weight.T.reshape(2, 4, 8))
+
+    emb = _build(k.layers.Embedding(7, 3, embeddings_initializer=init.RandomUniform(seed=9)),
+                 [(None, 2)])
+    same(emb.embeddings, knn.Embedding(7, 3, seed=9, rng="tensorflow").weight)
+
+    convt = _build(k.layers.Conv2DTranspose(5, 3, kernel_initializer=init.HeUniform(seed=10)),
+                   [(None, 4, 4, 2)])
+    tconvt = knn.ConvTranspose2d(2, 5, 3, kernel_initializer="he_uniform", seed=10,
+                                 rng="tensorflow")
+    same(convt.kernel, tconvt.weight.permute(2, 3, 1, 0))

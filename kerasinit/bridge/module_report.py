@@ -118,7 +118,8 @@ def make_row(name: str, spec: ParamSpec, init: Initializer, layout: Layout,
     """A report row for a tensor of ``spec`` resolved to ``resolved``."""
     first = resolved[0] if isinstance(resolved, tuple) else resolved
     if isinstance(resolved, tuple):
-        note = f"{len(resolved)} Keras weights, each with its own fans" + (f"; {note}" if note else "")
+        packed = f"{len(resolved)} Keras weights, each with its own fans"
+        note = f"{packed}; {note}" if note else packed
     return ReportRow(name, spec.keras_layer, spec.role, init.name, layout_label(layout),
                      first.keras_shape, first.fan_in, first.fan_out,
                      first.distribution.formula(), note)

@@ -2,12 +2,15 @@
 
 * SimpleRNN / LSTM (and GRU with ``reset_after=False``): the Keras bias goes to ``bias_ih`` and
   ``bias_hh`` is zero, so the sum the cell uses is exactly Keras's bias. LSTM
-  ``unit_forget_bias`` replaces the forget slice ``[H:2H]`` with exactly 1.
+  ``unit_forget_bias`` replaces the forget slice ``[H:2H]`` with exactly 1, and (as Keras's
+  LSTM does) samples the rest by two initializer calls, on ``(H,)`` and ``(2H,)``: their fans
+  are those shapes', and a seeded initializer restarts its seed for each.
 * GRU ``reset_after=True``: row 0 -> ``bias_ih``, row 1 -> ``bias_hh``, gates z,r,h -> r,z,n.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +21,7 @@ from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
 from kerasinit.bridge.module_report import ReportRow, make_row
 from kerasinit.bridge.module_specs import ParamSpec
+from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
@@ -88,27 +92,38 @@ def plan_rnn_bias(
         used.add("bias_initializer")
     n = int(bias_ih.shape[0])
     layout: Layout = GRU() if gru else _KERAS
-    forget_note = "forget slice [H:2H] = 1 (unit_forget_bias)" if use_forget else ""
+    forget_note = "forget slice [H:2H] = 1 (unit_forget_bias)"
     if init is None:  # unit_forget_bias alone: only the forget slices are written
         ones, zeros = get("ones"), get("zeros")
-        rows.append(make_row(qualified(prefix, spec.name), spec, ones, layout, ones.describe((n,)),
-                         "only the forget slice [H:2H] = 1 (unit_forget_bias)"))
-        rows.append(make_row(qualified(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((n,)),
-                         "only the forget slice [H:2H] = 0"))
+        rows.append(make_row(qualified(prefix, spec.name), spec, ones, layout,
+                             ones.describe((n,)),
+                             "only the forget slice [H:2H] = 1 (unit_forget_bias)"))
+        rows.append(make_row(qualified(prefix, hh_name), hh_spec, zeros, layout,
+                             zeros.describe((n,)), "only the forget slice [H:2H] = 0"))
         return
     if reset_after:
         resolved = init.describe((2, n), layout=_KERAS)
         rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved,
-                         "row 0 (input bias) of Keras's (2, 3H) bias"))
+                             "row 0 (input bias) of Keras's (2, 3H) bias"))
         rows.append(make_row(qualified(prefix, hh_name), hh_spec, init, layout, resolved,
-                         "row 1 (recurrent bias) of Keras's (2, 3H) bias"))
+                             "row 1 (recurrent bias) of Keras's (2, 3H) bias"))
         return
-    resolved = init.describe((n,), layout=_KERAS)
     zeros = get("zeros")
-    rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved,
-                     "; ".join(filter(None, ["Keras's single bias", forget_note]))))
-    rows.append(make_row(qualified(prefix, hh_name), hh_spec, zeros, layout, zeros.describe((n,)),
-                     "zeros: bias_ih + bias_hh = Keras's bias"))
+    if use_forget:  # Keras: concat([init((H,)), ones((H,)), init((2H,))]): two calls
+        first = init.describe((n // 4,), layout=_KERAS)
+        rest = init.describe((n // 2,), layout=_KERAS)
+        assert isinstance(rest, Resolved)
+        row = make_row(
+            qualified(prefix, spec.name), spec, init, layout, first,
+            f"Keras's bias; {forget_note}; [0:H] and [2H:4H] sampled as Keras does, by two "
+            f"calls on ({n // 4},) and ({n // 2},) (fans {rest.fan_in:g}, {rest.fan_out:g} "
+            f"for the second)")
+        rows.append(dataclasses.replace(row, keras_shape=(n,)))
+    else:
+        rows.append(make_row(qualified(prefix, spec.name), spec, init, layout,
+                             init.describe((n,), layout=_KERAS), "Keras's single bias"))
+    rows.append(make_row(qualified(prefix, hh_name), hh_spec, zeros, layout,
+                         zeros.describe((n,)), "zeros: bias_ih + bias_hh = Keras's bias"))
 
 
 def apply_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
@@ -122,9 +137,12 @@ def apply_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
         return
     rows = 2 if a.reset_after else 1
     keras = torch.empty((rows, ih.shape[0]), dtype=ih.dtype, device=ih.device)
-    a.init(keras if a.reset_after else keras[0], layout=_KERAS, generator=generator)
-    if a.forget:
+    if a.forget:  # as Keras's LSTM: concat([init((H,)), ones((H,)), init((2H,))])
+        a.init(keras[0, :h], layout=_KERAS, generator=generator)
         keras[0, h:2 * h] = 1.0
+        a.init(keras[0, 2 * h:], layout=_KERAS, generator=generator)
+    else:
+        a.init(keras if a.reset_after else keras[0], layout=_KERAS, generator=generator)
     to_torch = GRU().to_torch if a.gru else (lambda k, _s: k)
     ih.copy_(to_torch(keras[0], tuple(ih.shape)))
     if a.reset_after:

@@ -12,7 +12,9 @@ RNN biases (Keras has one bias; torch has ``bias_ih`` + ``bias_hh``, which are s
   Keras bias is written to ``bias_ih`` and ``bias_hh`` is set to **zeros**, so the sum is
   exactly Keras's bias. LSTM ``unit_forget_bias=True`` (Keras's default, applied whenever
   ``bias_initializer`` is given unless ``unit_forget_bias=False``) puts exactly 1 on the forget
-  slice ``[H:2H]`` of ``bias_ih`` (Keras replaces that slice; it does not add). Given alone,
+  slice ``[H:2H]`` of ``bias_ih`` (Keras replaces that slice; it does not add) and, as Keras
+  does, samples ``[0:H]`` and ``[2H:4H]`` by two initializer calls on ``(H,)`` and ``(2H,)``
+  (fans of those shapes; a seeded initializer restarts per call). Given alone,
   ``unit_forget_bias=True`` only sets the forget slices (1 in ``bias_ih``, 0 in ``bias_hh``).
 * GRU, ``reset_after=True`` (Keras 3, tf.keras >= 2.3): the Keras bias is ``(2, 3H)``; row 0 goes
   to ``bias_ih`` and row 1 to ``bias_hh`` (gate blocks reordered z,r,h -> r,z,n). Fans are those

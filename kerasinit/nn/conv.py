@@ -85,8 +85,8 @@ class _ConvTranspose(_Conv):
     def __init__(
         self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
         padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-        dilation: Any = 1, padding_mode: PaddingMode = "zeros", device: Any = None, dtype: Any = None,
-        *, kernel_initializer: object = None, bias_initializer: object = None,
+        dilation: Any = 1, padding_mode: PaddingMode = "zeros", device: Any = None,
+        dtype: Any = None, *, kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: str = "torch",
     ) -> None:

@@ -200,3 +200,27 @@ def test_seed_faithful_values_equal_real_keras_layers(keras: object) -> None:
     tconvt = knn.ConvTranspose2d(2, 5, 3, kernel_initializer="he_uniform", seed=10,
                                  rng="tensorflow")
     same(convt.kernel, tconvt.weight.permute(2, 3, 1, 0))
+
+
+def test_seed_faithful_values_equal_tf_keras_layers() -> None:
+    """The same check against tf_keras 2 (keras_version="2": rank-rule MHA fans)."""
+    pytest.importorskip("tensorflow")
+    tfk: Any = pytest.importorskip("tf_keras")
+    init = tfk.initializers
+    lstm = tfk.layers.LSTM(4, bias_initializer=init.RandomUniform(seed=6),
+                           recurrent_initializer=init.Orthogonal(seed=7))
+    lstm.build((None, 2, 3))
+    tlstm = knn.LSTM(3, 4, rng="tensorflow", keras_version="2", kernel_initializer="zeros",
+                     bias_initializer=init.RandomUniform(seed=6),
+                     recurrent_initializer=init.Orthogonal(seed=7))
+    assert np.array_equal(np.asarray(lstm.cell.bias),
+                          (tlstm.bias_ih_l0 + tlstm.bias_hh_l0).detach().numpy())
+    mha = tfk.layers.MultiHeadAttention(2, 4, kernel_initializer=init.GlorotUniform(seed=8))
+    x = np.zeros((1, 3, 8), "float32")
+    mha(x, x)
+    tmha = knn.MultiheadAttention(8, 2, rng="tensorflow", keras_version="2",
+                                  kernel_initializer=init.GlorotUniform(seed=8))
+    assert np.array_equal(np.asarray(mha._query_dense.kernel),
+                          tmha.in_proj_weight.chunk(3)[0].T.reshape(8, 2, 4).detach().numpy())
+    assert np.array_equal(np.asarray(mha._output_dense.kernel),
+                          tmha.out_proj.weight.T.reshape(2, 4, 8).detach().numpy())

@@ -252,3 +252,19 @@ def test_porting_import_loads_no_tensorflow_or_h5py():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_separable_as_two_consecutive_convs():
+    plan = read(DATA / "keras3_convnet.keras")
+    model = nn.Sequential(nn.Conv2d(3, 32, 3, bias=False), nn.BatchNorm2d(32),
+                          nn.Conv2d(32, 32, 3, groups=32, bias=False),  # depthwise
+                          nn.Conv2d(32, 64, 1, bias=False),  # pointwise
+                          nn.BatchNorm2d(64), nn.Conv2d(64, 128, 3, groups=64), nn.Linear(128, 10))
+    report = plan.apply(model, generator=torch.Generator().manual_seed(0))
+    assert report.ok, report.problems
+    assert report["2.weight"].keras_weight == "depthwise_kernel"
+    assert report["3.weight"].keras_weight == "pointwise_kernel"
+    limit = math.sqrt(6 / (32 * 9 + 9))  # Keras depthwise fans (in * K, m * K) = (288, 9)
+    assert model[2].weight.abs().max() <= limit
+    assert model[2].weight.abs().max() > math.sqrt(6 / (9 + 32 * 9)) * 0.9
+    assert model[3].weight.abs().max() <= math.sqrt(6 / (32 + 64))

@@ -1,7 +1,8 @@
 """``plan.apply(torch_model)``: pair Keras layers with torch modules, check, then initialize.
 
 Torch modules are the ones :func:`kerasinit.bridge.modules.module_params` knows, plus plain
-containers with ``.depthwise`` / ``.pointwise`` conv children (a Keras ``SeparableConv``).
+containers with ``.depthwise`` / ``.pointwise`` conv children (a Keras ``SeparableConv``; a
+depthwise conv followed by a 1x1 conv in module order also pairs with one).
 Pairing is positional (weight-bearing Keras layers in file order against torch modules in
 ``named_modules()`` order; a torch RNN with ``num_layers`` × directions consumes that many
 Keras layers, e.g. a ``Bidirectional`` pair); ``mapping`` overrides it per layer. Every pair is
@@ -49,10 +50,6 @@ class _Work:
     problems: list[str] = field(default_factory=list)
     gru_biases: list[tuple[str, str, Initializer, bool, tuple[float, float] | None]] = \
         field(default_factory=list)
-
-
-def _qual(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
 
 
 def _tensor(module: nn.Module, name: str) -> torch.Tensor:
@@ -116,7 +113,7 @@ def _check(pair: Pair, version_label: str) -> _Work:
     seen_rows: set[tuple[str, str]] = set()
     for p in unit.params:
         layer = _keras_layer_for(pair, p.name)
-        torch_name = _qual(unit.path, p.name)
+        torch_name = unit.qual(p.name)
         rows = _rows_for(layer, p.name, p.role)
         if not rows:
             work.problems.append(
@@ -193,7 +190,7 @@ def _gru_bias_plan(work: _Work) -> None:
     for p in pair.unit.params:
         if p.role != "bias":
             continue
-        name = _qual(pair.unit.path, p.name)
+        name = pair.unit.qual(p.name)
         row = work.rows[name]
         layer = _keras_layer_for(pair, p.name)
         fans = None
@@ -202,7 +199,7 @@ def _gru_bias_plan(work: _Work) -> None:
         work.gru_biases.append((p.name, p.name.replace("bias_ih", "bias_hh"),
                                 Initializer(row.initializer, version),
                                 bool(layer.options.get("reset_after")), fans))
-        work.rows[_qual(pair.unit.path, p.name.replace("bias_ih", "bias_hh"))] = row
+        work.rows[pair.unit.qual(p.name.replace("bias_ih", "bias_hh"))] = row
     del spec
 
 
@@ -293,17 +290,17 @@ def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
             done[name] = (r.initializer.name, r.resolved_text, "")
         for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
             _fill_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, generator, rng)
-            r = w.rows[_qual(unit.path, ih_name)]
+            r = w.rows[unit.qual(ih_name)]
             note = ("rows of Keras's (2, 3H) bias" if reset_after else
                     "Keras reset_after=False bias in bias_ih, bias_hh zero (approximate GRU)")
             for n in (ih_name, hh_name):
-                done[_qual(unit.path, n)] = (r.initializer.name, r.resolved_text, note)
+                done[unit.qual(n)] = (r.initializer.name, r.resolved_text, note)
         if w.keywords:
             keywords: dict[str, Any] = dict(w.keywords)
             rep = initialize(unit.module, keras_version=plan.keras_version, generator=generator,
                              rng=rng, recurse=False, **keywords)
             for row in rep.rows:
-                name = _qual(unit.path, row.name)
+                name = unit.qual(row.name)
                 text = row.distribution
                 planned = w.rows.get(name)
                 if planned is not None and isinstance(planned.initializer, VarianceScalingSpec):

@@ -36,6 +36,7 @@ class Unit:
         consumes: how many consecutive Keras layers it takes (RNN layers × directions).
         direct: fill every weight directly (no ``initialize`` keyword exists for the unit).
         layouts: per-parameter layout overrides (filled directly).
+        names: qualified torch names where they are not ``path.name`` (fused separable convs).
     """
 
     path: str
@@ -45,6 +46,13 @@ class Unit:
     consumes: int = 1
     direct: bool = False
     layouts: dict[str, Layout] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def qual(self, name: str) -> str:
+        """The qualified torch name of parameter ``name`` (``"features.3.weight"``)."""
+        if name in self.names:
+            return self.names[name]
+        return f"{self.path}.{name}" if self.path else name
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,23 @@ def _separable(module: nn.Module) -> Unit | None:
         params.append(_param("depthwise.bias", "depthwise_bias", "bias_initializer",
                              TorchLayout(), layer))
     return Unit("", module, tuple(params), layer, direct=True)
+
+
+def _fuse_separable(dw: Unit, pw: Unit) -> Unit | None:
+    """A depthwise conv unit followed by a 1x1 conv unit, as one Keras SeparableConv."""
+    if not (dw.kind.startswith("DepthwiseConv") and pw.kind == "Conv" + dw.kind[13:]):
+        return None
+    if any(k != 1 for k in getattr(pw.module, "kernel_size", (0,))):
+        return None
+    holder = nn.Module()
+    holder.depthwise = dw.module
+    holder.pointwise = pw.module
+    fused = _separable(holder)
+    if fused is None:
+        return None
+    names = {p.name: (dw if p.name.startswith("depthwise") else pw).qual(p.name.split(".", 1)[1])
+             for p in fused.params}
+    return dataclasses.replace(fused, path=f"{dw.path}+{pw.path}", names=names)
 
 
 def torch_units(model: nn.Module) -> list[Unit]:
@@ -189,8 +214,16 @@ def pair_up(
     rest = [k for k in plan.layers if k.path not in used_layers]
     free = [u for u in units if u.path not in used_units]
     unmatched_units: list[Unit] = []
-    i = 0
-    for unit in free:
+    i = j = 0
+    while j < len(free):
+        unit = free[j]
+        j += 1
+        if (i < len(rest) and keras_family(rest[i].class_name).startswith("SeparableConv")
+                and j < len(free)):
+            fused = _fuse_separable(unit, free[j])
+            if fused is not None:
+                unit = fused
+                j += 1
         chunk = tuple(rest[i:i + unit.consumes])
         if len(chunk) < unit.consumes:
             unmatched_units.append(unit)

@@ -14,10 +14,6 @@ if TYPE_CHECKING:
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "build_report"]
 
 
-def _qual(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
 class PlanMismatchError(KerasInitError):
     """The torch model does not fit the plan; nothing was written. ``.report`` has details."""
 
@@ -107,7 +103,7 @@ def build_report(plan: Plan, works: list[tuple[Pair, dict[str, PlanRow], bool]],
     for pair, rows, failed in works:
         status_default = "mismatch" if failed or not applied else "applied"
         for p in pair.unit.params:
-            name = _qual(pair.unit.path, p.name)
+            name = pair.unit.qual(p.name)
             row = rows.get(name)
             init, dist, note = done.get(name, ("", "", ""))
             status = "applied" if name in done else (
@@ -118,7 +114,7 @@ def build_report(plan: Plan, works: list[tuple[Pair, dict[str, PlanRow], bool]],
                 dist or (row.resolved_text if row else ""), status, note))
     for u in unmatched_units:
         for p in u.params:
-            entries.append(ApplyEntry(_qual(u.path, p.name), "", "", "", "", "unmatched",
+            entries.append(ApplyEntry(u.qual(p.name), "", "", "", "", "unmatched",
                                       f"no Keras layer for this {u.kind}"))
     pairs = tuple((tuple(k.path for k in pair.keras), pair.unit.path) for pair, _, _ in works)
     return ApplyReport(tuple(entries), pairs, tuple(problems), tuple(unmatched_keras),

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 Fans = tuple[float, float] | None
+Axes = Sequence[int] | None
 
 
 def _apply(
@@ -48,15 +49,19 @@ def _apply(
     return Initializer(spec, keras_version)(tensor, layout=layout, fans=fans, generator=generator)
 
 
-def _preset(name: str, tensor: torch.Tensor, seed: int | None, layout: LayoutLike, fans: Fans,
+def _preset(name: str, tensor: torch.Tensor, seed: int | None, input_axes: Axes,
+            output_axes: Axes, layout: LayoutLike, fans: Fans,
             generator: torch.Generator | None, keras_version: VersionLike) -> torch.Tensor:
     scale, mode, dist = PRESETS[name]
-    spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed)
+    spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed,
+                               input_axes=None if input_axes is None else tuple(input_axes),
+                               output_axes=None if output_axes is None else tuple(output_axes))
     return _apply(spec, tensor, layout, fans, generator, keras_version)
 
 
 def glorot_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``GlorotUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`.
@@ -71,11 +76,13 @@ def glorot_uniform_(
         >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
         True
     """
-    return _preset("glorot_uniform", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("glorot_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def glorot_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``GlorotNormal``: truncated normal with realised std :math:`\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`.
@@ -90,11 +97,13 @@ def glorot_normal_(
         >>> bool(w.abs().max() <= 2 * (2 / 50) ** 0.5 / 0.87962566103423978)
         True
     """
-    return _preset("glorot_normal", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("glorot_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def he_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``HeUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{6 / \text{fan\_in}}` (Keras fans).
@@ -105,11 +114,13 @@ def he_uniform_(
         >>> bool(w.abs().max() <= (6 / 64) ** 0.5)   # Embedding: fan_in = vocabulary size
         True
     """
-    return _preset("he_uniform", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("he_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def he_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``HeNormal``: :math:`TN(0, \sigma)` cut at :math:`\pm 2\sigma`, :math:`\sigma = \sqrt{2/\text{fan\_in}}/0.8796`.
@@ -123,11 +134,13 @@ def he_normal_(
         >>> bool(w.abs().max() <= 2 * (2 / 784) ** 0.5 / 0.87962566103423978)
         True
     """
-    return _preset("he_normal", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("he_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def lecun_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``LecunUniform``: :math:`U[-L, L)`, :math:`L = \sqrt{3 / \text{fan\_in}}`.
@@ -137,11 +150,13 @@ def lecun_uniform_(
         >>> bool(kerasinit.lecun_uniform_(torch.empty(8, 12), seed=1).abs().max() <= 0.5)
         True
     """
-    return _preset("lecun_uniform", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("lecun_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def lecun_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, layout: LayoutLike = "torch",
+    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``LecunNormal``: :math:`TN(0, \sigma)`, :math:`\sigma = \sqrt{1/\text{fan\_in}}/0.8796`, cut at :math:`\pm 2\sigma`.
@@ -154,7 +169,8 @@ def lecun_normal_(
         >>> bool(w.abs().max() <= 2 * 0.1 / 0.87962566103423978)
         True
     """
-    return _preset("lecun_normal", tensor, seed, layout, fans, generator, keras_version)
+    return _preset("lecun_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+                   keras_version)
 
 
 def variance_scaling_(

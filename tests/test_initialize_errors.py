@@ -61,6 +61,14 @@ def test_initialize_bad_input_raises_before_writing(case: tuple) -> None:  # typ
     assert torch.equal(rng_state, torch.get_rng_state())
 
 
+def test_torch_weight_keyword_suggests_kernel_initializer() -> None:
+    with pytest.raises(ModuleKeywordError) as info:
+        kerasinit.initialize(nn.Linear(2, 2), weight_initializer="he_normal")
+    assert str(info.value).startswith(
+        "Unknown Keras initializer keyword 'weight_initializer'. Did you mean "
+        "'kernel_initializer' (Keras calls torch's weight the kernel;")
+
+
 def test_unmatched_keyword_full_message() -> None:
     with pytest.raises(ModuleKeywordError) as info:
         kerasinit.initialize(nn.Embedding(5, 3), kernel_initializer="he_normal")

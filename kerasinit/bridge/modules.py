@@ -74,6 +74,17 @@ __all__ = [
 ]
 
 
+#: torch-side names -> (Keras keyword, why); checked before the spelling-based suggestion.
+_KEYWORD_SYNONYMS: dict[str, tuple[str, str]] = {
+    name: ("kernel_initializer", " (Keras calls torch's weight the kernel; depthwise convs take "
+                                 "'depthwise_initializer', Embedding 'embeddings_initializer')")
+    for name in ("weight_initializer", "weight_init", "weights_initializer", "weight")
+} | {
+    "scale_initializer": ("gamma_initializer", " (Keras's name for a norm's scale/weight)"),
+    "shift_initializer": ("beta_initializer", " (Keras's name for a norm's shift/bias)"),
+}
+
+
 class ModuleKeywordError(InitializerArgumentError):
     """An initializer keyword that is unknown, or that matches no weight of the module."""
 
@@ -142,8 +153,9 @@ def resolve_keywords(
     inits: dict[str, Initializer] = {}
     for key, value in keywords.items():
         if key not in KEYWORDS:
-            hint = suggest(key, KEYWORDS)
-            extra = f" Did you mean {hint!r}?" if hint else ""
+            synonym = _KEYWORD_SYNONYMS.get(key)
+            hint = synonym[0] if synonym else suggest(key, KEYWORDS)
+            extra = f" Did you mean {hint!r}{synonym[1] if synonym else ''}?" if hint else ""
             raise ModuleKeywordError(
                 f"Unknown Keras initializer keyword {key!r}.{extra} Valid keywords: "
                 f"{format_choices(KEYWORDS)}.")

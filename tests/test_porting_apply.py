@@ -268,3 +268,24 @@ def test_separable_as_two_consecutive_convs():
     assert model[2].weight.abs().max() <= limit
     assert model[2].weight.abs().max() > math.sqrt(6 / (9 + 32 * 9)) * 0.9
     assert model[3].weight.abs().max() <= math.sqrt(6 / (32 + 64))
+
+
+@pytest.mark.parametrize(("version", "fans"), [("3.15.1", (32, 32)), ("3.14.0", (128, 256)),
+                                               ("2.21.0", (128, 256))])
+def test_mha_packed_in_proj_follows_the_file_version(version, fans):
+    config = {"class_name": "Sequential", "keras_version": version, "config": {"layers": [
+        {"class_name": "MultiHeadAttention", "config": {"name": "mha", "num_heads": 4,
+         "key_dim": 8, "value_dim": 8, "use_bias": True, "output_shape": None},
+         "build_config": {"shapes_dict": {"query_shape": [None, 5, 32],
+                                          "value_shape": [None, 5, 32]}}}]}}
+    plan = read(config)
+    q = plan.rows[0]
+    assert (q.weight, q.keras_shape) == ("query/kernel", (32, 4, 8))
+    assert (q.resolved.fan_in, q.resolved.fan_out) == fans
+    mha = nn.MultiheadAttention(32, 4)
+    report = plan.apply(mha, generator=torch.Generator().manual_seed(0))
+    assert report.ok, report.problems
+    limit = math.sqrt(6 / sum(fans))
+    for block in mha.in_proj_weight.detach().chunk(3):  # q, k, v: each its own Keras kernel
+        assert limit * 0.9 < block.abs().max() <= limit
+    assert torch.count_nonzero(mha.in_proj_bias) == 0

@@ -156,6 +156,13 @@ def test_cli_inspect(tmp_path, capsys):
     assert main(["inspect", "--json", "--keras-version", "1.0.4",
                  str(DATA / "keras1_text_lstm.json")]) == 0
     assert json.loads(capsys.readouterr().out)["keras_version"] == "1.0.4"
+    custom = tmp_path / "custom.json"
+    custom.write_text(json.dumps(_with_layer({"class_name": "MyDense", "config": {
+        "name": "mine", "kernel_initializer": "he_normal"}})))
+    assert main(["inspect", str(custom)]) == 1
+    assert "MyDense" in capsys.readouterr().err
+    assert main(["inspect", "--lenient", str(custom)]) == 0
+    assert "skipped mine (MyDense)" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     assert main(["inspect", str(bad)]) == 1

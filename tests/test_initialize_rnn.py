@@ -169,3 +169,20 @@ def test_lstm_forget_bias_samples_the_rest_in_two_keras_calls() -> None:
     single = kerasinit.initialize(nn.LSTM(4, H), bias_initializer="he_uniform",
                                   unit_forget_bias=False)["bias_ih_l0"]
     assert (single.fan_in, single.keras_shape) == (4 * H, (4 * H,))
+
+
+def test_rnn_cells_get_the_keras_cell_treatment() -> None:
+    """torch LSTMCell/GRUCell/RNNCell = Keras LSTMCell/GRUCell/SimpleRNNCell (same weights)."""
+    model = nn.ModuleList([nn.LSTMCell(8, H), nn.GRUCell(8, H), nn.RNNCell(8, H)])
+    report = kerasinit.keras_defaults_(model, generator=torch.Generator().manual_seed(0))
+    assert report.skipped == ()
+    lstm, gru, rnn = model
+    assert torch.equal(lstm.bias_ih.detach()[H:2 * H], torch.ones(H))
+    assert torch.equal(lstm.bias_hh.detach(), torch.zeros(4 * H))
+    for cell, gates in ((lstm, 4), (gru, 3), (rnn, 1)):
+        k = _keras_recurrent(cell.weight_hh)
+        assert torch.allclose(k @ k.T, torch.eye(H, dtype=torch.float64), atol=1e-5)
+        assert k.shape == (H, gates * H)
+    assert (report["0.weight_ih"].keras_layer, report["1.weight_hh"].layout,
+            report["1.bias_hh"].keras_shape, report["2.weight_ih"].fan_out) == (
+        "LSTMCell", "gru", (2, 3 * H), H)

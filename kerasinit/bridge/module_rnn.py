@@ -27,7 +27,7 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
            "qualified", "tensor_at"]
 
-RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU")
+RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell")
 _KERAS = KerasLayout()
 
 
@@ -76,7 +76,7 @@ def plan_rnn_bias(
 ) -> None:
     """Plan (validate, describe) the bias write of the layer/direction of ``spec``."""
     init = inits.get("bias_initializer")
-    lstm, gru = spec.keras_layer == "LSTM", spec.keras_layer == "GRU"
+    lstm, gru = spec.keras_layer.startswith("LSTM"), spec.keras_layer.startswith("GRU")
     use_forget = lstm and (forget if forget is not None else init is not None)
     if lstm and forget is not None:
         used.add("unit_forget_bias")

@@ -16,6 +16,7 @@ out % in == 0
                                                              ``(*k, out, in)`` (no flip)
 ``Embedding`` / ``EmbeddingBag``        Embedding            ``"embedding"``
 ``RNN`` / ``LSTM``                      SimpleRNN / LSTM     ``"torch"`` per layer, direction
+``RNNCell``/``LSTMCell``/``GRUCell``    SimpleRNNCell, ...   as the layers (one layer)
 ``GRU``                                 GRU                  ``"gru"`` (gates r,z,n <-> z,r,h)
 ``MultiheadAttention``                  MultiHeadAttention   ``mha_in_proj(h)`` or
                                                              ``MHAProjection(h)``; out_proj
@@ -83,7 +84,7 @@ _KERAS = KerasLayout()
 _EMBEDDING = Embedding()
 _GRU = GRU()
 _UNINIT = getattr(nn.parameter, "UninitializedTensorMixin", ())
-_RNN_NAME = re.compile(r"^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
+_RNN_NAME = re.compile(r"^(weight|bias)_(ih|hh|hr)(_l\d+(_reverse)?)?$")
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,17 @@ def _conv(module: nn.Module) -> list[ParamSpec]:
     return _dense_like(f"Conv{n}D")
 
 
-def _rnn(module: nn.RNNBase) -> list[ParamSpec]:
-    layer = {"LSTM": "LSTM", "GRU": "GRU"}.get(module.mode, "SimpleRNN")
-    weight_layout: Layout = _GRU if layer == "GRU" else _TORCH
+def _rnn(module: nn.Module) -> list[ParamSpec]:
+    if isinstance(module, nn.RNNCellBase):  # LSTMCell/GRUCell/RNNCell: Keras *Cell layers
+        layer = "SimpleRNNCell"
+        if isinstance(module, nn.LSTMCell):
+            layer = "LSTMCell"
+        elif isinstance(module, nn.GRUCell):
+            layer = "GRUCell"
+    else:
+        mode = str(getattr(module, "mode", ""))
+        layer = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "SimpleRNN")
+    weight_layout: Layout = _GRU if layer.startswith("GRU") else _TORCH
     roles = {("weight", "ih"): ("kernel", "kernel_initializer"),
              ("weight", "hh"): ("recurrent_kernel", "recurrent_initializer"),
              ("bias", "ih"): ("bias", "bias_initializer"),
@@ -230,7 +239,7 @@ def _candidates(module: nn.Module) -> list[ParamSpec]:
         return _conv(module)
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
         return [_p("weight", "embeddings", "embeddings_initializer", _EMBEDDING, "Embedding")]
-    if isinstance(module, nn.RNNBase):
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         return _rnn(module)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return _norm("BatchNormalization", buffers=True)
@@ -322,6 +331,10 @@ def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[
         "GRU": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
         "LSTM": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
                  "unit_forget_bias"),
+        "SimpleRNNCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "GRUCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "LSTMCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                     "unit_forget_bias"),
         "BatchNormalization": ("gamma_initializer", "beta_initializer",
                                "moving_mean_initializer", "moving_variance_initializer"),
         "LayerNormalization": ("gamma_initializer", "beta_initializer"),
@@ -335,9 +348,3 @@ def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[
     if keys is None:
         keys = ("kernel_initializer", "bias_initializer")
     return {k: _DEFAULTS[k] for k in keys}
-
-
-def gru_reset_after(keras_version: VersionLike = None) -> bool:
-    """Whether Keras's GRU default is ``reset_after=True`` (Keras 3 and tf.keras >= 2.3)."""
-    v = parse_version(keras_version)
-    return v.major == 3 or (v.major == 2 and v.tf and v.at_least(2, 3))

@@ -261,7 +261,7 @@ def initialize(
         used |= u
         specs = module_params(m)
         available |= {p.keyword for p in specs}
-        available |= {"unit_forget_bias" for p in specs if p.keras_layer == "LSTM"}
+        available |= {"unit_forget_bias" for p in specs if p.keras_layer.startswith("LSTM")}
         skipped += _skipped(prefix, m)
     _unmatched(given - used, module, available)
     _apply(actions, generator)

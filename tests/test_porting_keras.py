@@ -44,7 +44,8 @@ stats = pytest.importorskip("scipy.stats")
 from kerasinit.mappings.parse import parse_identifier  # noqa: E402
 from kerasinit.porting import read  # noqa: E402
 
-pytestmark = pytest.mark.tf
+pytestmark = [pytest.mark.tf,
+              pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5")]
 ALPHA = 0.01 / 40
 
 

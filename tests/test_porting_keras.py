@@ -288,3 +288,28 @@ def test_apply_matches_keras_weights_statistically() -> None:
     # negative control: torch's default depthwise init is far from Keras's (fan_in K vs in*K)
     ok, text = _same_distribution(naive_dw, w["dw/kernel"])
     assert not ok, text
+
+
+def test_seeded_file_reproduces_keras_values_bit_for_bit() -> None:
+    """Seeded initializers in the file + rng="tensorflow": the exact values Keras drew."""
+    from kerasinit.bridge.layouts import Depthwise, TorchLayout
+
+    L, Init = keras.layers, keras.initializers
+    inp = keras.Input((8, 8, 16))
+    x = L.Conv2D(8, 3, kernel_initializer=Init.HeNormal(seed=3), name="conv")(inp)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, depthwise_initializer=Init.GlorotUniform(seed=5),
+                          name="dw")(x)
+    out = L.Dense(4, kernel_initializer=Init.RandomNormal(seed=7),
+                  bias_initializer=Init.RandomUniform(seed=9), name="fc")(L.Flatten()(x))
+    model = keras.Model(inp, out)
+    plan = read(json.loads(model.to_json()), keras_version="3.15.1")
+    twin = nn.Sequential(nn.Conv2d(16, 8, 3), nn.Conv2d(8, 16, 3, groups=8), nn.Flatten(),
+                         nn.Linear(16 * 4 * 4, 4))
+    assert plan.apply(twin, rng="tensorflow").ok
+    w = {v.path: v.numpy() for v in model.weights}
+    np.testing.assert_array_equal(TorchLayout().to_keras(twin[0].weight).detach().numpy(),
+                                  w["conv/kernel"])
+    np.testing.assert_array_equal(Depthwise(2).to_keras(twin[1].weight).detach().numpy(),
+                                  w["dw/kernel"])
+    np.testing.assert_array_equal(twin[3].weight.T.detach().numpy(), w["fc/kernel"])
+    np.testing.assert_array_equal(twin[3].bias.detach().numpy(), w["fc/bias"])

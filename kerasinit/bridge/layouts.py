@@ -220,7 +220,7 @@ class MHAProjection(Layout):
         return t.t().reshape(t.shape[1], self.num_heads, t.shape[0] // self.num_heads)
 
     def to_torch(self, k: torch.Tensor, shape: Shape) -> torch.Tensor:
-        return k.reshape(k.shape[0], -1).t()
+        return k.reshape(shape[1], shape[0]).t()
 
     def einsum_axes(self, shape: Shape) -> Axes:
         return ((0,), (1, 2))
@@ -246,7 +246,7 @@ class MHAOutput(Layout):
         return t.t().reshape(self.num_heads, t.shape[1] // self.num_heads, t.shape[0])
 
     def to_torch(self, k: torch.Tensor, shape: Shape) -> torch.Tensor:
-        return k.reshape(-1, k.shape[-1]).t()
+        return k.reshape(shape[1], shape[0]).t()
 
     def einsum_axes(self, shape: Shape) -> Axes:
         return ((0, 1), (2,))

@@ -30,6 +30,14 @@ def _vectorized(key: tuple[int, int], c2: int, c3: int, start: int, count: int,
     return list(zip(*cols, strict=True))
 
 
+@pytest.fixture(params=[True, False], ids=["numpy-cpu", "torch-ops"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Both round implementations: NumPy ufuncs (CPU default) and torch ops (CUDA path)."""
+    monkeypatch.setattr(philox, "NUMPY_ON_CPU", request.param)
+    return bool(request.param)
+
+
+@pytest.mark.usefixtures("backend")
 @pytest.mark.parametrize(("start", "count", "stride"), [
     (0, 1, 1), (0, 37, 1), (2**32 - 40, 40, 1), (2**32 + 3, 17, 1), (5 * 256, 9, 256),
     (2**40 + 7, 5, 3),
@@ -47,6 +55,7 @@ def test_range_may_not_cross_high_word() -> None:
         philox_words((1, 2), 3, 4, 2**32 - 1, 2, CPU)
 
 
+@pytest.mark.usefixtures("backend")
 def test_explicit_counters() -> None:
     key = (7, 9)
     counters = torch.tensor([5, 0, M32, 1000], dtype=torch.int64)
@@ -62,6 +71,17 @@ def test_chunking_does_not_change_values(monkeypatch: pytest.MonkeyPatch) -> Non
     assert torch.equal(tensorflow.uniform((1001,), (3, 4), 0.0, 1.0), ref)
     assert torch.equal(tensorflow.truncated_normal((1001,), (3, 4), 0.0, 1.0),
                        tensorflow.truncated_normal((1001,), (3, 4), 0.0, 1.0))
+
+
+@pytest.mark.usefixtures("backend")
+def test_torch_ops_path_matches_numpy_path_on_distributions() -> None:
+    for fn in (tensorflow.uniform, tensorflow.normal, tensorflow.truncated_normal):
+        a = fn((301, 7), (-9, 4), 0.5, 2.0)
+        philox.NUMPY_ON_CPU = not philox.NUMPY_ON_CPU
+        try:
+            assert torch.equal(fn((301, 7), (-9, 4), 0.5, 2.0), a)
+        finally:
+            philox.NUMPY_ON_CPU = not philox.NUMPY_ON_CPU
 
 
 def test_prefix_property() -> None:

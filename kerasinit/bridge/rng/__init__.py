@@ -6,5 +6,5 @@
   and Keras's seed rules (``rng="tensorflow"``).
 * :mod:`~kerasinit.bridge.rng.keras_torch`: Keras 3 on the torch backend (``rng="keras-torch"``).
 
-Nothing here imports TensorFlow or NumPy.
+Nothing here imports TensorFlow; NumPy is imported lazily for the CPU Philox rounds only.
 """

@@ -46,6 +46,9 @@ WEYL1 = 0xBB67AE85
 M32 = 0xFFFFFFFF
 #: Blocks per CPU chunk (64 Ki: fastest measured on 2 cores; scratch 512 KiB per buffer).
 CHUNK_BLOCKS = 1 << 16
+#: Run the CPU rounds with NumPy ufuncs (faster int64 multiply); the torch path is the same
+#: algorithm and is what CUDA uses (tests run both on CPU).
+NUMPY_ON_CPU = True
 _LO, _HI = (0, 1) if sys.byteorder == "little" else (1, 0)
 
 Words = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -135,6 +138,8 @@ def philox_words(
         s = _Scratch(count, device)
         s.x0.copy_(counters)
     c1 = high
+    if device.type == "cpu" and NUMPY_ON_CPU:
+        return _rounds_numpy(s, key, c1, c2, c3)
     k0, k1 = key[0] & M32, key[1] & M32
     x0, x2 = s.x0, s.x2
     pa_prev, pa = s.pa
@@ -175,6 +180,53 @@ def philox_words(
         x2.bitwise_xor_(pa_prev).bitwise_xor_(k1).bitwise_and_(M32)
         pa_prev, pa, pb_prev, pb = pa, pa_prev, pb, pb_prev
     return (_lo(x0), _lo(pb_prev), _lo(x2), _lo(pa_prev))
+
+
+def _rounds_numpy(s: _Scratch, key: tuple[int, int], c1: int, c2: int, c3: int) -> Words:
+    """The same ten rounds with NumPy ufuncs on the scratch memory (CPU only).
+
+    NumPy's int64 multiply is about 2.5x faster than torch's on CPU (measured: 0.20 vs 0.50
+    ns/element) and its per-call overhead is lower; the results are the same integers.
+    """
+    import numpy as np
+
+    mask = np.int64(M32)
+    mul, shr, xor, band = np.multiply, np.right_shift, np.bitwise_xor, np.bitwise_and
+    x0, x2 = s.x0.numpy(), s.x2.numpy()
+    pa_prev, pa = (t.numpy() for t in s.pa)
+    pb_prev, pb = (t.numpy() for t in s.pb)
+    k0, k1 = key[0] & M32, key[1] & M32
+    mul(x0, np.int64(A), out=pa_prev)
+    p = B * (c2 & M32)
+    w0c, w1c = (p >> 32) ^ c1 ^ k0, p & M32
+    shr(pa_prev, 32, out=x2)
+    band(xor(x2, np.int64(c3 ^ k1), out=x2), mask, out=x2)
+    k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
+    mul(x2, np.int64(B), out=pb_prev)
+    p = A * w0c
+    band(xor(pa_prev, np.int64((p >> 32) ^ k1), out=x2), mask, out=x2)
+    w3c = p & M32
+    shr(pb_prev, 32, out=x0)
+    band(xor(x0, np.int64(w1c ^ k0), out=x0), mask, out=x0)
+    k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
+    mul(x0, np.int64(A), out=pa)
+    mul(x2, np.int64(B), out=pb)
+    shr(pb, 32, out=x0)
+    band(xor(xor(x0, pb_prev, out=x0), np.int64(k0), out=x0), mask, out=x0)
+    shr(pa, 32, out=x2)
+    band(xor(x2, np.int64(w3c ^ k1), out=x2), mask, out=x2)
+    pa_prev, pa, pb_prev, pb = pa, pa_prev, pb, pb_prev
+    for _ in range(7):
+        k0, k1 = (k0 + WEYL0) & M32, (k1 + WEYL1) & M32
+        mul(x0, np.int64(A), out=pa)
+        mul(x2, np.int64(B), out=pb)
+        shr(pb, 32, out=x0)
+        band(xor(xor(x0, pb_prev, out=x0), np.int64(k0), out=x0), mask, out=x0)
+        shr(pa, 32, out=x2)
+        band(xor(xor(x2, pa_prev, out=x2), np.int64(k1), out=x2), mask, out=x2)
+        pa_prev, pa, pb_prev, pb = pa, pa_prev, pb, pb_prev
+    pa_t, pb_t = (torch.from_numpy(a) for a in (pa_prev, pb_prev))
+    return (_lo(s.x0), _lo(pb_t), _lo(s.x2), _lo(pa_t))
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -131,7 +131,9 @@ def philox_words(
         high = start >> 32
         if high != (start + stride * max(count - 1, 0)) >> 32:
             raise ValueError("a Philox block range must not cross a multiple of 2^32")
-        s = _scratch(count, device)
+        # CPU chunks reuse per-thread scratch; on CUDA the caching allocator does that job,
+        # and holding 2^22-block buffers per thread would pin ~200 MiB of device memory.
+        s = _scratch(count, device) if device.type == "cpu" else _Scratch(count, device)
         torch.mul(s.iota, stride, out=s.x0)
         s.x0.add_(start & M32)
     else:
@@ -253,7 +255,7 @@ def for_chunks(
     threads (each op is then below torch's parallel grain, so there is no nested threading);
     on other devices the range is done in a few large sequential chunks.
     """
-    chunk = CHUNK_BLOCKS if device.type == "cpu" else 1 << 24
+    chunk = CHUNK_BLOCKS if device.type == "cpu" else 1 << 22
     bounds: list[tuple[int, int]] = []
     start = 0
     while start < total:

@@ -68,9 +68,10 @@ class PlanRow:
 
     @property
     def initializer_text(self) -> str:
-        """``"GlorotUniform(seed=None)"``: the Keras class with its non-axis arguments."""
+        """``"GlorotUniform()"``, ``"HeNormal(seed=3)"``: the Keras class and its arguments
+        (``seed``, ``input_axes``, ``output_axes`` only when set)."""
         cfg = {k: v for k, v in self.initializer.get_config().items()
-               if not (k in ("input_axes", "output_axes") and v is None)}
+               if not (k in ("input_axes", "output_axes", "seed") and v is None)}
         args = ", ".join(f"{k}={v!r}" for k, v in cfg.items())
         return f"{self.initializer.class_name}({args})"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError, format_choices
+from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError
 from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
@@ -294,7 +294,3 @@ def infer_version(
            for d in dicts if d.get("name") is not None):
         return parse_version("1"), "not recorded; Keras 1 config keys (init/output_dim)"
     return parse_version("3"), "not recorded; assuming the latest Keras 3 (pass keras_version=)"
-
-
-def _names(layers: list[PlanLayer]) -> str:
-    return format_choices(layer.path for layer in layers)

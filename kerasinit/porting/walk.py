@@ -9,7 +9,7 @@ imported: ``Lambda`` layers are recorded by name only (their marshalled code is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,8 +299,3 @@ def _safe_output_shape(cls: str, cfg: Mapping[str, Any],
     return _as_shape(out) if out is None or all(
         d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
         for d in out) else None
-
-
-def layer_names(records: Sequence[LayerRecord]) -> list[str]:
-    """Paths of the records, in order."""
-    return [r.path for r in records]

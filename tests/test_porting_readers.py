@@ -288,3 +288,16 @@ def test_non_model_top_level_objects(config):
     with pytest.raises(ModelFileError, match=r"no layer list"):
         read(config)
 
+
+@pytest.mark.parametrize("attrs", [{"model_config": "{not json"}, {"model_config": 5},
+                                   {"model_config": '{"a": 1}'}])
+def test_bad_model_config_in_an_attrs_dict(attrs):
+    with pytest.raises(ModelFileError):
+        read(attrs)
+
+
+def test_attrs_dict_with_model_config_text():
+    text = (DATA / "keras2_0_8_cnn.json").read_text()
+    plan = read({"model_config": text, "keras_version": "2.1.2"})
+    assert str(plan.keras_version) == "2.1.2"
+

@@ -148,7 +148,13 @@ def _from_mapping(
 ) -> Loaded:
     if "model_config" in data and "class_name" not in data:  # a dict of h5 attrs
         inner = data["model_config"]
-        inner = json.loads(inner) if isinstance(inner, str) else inner
+        if isinstance(inner, (str, bytes)):
+            text = inner.decode("utf-8", "replace") if isinstance(inner, bytes) else inner
+            nested = _from_json_text(text, f"{origin}['model_config']", fmt)
+            return Loaded(nested.config, _str_or_none(data.get("keras_version"))
+                          or nested.keras_version, origin, fmt)
+        if not isinstance(inner, Mapping):
+            raise ModelFileError(f"{origin}: 'model_config' must be a JSON object or text.")
         return _from_mapping(inner, _str_or_none(data.get("keras_version")), origin, fmt)
     if "class_name" not in data or "config" not in data:
         keys = format_choices((str(k) for k in data), limit=12) if data else "(none)"

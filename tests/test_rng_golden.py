@@ -19,7 +19,8 @@ import torch
 import kerasinit
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("make_rng_golden", ROOT / "scripts/make_rng_golden.py")
+_spec = importlib.util.spec_from_file_location("make_rng_golden",
+                                               ROOT / "scripts/make_rng_golden.py")
 assert _spec is not None and _spec.loader is not None
 golden_script: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(golden_script)

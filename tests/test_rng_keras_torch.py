@@ -62,7 +62,9 @@ def keras_torch_values(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np
 
 
 @pytest.mark.parametrize("family", range(len(FAMILIES)))
-def test_matches_keras_torch_backend(family: int, keras_torch_values: dict[str, np.ndarray]) -> None:
+def test_matches_keras_torch_backend(
+    family: int, keras_torch_values: dict[str, np.ndarray]
+) -> None:
     cls, config = FAMILIES[family]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -29,7 +29,8 @@ RNG = np.random.default_rng(20261124)
 SEEDS = [0, 1, 2**31 - 1, -7, 2**32 + 11, int(RNG.integers(2, 2**31 - 3))]
 FAMILIES = [
     ("GlorotUniform", {}), ("HeNormal", {}), ("LecunNormal", {}),
-    ("RandomNormal", {"mean": -0.2, "stddev": 0.7}), ("RandomUniform", {"minval": 0.1, "maxval": 0.4}),
+    ("RandomNormal", {"mean": -0.2, "stddev": 0.7}),
+    ("RandomUniform", {"minval": 0.1, "maxval": 0.4}),
     ("TruncatedNormal", {"mean": 0.0, "stddev": 0.02}),
     ("VarianceScaling", {"scale": 2.5, "mode": "fan_avg", "distribution": "untruncated_normal"}),
 ]
@@ -102,7 +103,8 @@ def test_gru_kernel_and_recurrent(flavour: str) -> None:
     layer.build((None, 2, x))
     kernel, rec = _np(layer.cell.kernel), _np(layer.cell.recurrent_kernel)
 
-    def torch_order(k: torch.Tensor) -> torch.Tensor:  # Keras (z, r, h) columns -> torch (r, z, n) rows
+    def torch_order(k: torch.Tensor) -> torch.Tensor:
+        """Keras (z, r, h) gate columns -> torch (r, z, n) gate rows."""
         z, r, n = k.t().chunk(3, 0)
         return torch.cat([r, z, n], 0)
 

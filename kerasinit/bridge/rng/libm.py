@@ -37,22 +37,27 @@ _MANT = DOMAIN - 1
 # logf: x = 2^k z, log x = k ln2 + log c + log1p(z/c - 1), z in [OFF, 2 OFF), 16 subintervals.
 _LOGF_OFF = 0x3F330000
 _LOGF_INVC = (
-    _h("0x1.661ec79f8f3bep+0"), _h("0x1.571ed4aaf883dp+0"), _h("0x1.49539f0f010bp+0"), _h("0x1.3c995b0b80385p+0"),
-    _h("0x1.30d190c8864a5p+0"), _h("0x1.25e227b0b8eap+0"), _h("0x1.1bb4a4a1a343fp+0"), _h("0x1.12358f08ae5bap+0"),
-    _h("0x1.0953f419900a7p+0"), _h("0x1p+0"), _h("0x1.e608cfd9a47acp-1"), _h("0x1.ca4b31f026aap-1"),
-    _h("0x1.b2036576afce6p-1"), _h("0x1.9c2d163a1aa2dp-1"), _h("0x1.886e6037841edp-1"), _h("0x1.767dcf5534862p-1"),
+    _h("0x1.661ec79f8f3bep+0"), _h("0x1.571ed4aaf883dp+0"), _h("0x1.49539f0f010bp+0"),
+    _h("0x1.3c995b0b80385p+0"), _h("0x1.30d190c8864a5p+0"), _h("0x1.25e227b0b8eap+0"),
+    _h("0x1.1bb4a4a1a343fp+0"), _h("0x1.12358f08ae5bap+0"), _h("0x1.0953f419900a7p+0"),
+    _h("0x1p+0"), _h("0x1.e608cfd9a47acp-1"), _h("0x1.ca4b31f026aap-1"),
+    _h("0x1.b2036576afce6p-1"), _h("0x1.9c2d163a1aa2dp-1"), _h("0x1.886e6037841edp-1"),
+    _h("0x1.767dcf5534862p-1"),
 )
 _LOGF_LOGC = (
-    -_h("0x1.57bf7808caadep-2"), -_h("0x1.2bef0a7c06ddbp-2"), -_h("0x1.01eae7f513a67p-2"), -_h("0x1.b31d8a68224e9p-3"),
-    -_h("0x1.6574f0ac07758p-3"), -_h("0x1.1aa2bc79c81p-3"), -_h("0x1.a4e76ce8c0e5ep-4"), -_h("0x1.1973c5a611cccp-4"),
-    -_h("0x1.252f438e10c1ep-5"), _h("0x0p+0"), _h("0x1.aa5aa5df25984p-5"), _h("0x1.c5e53aa362eb4p-4"),
-    _h("0x1.526e57720db08p-3"), _h("0x1.bc2860d22477p-3"), _h("0x1.1058bc8a07ee1p-2"), _h("0x1.4043057b6ee09p-2"),
+    -_h("0x1.57bf7808caadep-2"), -_h("0x1.2bef0a7c06ddbp-2"), -_h("0x1.01eae7f513a67p-2"),
+    -_h("0x1.b31d8a68224e9p-3"), -_h("0x1.6574f0ac07758p-3"), -_h("0x1.1aa2bc79c81p-3"),
+    -_h("0x1.a4e76ce8c0e5ep-4"), -_h("0x1.1973c5a611cccp-4"), -_h("0x1.252f438e10c1ep-5"),
+    _h("0x0p+0"), _h("0x1.aa5aa5df25984p-5"), _h("0x1.c5e53aa362eb4p-4"),
+    _h("0x1.526e57720db08p-3"), _h("0x1.bc2860d22477p-3"), _h("0x1.1058bc8a07ee1p-2"),
+    _h("0x1.4043057b6ee09p-2"),
 )
 _LN2 = _h("0x1.62e42fefa39efp-1")
 _LOGF_A = (-_h("0x1.00ea348b88334p-2"), _h("0x1.5575b0be00b6ap-2"), -_h("0x1.ffffef20a4123p-2"))
 
 # sincosf: cosine c0..c4, sine s1..s3 (sin x = x + s1 x^3 + ...), pi/2 and 2/pi * 2^24.
-_C = (1.0, -_h("0x1.ffffffd0c621cp-2"), _h("0x1.55553e1068f19p-5"), -_h("0x1.6c087e89a359dp-10"),
+_C = (1.0, -_h("0x1.ffffffd0c621cp-2"), _h("0x1.55553e1068f19p-5"),
+      -_h("0x1.6c087e89a359dp-10"),
       _h("0x1.99343027bf8c3p-16"))
 _S = (-_h("0x1.555545995a603p-3"), _h("0x1.1107605230bc4p-7"), -_h("0x1.994eb3774cf24p-13"))
 _HPI = _h("0x1.921FB54442D18p0")

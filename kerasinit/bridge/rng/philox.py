@@ -17,8 +17,9 @@ whose high half is zero: the int64 product of two such words is the exact 64-bit
 (it wraps modulo 2^64, which keeps the low 64 bits exact). The high half is an arithmetic
 shift plus a mask; the low half is used unmasked in xors (its garbage high half is masked
 away with the next multiplier input). A round is two multiplies and eight contiguous int64
-ops (contiguous ops measured 5-10x faster than strided int32 views of the halves). The first two rounds are specialised:
-the counter words 1-3 are constant over a block range, so half their products are scalars.
+ops (contiguous ops measured 5-10x faster than strided int32 views of the halves). The
+first two rounds are specialised: the counter words 1-3 are constant over a block range, so
+half their products are scalars.
 
 The same code runs on CPU and CUDA (integer ops are exact on every device). On CPU the block
 range is processed in cache-sized chunks on a small thread pool (torch ops release the GIL).

@@ -96,7 +96,36 @@ def main() -> None:
             tails, 1.0, rel_tol=0.05) else "DIFFERS")
         print(f"  naive torch {_stats(naive)}  [{case.naive_name}; std x{ratio:.2f}, "
               f"max x{tails:.2f}: {flag}]\n")
+    whole_model()
+    seed_faithful()
     print("Tails matter too: `kerasinit parity --quick` proves each mapping against TensorFlow.")
+
+
+def whole_model() -> None:
+    """A torch model started as Keras would start it, with the report of what was done."""
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 3), torch.nn.Conv2d(32, 64, 3, groups=32),
+        torch.nn.Flatten(), torch.nn.LazyLinear(10), torch.nn.Embedding(100, 8),
+        torch.nn.LSTM(8, 16),
+    )
+    print("kerasinit.keras_defaults_(model):")
+    print(kerasinit.keras_defaults_(model), "\n")
+
+
+def seed_faithful() -> None:
+    """rng='tensorflow': Keras's own numbers for a seed, computed without TensorFlow."""
+    w = torch.empty(128, 784)  # nn.Linear(784, 128).weight
+    kerasinit.get("he_normal", seed=42, rng="tensorflow")(w)
+    print(f"seed-faithful: he_normal(seed=42) on nn.Linear(784, 128): w[0, :3] = "
+          f"{[round(v, 6) for v in w[0, :3].tolist()]}")
+    try:
+        import keras
+    except ImportError:
+        print("  (install the parity extra to compare with Keras itself)\n")
+        return
+    k = keras.ops.convert_to_numpy(keras.initializers.HeNormal(seed=42)((784, 128)))
+    same = torch.equal(w, torch.from_numpy(k).T)
+    print(f"  Keras HeNormal(seed=42) on TF, transposed: bit-identical = {same}\n")
 
 
 if __name__ == "__main__":

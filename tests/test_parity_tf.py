@@ -133,7 +133,7 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.slow
 def test_full_matrix_and_mutants() -> None:
-    """The whole matrix (640 cases + 7 mutants, n = 2^17; ~2 min on 2 cores) passes and every mutant is detected."""
+    """The whole matrix (644 cases + 7 mutants, n = 2^17; ~2 min on 2 cores) passes and every mutant is detected."""
     result = run_matrix(cases.matrix() + cases.mutants(), n=parity.DEFAULT_SAMPLES, alpha=1e-3)
     bad = [str(r) for r in result.results if not r.ok]
     assert not bad, "\n\n".join(bad[:10])

@@ -34,10 +34,11 @@ test: lint typecheck unit
 
 docs: setup
 	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/python -m mkdocs build --strict
 
 bench: setup
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_rng.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
 """Regenerate the generated parts of the docs from the mapping table.
 
-Writes ``docs/table.md`` and the table section of ``README.md`` (between the
-``<!-- table:start -->`` / ``<!-- table:end -->`` markers). ``tests/test_docs.py`` fails when
-either is stale. Run: ``python scripts/gen_docs.py``.
+Writes ``docs/table.md``, the table section of ``README.md`` (between the
+``<!-- table:start -->`` / ``<!-- table:end -->`` markers) and ``docs/index.md`` (the docs site's
+home page: the README with its links made relative to ``docs/``). ``tests/test_docs.py`` fails
+when any is stale. Run: ``python scripts/gen_docs.py``; build the site with ``mkdocs build``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,18 @@ def readme_with_table(readme: str) -> str:
     return head + START + "\n" + render("md") + END + tail
 
 
+def index_doc(readme: str) -> str:
+    """The README as the site's home page (links into ``docs/`` made relative)."""
+    note = "<!-- generated from README.md by scripts/gen_docs.py: edit the README -->\n"
+    return note + readme.replace("](docs/", "](")
+
+
 def main() -> None:
     (ROOT / "docs" / "table.md").write_text(table_doc(), encoding="utf-8")
     readme = ROOT / "README.md"
-    readme.write_text(readme_with_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    text = readme_with_table(readme.read_text(encoding="utf-8"))
+    readme.write_text(text, encoding="utf-8")
+    (ROOT / "docs" / "index.md").write_text(index_doc(text), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -36,3 +36,28 @@ def test_cli_table_lists_every_row() -> None:
     for name in ROWS:
         assert f"\n{name}" in "\n" + text
     assert main(["table", "--format", "json"]) == 0
+
+
+def test_site_index_is_current() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (ROOT / "docs" / "index.md").read_text(encoding="utf-8") == _gen().index_doc(readme), (
+        "docs/index.md is stale: run `python scripts/gen_docs.py`")
+
+
+def test_site_nav_lists_every_page() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    assert pages and all(f": {page}\n" in nav for page in pages), (pages, nav)
+
+
+def test_site_builds_strict(tmp_path: pathlib.Path) -> None:
+    """`mkdocs build --strict` fails on a broken link or a page missing from the nav."""
+    import pytest
+
+    pytest.importorskip("mkdocs")
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d",
+                    str(tmp_path / "site")], cwd=ROOT, check=True)
+    assert (tmp_path / "site" / "index.html").is_file()

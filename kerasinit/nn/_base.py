@@ -111,6 +111,14 @@ class KerasLayerMixin:
                    generator=self.generator, rng=self.rng, seed=self.seed, **config)
         return True
 
+    def reset_parameters(self) -> None:
+        """Re-initialize with the layer's Keras initializers (a no-op while torch's own
+        constructor runs: it calls ``reset_parameters`` before the Keras config exists)."""
+        self._keras_reset()
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, {self._keras_repr()}"  # type: ignore[misc]
+
     def keras_config(self) -> dict[str, Any]:
         """The Keras side of this layer: layer class, version, initializer configs, seed, rng.
 

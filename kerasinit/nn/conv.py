@@ -71,13 +71,6 @@ class _Conv(KerasLayerMixin):
     def _kerasinit_params(self) -> tuple[ParamSpec, ...]:
         return _specs(self._keras_name(), ("kernel", "kernel_initializer", _TORCH))
 
-    def reset_parameters(self) -> None:
-        """Re-initialize with the layer's Keras initializers."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"  # type: ignore[misc]
-
 
 class _ConvTranspose(_Conv):
     _transpose = True
@@ -183,13 +176,6 @@ class _Depthwise(KerasLayerMixin):
     def _kerasinit_params(self) -> tuple[ParamSpec, ...]:
         return _specs(f"DepthwiseConv{self._n}D", ("depthwise_kernel", "depthwise_initializer",
                                                     Depthwise(self.depth_multiplier)))
-
-    def reset_parameters(self) -> None:
-        """Re-initialize with the layer's Keras initializers."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"  # type: ignore[misc]
 
 
 class DepthwiseConv1d(_Depthwise, nn.Conv1d):

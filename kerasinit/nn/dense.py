@@ -47,13 +47,6 @@ class Linear(KerasLayerMixin, nn.Linear):
         self._keras_setup(config, generator)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Re-initialize with the layer's Keras initializers."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"
-
 
 class Embedding(KerasLayerMixin, nn.Embedding):
     """``torch.nn.Embedding`` initialized as Keras: ``RandomUniform(-0.05, 0.05)``.
@@ -89,13 +82,6 @@ class Embedding(KerasLayerMixin, nn.Embedding):
         if _weight is None:
             self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Re-initialize with the layer's Keras initializer (padding row zeroed)."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"
-
 
 class PReLU(KerasLayerMixin, nn.PReLU):
     """``torch.nn.PReLU`` initialized as Keras: ``alpha_initializer="zeros"`` (torch: 0.25).
@@ -128,10 +114,3 @@ class PReLU(KerasLayerMixin, nn.PReLU):
         super().__init__(num_parameters, 0.25 if init is None else init, device, dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Re-initialize alpha with the layer's Keras initializer."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"

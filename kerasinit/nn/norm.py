@@ -97,13 +97,6 @@ class LayerNorm(KerasLayerMixin, nn.LayerNorm):
         self._keras_setup(config, generator)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Apply the Keras initializers."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"
-
 
 class GroupNorm(KerasLayerMixin, nn.GroupNorm):
     """``torch.nn.GroupNorm`` with Keras ``GroupNormalization`` initializer keywords.
@@ -127,10 +120,3 @@ class GroupNorm(KerasLayerMixin, nn.GroupNorm):
         super().__init__(num_groups, num_channels, eps, affine, device, dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Apply the Keras initializers."""
-        self._keras_reset()
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"

@@ -23,6 +23,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
+from kerasinit.bridge.module_rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.porting.layers import gru_default_reset_after
@@ -50,14 +51,6 @@ class _Work:
     problems: list[str] = field(default_factory=list)
     gru_biases: list[tuple[str, str, Initializer, bool, tuple[float, float] | None]] = \
         field(default_factory=list)
-
-
-def _tensor(module: nn.Module, name: str) -> torch.Tensor:
-    obj: Any = module
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    assert isinstance(obj, torch.Tensor)
-    return obj
 
 
 def _keras_layer_for(pair: Pair, name: str) -> PlanLayer:
@@ -120,7 +113,7 @@ def _check(pair: Pair, version_label: str) -> _Work:
                 f"torch {torch_name} ({unit.kind} {p.role}) has no Keras weight in "
                 f"{layer.path} ({layer.class_name}: {', '.join(r.weight for r in layer.rows)})")
             continue
-        tensor = _tensor(unit.module, p.name)
+        tensor = tensor_at(unit.module, p.name)
         layout = unit.layouts.get(p.name, p.layout)
         try:
             shapes = _shapes(layout, tuple(tensor.shape))
@@ -206,7 +199,7 @@ def _gru_bias_plan(work: _Work) -> None:
 def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
                    reset_after: bool, fans: tuple[float, float] | None,
                    generator: torch.Generator | None, rng: str) -> None:
-    ih, hh = _tensor(module, ih_name), _tensor(module, hh_name)
+    ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
     n = ih.shape[0]
     keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
     init(keras, layout="keras", fans=fans, generator=generator, rng=rng)
@@ -260,7 +253,7 @@ def apply_plan(
 
 def _tensors(work: _Work) -> list[torch.Tensor]:
     unit = work.pair.unit
-    return [_tensor(unit.module, p.name) for p in unit.params]
+    return [tensor_at(unit.module, p.name) for p in unit.params]
 
 
 def _check_rng(works: list[_Work], rng: str) -> None:

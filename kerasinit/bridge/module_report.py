@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kerasinit._text import text_table
 from kerasinit.bridge.module_specs import ParamSpec, layout_label
 
 if TYPE_CHECKING:
@@ -54,14 +55,6 @@ class SkippedParam:
     reason: str
 
 
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header).rstrip(), fmt.format(*("-" * w for w in widths)).rstrip()]
-    lines += [fmt.format(*r).rstrip() for r in rows]
-    return lines
-
-
 @dataclass(frozen=True)
 class InitReport:
     """The result of :func:`initialize` / :func:`keras_defaults_`: one row per tensor written.
@@ -104,10 +97,10 @@ class InitReport:
                  f"{r.fan_in:g}", f"{r.fan_out:g}",
                  r.distribution + (f"  [{r.note}]" if r.note else "")) for r in self.rows]
         lines = [f"kerasinit: {len(self.rows)} tensors initialized as {self.keras_version}"]
-        lines += _table(header, rows) if rows else []
+        lines += text_table(header, rows) if rows else []
         if self.skipped:
             lines.append(f"skipped ({len(self.skipped)} parameters left unchanged):")
-            lines += ["  " + line for line in _table(
+            lines += ["  " + line for line in text_table(
                 ("parameter", "module", "reason"),
                 [(s.name, s.module, s.reason) for s in self.skipped])]
         return "\n".join(lines)

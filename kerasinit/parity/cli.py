@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TextIO
 
+from kerasinit._text import text_table
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -102,6 +104,4 @@ def table(results: list) -> str:  # type: ignore[type-arg]
     for r in results:
         det = "-" if r.detectable_error is None else f"{100 * r.detectable_error:.2f} %"
         rows.append((r.case, r.status, str(r.n), f"{r.p_value:.2e}", det, f"{r.seconds:.2f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
-                     for row in rows)
+    return "\n".join(text_table(rows[0], rows[1:], rule=False))

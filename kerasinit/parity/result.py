@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from kerasinit._text import text_table
 from kerasinit.parity.stats import POWER, Check
 
 __all__ = ["ParityResult", "Quantiles"]
@@ -122,10 +123,7 @@ class ParityResult:
             rows.append((c.name, _fmt(c.statistic), "-" if c.p_value is None else _fmt(c.p_value),
                          "-" if c.threshold is None else _fmt(c.threshold),
                          c.verdict + (f"  ({c.note})" if c.note else "")))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["  " + "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]
-                 for r in rows]
-        return head + "\n" + "\n".join(lines)
+        return head + "\n" + "\n".join(text_table(rows[0], rows[1:], rule=False, indent="  "))
 
 
 def _fmt(x: float) -> str:

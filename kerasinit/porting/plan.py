@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kerasinit._text import text_table
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.specs import Spec, VarianceScalingSpec
 from kerasinit.mappings.versions import KerasVersion
@@ -182,13 +183,7 @@ class Plan:
         cols = ("layer", "class", "weight", "Keras shape", "initializer", "resolved")
         table = [cols] + [(r.layer, r.class_name, r.weight, r.shape_text, r.initializer_text,
                            r.resolved_text) for r in self.rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(cols) - 1)]
-        lines = [head, ""]
-        for i, row in enumerate(table):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
-                         + "  " + row[-1])
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 8)
+        lines = [head, "", *text_table(table[0], table[1:])]
         notes = [f"{r.layer}/{r.weight}: {r.note}" for r in self.rows if r.note]
         notes += list(self.notes)
         notes += [f"skipped {s.path} ({s.class_name}): {s.reason}" for s in self.skipped]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kerasinit._text import text_table
 from kerasinit.mappings.errors import KerasInitError
 
 if TYPE_CHECKING:
@@ -76,13 +77,7 @@ class ApplyReport:
         table = [cols] + [(e.torch_name, f"{e.keras_layer}/{e.keras_weight}" if e.keras_layer
                            else "-", e.status, e.initializer, e.distribution
                            + (f"  [{e.note}]" if e.note else "")) for e in self.entries]
-        widths = [max(len(r[i]) for r in table) for i in range(len(cols) - 1)]
-        lines = [head, ""]
-        for i, row in enumerate(table):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
-                         + "  " + row[-1])
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 12)
+        lines = [head, "", *text_table(table[0], table[1:])]
         if self.problems:
             lines += ["", "Problems:"] + [f"  - {p}" for p in self.problems]
         return "\n".join(lines)

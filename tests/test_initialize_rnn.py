@@ -186,3 +186,23 @@ def test_rnn_cells_get_the_keras_cell_treatment() -> None:
     assert (report["0.weight_ih"].keras_layer, report["1.weight_hh"].layout,
             report["1.bias_hh"].keras_shape, report["2.weight_ih"].fan_out) == (
         "LSTMCell", "gru", (2, 3 * H), H)
+
+
+@pytest.mark.parametrize(("cls", "gates"), [(torch.nn.LSTM, 4), (torch.nn.GRU, 3)])
+def test_keras1_rnn_weights_are_per_gate(cls: type[torch.nn.Module], gates: int) -> None:
+    """Keras 1 kept W_i, U_i, ... as separate weights: each gate's recurrent block is its own
+    orthogonal matrix with Keras 1's gain 1.1 (U Uᵀ = 1.21 I per block; the fused Keras 2/3
+    matrix instead has KᵀK = I over all gates), and the kernel fans are per gate (X, H)."""
+    torch.manual_seed(0)
+    rnn = cls(8, 16)
+    report = kerasinit.keras_defaults_(rnn, keras_version="1")
+    for block in rnn.weight_hh_l0.detach().chunk(gates):
+        assert torch.allclose(block @ block.T, 1.21 * torch.eye(16), atol=1e-5)
+    row = report["weight_ih_l0"]
+    assert (row.fan_in, row.fan_out) == (8, 16)
+    assert rnn.weight_ih_l0.abs().max() <= (6 / (8 + 16)) ** 0.5
+    kerasinit.keras_defaults_(rnn, keras_version="2")
+    whole = rnn.weight_hh_l0.detach().T  # Keras (H, gates*H): orthonormal rows
+    assert torch.allclose(whole @ whole.T, torch.eye(16), atol=1e-5)
+    assert not torch.allclose(rnn.weight_hh_l0[:16] @ rnn.weight_hh_l0[:16].T,
+                              1.21 * torch.eye(16), atol=1e-2)

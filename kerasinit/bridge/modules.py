@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
-from kerasinit.bridge.layouts import Layout
+from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.bridge.module_report import InitReport, ReportRow, SkippedParam, make_row
 from kerasinit.bridge.module_rnn import (
     RNN_LAYERS,
@@ -131,14 +131,29 @@ def _plan_module(
         if init is None:
             continue
         tensor = tensor_at(module, spec.name)
-        resolved = init.describe(tuple(tensor.shape), layout=spec.layout)
+        layout = _version_layout(spec, version)
+        resolved = init.describe(tuple(tensor.shape), layout=layout)
         pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
         zero_rows = () if pad is None else (int(pad),)
         note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
-        actions.append(_Fill(tensor, init, spec.layout, zero_rows))
-        rows.append(make_row(qualified(prefix, spec.name), spec, init, spec.layout, resolved, note))
+        if layout is not spec.layout:
+            note = "Keras 1: one weight per gate (W_i, U_i, ...)"
+        actions.append(_Fill(tensor, init, layout, zero_rows))
+        rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
+
+
+_KERAS1_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
+
+
+def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
+    """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
+    recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
+    gates = _KERAS1_GATES.get(spec.keras_layer)
+    if version.major == 1 and gates and spec.role in ("kernel", "recurrent_kernel"):
+        return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
+    return spec.layout
 
 
 def resolve_keywords(

@@ -1,6 +1,6 @@
 """Seed-faithful speed: kerasinit ``rng="tensorflow"`` vs TensorFlow's own stateless ops.
 
-Run: ``python benchmarks/bench_rng.py [--size 4096] [--repeat 5] [--threads N]``. For a
+Run: ``python benchmarks/bench_rng.py [--size 4096] [--repeat 11] [--threads N]``. For a
 size x size float32 tensor it times, alternately in the same run, ``tf.random.stateless_uniform
 / normal / truncated_normal`` (``.numpy()`` included) and kerasinit's torch reimplementation
 (:mod:`kerasinit.bridge.rng.tensorflow`), checks the two are bit-identical, and prints a
@@ -36,7 +36,7 @@ def _median(fn: Callable[[], object], repeat: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--no-tf", action="store_true", help="skip TensorFlow even if installed")
     args = parser.parse_args(argv)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"{args.size}x{args.size} float32, median of {args.repeat}, "
           f"torch threads {torch.get_num_threads()}\n")
-    print("| op | TensorFlow | kerasinit rng='tensorflow' | ratio | bit-identical |")
+    print("| op | TensorFlow | kerasinit rng='tensorflow' | ratio (quartiles) | bit-identical |")
     print("|---|---|---|---|---|")
     for label, ours, tf_name, (a, b) in ops:
         def mine(f: Callable[..., torch.Tensor] = ours, a: float = a, b: float = b) -> object:
@@ -82,8 +82,12 @@ def main(argv: list[str] | None = None) -> int:
             t_tf.append(_median(theirs, 1))
             t_ours.append(_median(mine, 1))
         m_tf, m_ours = statistics.median(t_tf), statistics.median(t_ours)
+        # Each run is paired with the TF run just before it; the median of the paired ratios
+        # and its quartiles show how much of a difference is load noise.
+        ratios = sorted(o / t for o, t in zip(t_ours, t_tf, strict=True))
+        q1, q2, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         print(f"| {label} | {m_tf * 1e3:.0f} ms | {m_ours * 1e3:.0f} ms | "
-              f"{m_ours / m_tf:.2f}x | {'yes' if same else 'NO'} |")
+              f"{q2:.2f}x ({q1:.2f}-{q3:.2f}) | {'yes' if same else 'NO'} |")
     print(f"\nBox-Muller tables (3 x 2^23 float32, once per process/device): {build:.2f} s")
     return 0
 

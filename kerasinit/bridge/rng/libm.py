@@ -27,6 +27,8 @@ import threading
 
 import torch
 
+from kerasinit.bridge.rng.philox import empty
+
 __all__ = ["BoxMuller", "angle", "logf", "radius", "sincosf"]
 
 _h = float.fromhex
@@ -174,8 +176,8 @@ class BoxMuller:
         key = str(device)
         with cls._lock:
             if key not in cls._tables:
-                rad = torch.empty(DOMAIN, dtype=torch.float32, device=device)
-                sc = torch.empty((DOMAIN, 2), dtype=torch.float32, device=device)
+                rad = empty((DOMAIN,), torch.float32, device)   # huge pages on CPU
+                sc = empty((DOMAIN, 2), torch.float32, device)
                 step = 1 << 20
                 for a in range(0, DOMAIN, step):
                     m = torch.arange(a, a + step, dtype=torch.int64, device=device)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 
 from kerasinit.bridge.rng import libm
-from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng.philox import M32, empty, for_chunks, philox4x32, philox_words
 
 __all__ = [
     "KERAS3_SEED_MOD",
@@ -106,7 +106,7 @@ def uniform(
     low = float(lo)
     (key, c2, c3) = key_counter(seed)
     nblocks = -(-n // 4)
-    out = torch.empty((nblocks, 4), dtype=torch.float32, device=device)
+    out = empty((nblocks, 4), torch.float32, device)
     bits = out.view(torch.int32)
 
     def fill(a: int, b: int) -> None:
@@ -135,7 +135,7 @@ def normal(
     n = _numel(shape)
     (key, c2, c3) = key_counter(seed)
     nblocks = -(-n // 4)
-    out = torch.empty((nblocks, 4), dtype=torch.float32, device=device)
+    out = empty((nblocks, 4), torch.float32, device)
     box = libm.BoxMuller.for_size(n, device)
     sd, mu = _f32(stddev), _f32(mean)
 
@@ -159,14 +159,14 @@ def truncated_normal(
     Output group ``g`` (elements ``4g .. 4g+3``) reads its own sub-stream starting at block
     ``256 g``; each block gives four Box-Muller candidates (sin, cos of ``(w0, w1)``, then of
     ``(w2, w3)``), and the first four with ``|x| < 2`` fill the group. About 83 % of groups are
-    done after one block; the rest draw further blocks of their sub-stream.
+    done after one block (``0.9545^4``); the rest draw further blocks of their sub-stream.
     """
     device = torch.device(device)
     n = _numel(shape)
     stream = key_counter(seed)
     key, c2, c3 = stream
     groups = -(-n // 4)
-    out = torch.empty((groups, 4), dtype=torch.float32, device=device)
+    out = empty((groups, 4), torch.float32, device)
     box = libm.BoxMuller.for_size(n, device)
     sd, mu = _f32(stddev), _f32(mean)
 
@@ -176,11 +176,13 @@ def truncated_normal(
         dst = out[a:b]
         box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
         box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
-        ok = dst.abs() < 2.0
-        short = ok.sum(1) < 4
-        if bool(short.any()):
-            rows = torch.nonzero(short).view(-1)
-            dst[rows] = _finish(stream, box, dst[rows], ok[rows], rows + a, device)
+        # A group is short if any of its four candidates has |x| >= 2: its four bool flags
+        # read as one int32 are then nonzero.
+        rejected = dst.abs() >= 2.0
+        rows = torch.nonzero(rejected.view(torch.int32).view(-1)).view(-1)
+        if rows.numel():
+            done = _finish(stream, box, dst.index_select(0, rows), rows + a, device)
+            dst.index_copy_(0, rows, done)
         dst.mul_(sd).add_(mu)
 
     # Chunks never cross a multiple of 2^24 groups, so their counters share a high word.
@@ -193,36 +195,74 @@ def _f32(x: float) -> float:
 
 
 def _finish(
-    stream: Stream, box: libm.BoxMuller, cand: torch.Tensor, ok: torch.Tensor,
-    groups: torch.Tensor, device: torch.device,
+    stream: Stream, box: libm.BoxMuller, cand: torch.Tensor, groups: torch.Tensor,
+    device: torch.device,
 ) -> torch.Tensor:
     """Complete groups with fewer than four accepted candidates in their first block.
 
-    Candidates are appended block by block (``256 g + 1``, ``+ 2``, ...) until each group has
-    four accepted ones; the first four accepted, in stream order, are the group's output.
+    Each round draws the next block (``256 g + 1``, ``+ 2``, ...) of every unfinished group,
+    so a group has eight candidates in stream order: up to four kept ones, then four new. The
+    accept flags, packed into an 8-bit code, index a 256-row table of the first four accepted
+    positions, which one ``gather`` picks; groups with fewer than four go round again with
+    their kept candidates in front.
     """
     key, c2, c3 = stream
+    first4, count = _accept_tables(device)
     high = (int(groups[0]) * _TRUNC_RESERVED) >> 32
-    result = torch.empty_like(cand)
+    accepted = cand.abs() < 2.0
+    result = cand
     todo = torch.arange(cand.shape[0], device=device)
     step = 1
-    while todo.numel():
+    while True:
         if step >= _TRUNC_RESERVED:  # pragma: no cover - probability ~ 0.045^(4*255)
             raise RuntimeError("truncated normal ran past its 256-block reservation")
         counters = (groups[todo] * _TRUNC_RESERVED + step) & M32
         w = philox_words(key, c2, c3, 0, todo.numel(), device, counters=counters, high=high)
-        more = torch.empty((todo.numel(), 4), dtype=torch.float32, device=device)
-        box.pair(w[0], w[1], more[:, 0], more[:, 1])
-        box.pair(w[2], w[3], more[:, 2], more[:, 3])
-        cand = torch.cat([cand, more], 1)
-        ok = torch.cat([ok, more.abs() < 2.0], 1)
-        rank = ok.cumsum(1)
-        full = rank[:, -1] >= 4
-        if bool(full.any()):
-            rows = torch.nonzero(full).view(-1)
-            take = ok[rows] & (rank[rows] <= 4)
-            result[todo[rows]] = cand[rows][take].view(-1, 4)
-        keep = ~full
-        todo, cand, ok = todo[keep], cand[keep], ok[keep]
+        cand8 = torch.empty((todo.numel(), 8), dtype=torch.float32, device=device)
+        cand8[:, :4] = cand
+        box.pair(w[0], w[1], cand8[:, 4], cand8[:, 5])
+        box.pair(w[2], w[3], cand8[:, 6], cand8[:, 7])
+        ok8 = torch.cat([accepted, cand8[:, 4:].abs() < 2.0], 1)
+        code = _pack_flags(ok8)
+        picked = torch.gather(cand8, 1, first4.index_select(0, code))
+        if step == 1:
+            result = picked
+        else:
+            result.index_copy_(0, todo, picked)
+        have = count.index_select(0, code)
+        short = torch.nonzero(have < 4).view(-1)
+        if not short.numel():
+            return result
+        todo, cand = todo[short], picked[short]
+        accepted = torch.arange(4, device=device) < have[short, None]
         step += 1
-    return result
+
+
+def _pack_flags(flags: torch.Tensor) -> torch.Tensor:
+    """Eight bool flags per row -> one int64 code in [0, 256), bit ``j`` = flag ``j``.
+
+    The row's eight bytes, read as an int64, times ``sum 2^(7k + 7)`` move byte ``j`` to bit
+    ``56 + j`` without carries (the standard byte-gather multiply; on big-endian machines
+    the bit order reverses, which :func:`_accept_tables` undoes by using this same function).
+    """
+    v = flags.contiguous().view(torch.int64).view(-1)
+    return ((v * 0x0102040810204080) >> 56) & 0xFF
+
+
+_ACCEPT: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _accept_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every packed code: the first four accepted positions (padded) and their count."""
+    key = str(device)
+    if key not in _ACCEPT:
+        patterns = torch.tensor([[(c >> j) & 1 for j in range(8)] for c in range(256)],
+                                dtype=torch.bool)
+        first4 = torch.zeros((256, 4), dtype=torch.int64)
+        count = torch.zeros(256, dtype=torch.int64)
+        for row, code in zip(patterns.tolist(), _pack_flags(patterns).tolist(), strict=True):
+            positions = [j for j, flag in enumerate(row) if flag][:4]
+            count[code] = len(positions)
+            first4[code, :len(positions)] = torch.tensor(positions, dtype=torch.int64)
+        _ACCEPT[key] = (first4.to(device), count.to(device))
+    return _ACCEPT[key]

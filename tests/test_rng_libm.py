@@ -86,3 +86,16 @@ def test_exhaustive_domain_matches_platform() -> None:
     """All 2^23 inputs of each function (about a minute of ctypes calls)."""
     for a in range(0, 2**23, 2**21):
         _check(torch.arange(a, a + 2**21))
+
+
+def test_tables_are_built_once_enough_values_are_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rent-or-buy: direct evaluation until the device's running count reaches the threshold."""
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(libm.BoxMuller, "_tables", {})
+    monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
+    monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 1000)
+    monkeypatch.setattr(libm, "DOMAIN", 1 << 20)  # a small stand-in table: this checks the rule
+    assert libm.BoxMuller.for_size(600, cpu).tables is None
+    assert libm.BoxMuller.for_size(399, cpu).tables is None
+    assert libm.BoxMuller.for_size(1, cpu).tables is not None          # 1000 drawn: build
+    assert libm.BoxMuller.for_size(1, cpu).tables is not None          # built: keep using

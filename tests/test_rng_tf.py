@@ -18,6 +18,7 @@ import torch
 
 import kerasinit
 from kerasinit import layouts
+from kerasinit.bridge.rng import libm
 
 pytestmark = pytest.mark.tf
 tf = pytest.importorskip("tensorflow")
@@ -126,14 +127,16 @@ def test_embedding(flavour: str, seed: int) -> None:
     assert torch.equal(w, _np(layer.embeddings))
 
 
-def test_large_tensors_use_tables_and_stay_exact() -> None:
-    """> 2^21 values: the tabulated Box-Muller path, normal and truncated normal."""
+def test_large_tensors_use_tables_and_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tabulated Box-Muller path (built once 2^21 values are drawn here), live Keras."""
+    monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 1 << 21)
     for cls in ("RandomNormal", "TruncatedNormal"):
         k = keras.initializers.get({"class_name": cls, "config": {"seed": 9, "stddev": 1.0}})
         expected = _np(k((1500, 1500)))
         w = kerasinit.get({"class_name": cls, "config": {"seed": 9, "stddev": 1.0}},
                           rng="tensorflow")(torch.empty(1500, 1500), layout="keras")
         assert torch.equal(w, expected)
+    assert "cpu" in libm.BoxMuller._tables
 
 
 def test_seed_generator_advances_like_keras() -> None:

@@ -1,4 +1,4 @@
-"""Philox-4x32-10 (Salmon et al., 2011), vectorized with torch integer ops.
+"""Philox-4x32-10 (Salmon et al., 2011), vectorized with NumPy (CPU) or torch (any device) ops.
 
 TensorFlow's stateless random ops draw from Philox-4x32-10: a counter-based generator whose
 output block for a 128-bit counter ``c`` and a 64-bit key ``k`` is ten rounds of
@@ -21,8 +21,10 @@ ops (contiguous ops measured 5-10x faster than strided int32 views of the halves
 first two rounds are specialised: the counter words 1-3 are constant over a block range, so
 half their products are scalars.
 
-The same code runs on CPU and CUDA (integer ops are exact on every device). On CPU the block
-range is processed in cache-sized chunks on a small thread pool (torch ops release the GIL).
+The torch version runs on every device (integer ops are exact everywhere; it is what CUDA
+uses). On CPU the same arithmetic runs as NumPy ufuncs, two words per call (see
+:func:`_rounds_numpy`), over cache-sized chunks on a small thread pool (NumPy and torch ops
+release the GIL); tests check both versions against the scalar reference.
 
 Example:
     >>> [hex(w) for w in philox4x32((0, 0, 0, 0), (0, 0))]

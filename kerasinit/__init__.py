@@ -7,19 +7,8 @@
 True
 """
 
+from kerasinit._version import __version__ as __version__
 from kerasinit.bridge import layouts as layouts
-from kerasinit.bridge.initializer import Initializer as Initializer
-from kerasinit.bridge.initializer import describe as describe
-from kerasinit.bridge.initializer import get as get
-from kerasinit.mappings.errors import InitializerArgumentError as InitializerArgumentError
-from kerasinit.mappings.errors import KerasInitError as KerasInitError
-from kerasinit.mappings.errors import LayoutError as LayoutError
-from kerasinit.mappings.errors import UnknownInitializerError as UnknownInitializerError
-from kerasinit.mappings.errors import UnsupportedInitializerError as UnsupportedInitializerError
-from kerasinit.mappings.errors import UnsupportedVersionError as UnsupportedVersionError
-from kerasinit.mappings.resolve import Resolved as Resolved
-
-__version__ = "0.1.0"
 from kerasinit.bridge.functional import constant_ as constant_
 from kerasinit.bridge.functional import glorot_normal_ as glorot_normal_
 from kerasinit.bridge.functional import glorot_uniform_ as glorot_uniform_
@@ -36,6 +25,16 @@ from kerasinit.bridge.functional import stft_ as stft_
 from kerasinit.bridge.functional import truncated_normal_ as truncated_normal_
 from kerasinit.bridge.functional import variance_scaling_ as variance_scaling_
 from kerasinit.bridge.functional import zeros_ as zeros_
+from kerasinit.bridge.initializer import Initializer as Initializer
+from kerasinit.bridge.initializer import describe as describe
+from kerasinit.bridge.initializer import get as get
+from kerasinit.mappings.errors import InitializerArgumentError as InitializerArgumentError
+from kerasinit.mappings.errors import KerasInitError as KerasInitError
+from kerasinit.mappings.errors import LayoutError as LayoutError
+from kerasinit.mappings.errors import UnknownInitializerError as UnknownInitializerError
+from kerasinit.mappings.errors import UnsupportedInitializerError as UnsupportedInitializerError
+from kerasinit.mappings.errors import UnsupportedVersionError as UnsupportedVersionError
+from kerasinit.mappings.resolve import Resolved as Resolved
 
 # Heavier parts load on first use: `kerasinit.nn`, `kerasinit.parity` (TensorFlow inside),
 # `kerasinit.porting`, and the module-level helpers `initialize` / `keras_defaults_`.

@@ -26,7 +26,6 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy
-	$(BIN)/mypy --strict --warn-unused-ignores --config-file /dev/null tests/typing/check_public_api.py
 
 unit: setup
 	$(BIN)/python -m pytest -q tests kerasinit --doctest-modules

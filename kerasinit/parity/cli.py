@@ -8,6 +8,13 @@ import time
 from typing import TextIO
 
 from kerasinit._text import text_table
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.versions import parse_version
+from kerasinit.parity import cases as cases_mod
+from kerasinit.parity.compare import DEFAULT_SAMPLES
+from kerasinit.parity.reference import check_dependencies, keras_module
+from kerasinit.parity.report import write_report
+from kerasinit.parity.runner import calibrate, run_matrix
 
 __all__ = ["add_arguments", "run"]
 
@@ -57,13 +64,6 @@ class Bar:
 
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; print the summary table; return 0 iff every case passes."""
-    from kerasinit.mappings.errors import KerasInitError
-    from kerasinit.mappings.versions import parse_version
-    from kerasinit.parity import cases as cases_mod
-    from kerasinit.parity.compare import DEFAULT_SAMPLES
-    from kerasinit.parity.reference import check_dependencies, keras_module
-    from kerasinit.parity.runner import calibrate, run_matrix
-
     try:
         cases = cases_mod.quick() if args.quick else cases_mod.matrix()
         if args.keras_version:
@@ -99,8 +99,6 @@ def run(args: argparse.Namespace) -> int:
             if not r.ok:
                 print(f"\n{r}")
     if args.report:
-        from kerasinit.parity.report import write_report
-
         paths = write_report(result, args.report, progress=Bar())
         print(f"report: {', '.join(str(p) for p in paths)}")
     print(result.summary())

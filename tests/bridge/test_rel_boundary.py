@@ -192,7 +192,7 @@ def test_constants_cast_as_keras_casts_them() -> None:
     assert arr.tolist() == [[1, -1], [3, 0]]        # truncation toward zero
     for bad in (math.nan, math.inf, 1e19, 1e39):
         t = torch.zeros(2, dtype=torch.int32)
-        refused(lambda bad=bad: kerasinit.constant_(t, bad), t)  # type: ignore[misc]
+        refused(lambda bad=bad, t=t: kerasinit.constant_(t, bad), t)  # type: ignore[misc]
     f = torch.zeros(2)
     refused(lambda: kerasinit.constant_(f, 1e39), f, "float32 range")  # Keras refuses too
 

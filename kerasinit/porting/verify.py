@@ -37,6 +37,8 @@ from kerasinit.porting.verify_report import LayerCheck, VerifyReport
 __all__ = ["verify"]
 
 _PREPROCESSING = ("Rescaling", "Normalization", "Resizing", "CenterCrop")
+_CHANNELS_FIRST = (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.GroupNorm,
+                   nn.PReLU, nn.modules.instancenorm._InstanceNorm)
 _RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
                "ConvLSTM3D")
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -94,6 +96,10 @@ def _to_keras(value: Any, shape: tuple[int, ...], module: nn.Module) -> tuple[np
     if not isinstance(value, torch.Tensor):
         return None, f"torch output is a {type(value).__name__}"
     arr = value.detach().cpu().numpy()
+    if arr.ndim >= 3 and isinstance(module, _CHANNELS_FIRST):  # (N, C, ...) -> (N, ..., C)
+        moved = np.moveaxis(arr, 1, -1)
+        if moved.shape == shape:
+            return moved, "NC... -> N...C"
     if arr.shape == shape:
         return arr, note
     if arr.ndim >= 3:
@@ -120,6 +126,14 @@ def _torch_inputs(arrays: list[np.ndarray], pairs: list[Pair]) -> tuple[list[tor
             notes.append("batch-first -> time-major")
         out.append(t)
     return out, ", ".join(sorted(set(notes))) or "as given"
+
+
+def _folded_bias(layer: Any, module: nn.Module) -> torch.Tensor | None:
+    """The Keras bias of a conv whose torch module has none (it was folded into a BatchNorm)."""
+    bias = getattr(layer, "bias", None)
+    if not isinstance(module, nn.modules.conv._ConvNd) or module.bias is not None or bias is None:
+        return None
+    return torch.from_numpy(np.asarray(bias)).to(module.weight.dtype)
 
 
 def _activation(layer: Any) -> str:
@@ -212,54 +226,67 @@ def verify(
     checks: list[LayerCheck] = []
     first, cause = None, ""
     for i, (pair, layer) in enumerate(usable):
-        keras_out, keras_in = results[2 * i], results[2 * i + 1]
-        unit = pair.unit
-        if i not in captured:
-            checks.append(LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
-                                     "torch module was not called"))
-            continue
-        args, out = captured[i]
-        act = _activation(layer)
-        fn = _ACTIVATIONS.get(act)
-
-        def convert(v: Any, fn: Any = fn, unit: Any = unit, shape: Any = keras_out.shape) -> Any:
-            if fn is not None and isinstance(v, torch.Tensor):
-                v = fn(v)
-            return _to_keras(v, shape, unit.module)[0]
-
-        if fn is None:
-            checks.append(LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
-                                     f"Keras activation {act!r} has no torch form here"))
-            continue
-        value, note = _to_keras(fn(out) if isinstance(out, torch.Tensor) else out,
-                                keras_out.shape, unit.module)
-        if act != "linear":
-            note = (note + "; " if note else "") + f"after Keras {act}"
-        if value is None:
-            checks.append(LayerCheck(layer.name, unit.path, keras_out.shape, float("inf"),
-                                     float("inf"), False, note))
-        else:
-            diff, rel = relative(value, keras_out)
-            checks.append(LayerCheck(layer.name, unit.path, keras_out.shape, diff, rel,
-                                     rel <= tolerance, note))
-        if not checks[-1].ok and first is None:
-            first = f"{layer.name} ({type(layer).__name__}) vs torch {unit.path or '(root)'} " \
-                    f"({type(unit.module).__name__})"
-            keras_in_arr = keras_in if isinstance(keras_in, np.ndarray) else None
-            in_shape = keras_in_arr.shape if keras_in_arr is not None else ()
-
-            def convert_in(v: Any, shape: Any = in_shape) -> Any:
-                return _to_keras(v, shape, nn.Identity())[0]
-
-            cause = diagnose(layer, unit.module, args, convert, convert_in, keras_in_arr,
-                             keras_out, tolerance) if value is not None else \
-                f"layout/shape mismatch: {note}"
+        check, why = _compare(pair, layer, captured.get(i), results[2 * i], results[2 * i + 1],
+                              tolerance, diagnose_it=first is None)
+        checks.append(check)
+        if check.ok is False and first is None:
+            first = (f"{layer.name} ({type(layer).__name__}) vs torch "
+                     f"{pair.unit.path or '(root)'} ({type(pair.unit.module).__name__})")
+            cause = why
     checks.append(_final(results[-1], final, keras_model, tolerance, compared))
     if first is None and checks[-1].ok is False:
         first, cause = "(output)", ("the final output differs although every paired layer "
                                     "agrees: a weightless operation after the last paired layer "
                                     "(pooling, flatten, activation)")
     return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems))
+
+
+def _compare(pair: Pair, layer: Any, seen: tuple[tuple[Any, ...], Any] | None,
+             keras_out: np.ndarray, keras_in: Any, tol: float, diagnose_it: bool
+             ) -> tuple[LayerCheck, str]:
+    """One paired layer's check, and the likely cause when it differs."""
+    unit = pair.unit
+    if seen is None:
+        return LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
+                          "torch module was not called"), ""
+    args, out = seen
+    act = _activation(layer)
+    fn = _ACTIVATIONS.get(act)
+    if fn is None:
+        return LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
+                          f"Keras activation {act!r} has no torch form here"), ""
+    folded = _folded_bias(layer, unit.module)
+
+    def convert(v: Any) -> np.ndarray | None:
+        if isinstance(v, torch.Tensor):
+            if folded is not None:
+                v = v + folded.reshape(-1, *([1] * (v.dim() - 2)))
+            v = fn(v)
+        return _to_keras(v, keras_out.shape, unit.module)[0]
+
+    value = convert(out)
+    note = _to_keras(out, keras_out.shape, unit.module)[1]
+    if act != "linear":
+        note = (note + "; " if note else "") + f"after Keras {act}"
+    if folded is not None:
+        note = (note + "; " if note else "") + "plus the Keras bias (folded into the next BN)"
+    if value is None:
+        shape_note = _to_keras(out, keras_out.shape, unit.module)[1]
+        return (LayerCheck(layer.name, unit.path, keras_out.shape, float("inf"), float("inf"),
+                           False, shape_note), f"layout/shape mismatch: {shape_note}")
+    diff, rel = relative(value, keras_out)
+    check = LayerCheck(layer.name, unit.path, keras_out.shape, diff, rel, rel <= tol, note)
+    if check.ok or not diagnose_it:
+        return check, ""
+    keras_in_arr = keras_in if isinstance(keras_in, np.ndarray) else None
+    in_shape = keras_in_arr.shape if keras_in_arr is not None else ()
+    in_module = unit.module if isinstance(unit.module, _CHANNELS_FIRST) else nn.Identity()
+
+    def convert_in(v: Any) -> np.ndarray | None:
+        return _to_keras(v, in_shape, in_module)[0]
+
+    return check, diagnose(layer, unit.module, args, convert, convert_in, keras_in_arr,
+                           keras_out, tol)
 
 
 def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,

@@ -17,7 +17,7 @@ from kerasinit.mappings.errors import format_choices
 from kerasinit.porting.weights_h5 import StoredWeight, WeightStore
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow, PlanView
 
 __all__ = ["assign_weights", "row_key"]
 
@@ -47,7 +47,7 @@ def _matches(stored: StoredWeight, layer: PlanLayer, row: PlanRow, several: bool
     return not several or leaf in parts[:-len(wanted)]
 
 
-def assign_weights(plan: Plan, store: WeightStore) -> tuple[dict[str, StoredWeight], list[str]]:
+def assign_weights(plan: PlanView, store: WeightStore) -> tuple[dict[str, StoredWeight], list[str]]:
     """(plan row key -> stored weight, problems). No array is read here.
 
     Problems name the Keras layer and both shapes: a plan layer with no stored group, a stored

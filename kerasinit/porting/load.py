@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.layouts import GRU, Layout
-from kerasinit.bridge.module_rnn import tensor_at
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting.apply import _keras_layer_for, _rows_for
 from kerasinit.porting.assign import assign_weights, row_key
@@ -37,7 +37,7 @@ from kerasinit.porting.matching import Pair, Unit, pair_up, torch_units
 from kerasinit.porting.weights_h5 import StoredWeight, open_weights
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow, PlanView
 
 __all__ = ["load_weights"]
 
@@ -153,7 +153,7 @@ def _plan_pair(pair: Pair, job: _Job, assigned: dict[str, StoredWeight]) -> None
             job.used.setdefault(k, torch_name)
 
 
-def _fold_target(plan: Plan, row: PlanRow, pairs: list[Pair]) -> tuple[str, torch.Tensor] | None:
+def _fold_target(plan: PlanView, row: PlanRow, pairs: list[Pair]) -> tuple[str, torch.Tensor] | None:
     """The running mean of the BatchNorm that follows ``row``'s layer, if any."""
     if row.role != "bias":
         return None
@@ -185,7 +185,7 @@ def _untouched_reason(name: str, units: dict[str, Unit], unmatched: set[str]) ->
     return "no Keras counterpart"
 
 
-def load_weights(plan: Plan, model: nn.Module, source: object, *,
+def load_weights(plan: PlanView, model: nn.Module, source: object, *,
                  mapping: dict[str, str] | None = None,
                  allow_dropped: bool = False) -> LoadReport:
     """See :meth:`kerasinit.porting.plan.Plan.load_weights`."""
@@ -234,12 +234,12 @@ def load_weights(plan: Plan, model: nn.Module, source: object, *,
     return report
 
 
-def _keras_side(plan: Plan, pairs: list[Pair], assigned: dict[str, StoredWeight], job: _Job,
+def _keras_side(plan: PlanView, pairs: list[Pair], assigned: dict[str, StoredWeight], job: _Job,
                 allow_dropped: bool, problems: list[str]
                 ) -> tuple[list[KerasEntry], dict[str, list[str]]]:
     entries: list[KerasEntry] = []
     folds: dict[str, list[str]] = {}  # torch running_mean name -> folded Keras bias keys
-    for row in plan.rows:
+    for row in (r for layer in plan.layers for r in layer.rows):
         key = row_key(row)
         stored = assigned.get(key)
         if stored is None:

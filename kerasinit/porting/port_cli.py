@@ -20,6 +20,14 @@ import json
 import sys
 from typing import Any
 
+from torch import nn
+
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.porting.build import read
+from kerasinit.porting.load_report import WeightsMismatchError
+from kerasinit.porting.report import PlanMismatchError
+from kerasinit.porting.verify import verify
+
 __all__ = ["EXIT_CODES", "add_arguments", "run"]
 
 #: exit code -> meaning.
@@ -47,8 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _factory(spec: str) -> Any:
-    from torch import nn
-
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"--torch expects MODULE:FACTORY (e.g. mypkg.models:build), got {spec!r}")
@@ -92,11 +98,6 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str, code: in
 
 def run(args: argparse.Namespace) -> int:
     """Load (or initialize), optionally check; returns the exit code (see :data:`EXIT_CODES`)."""
-    from kerasinit.mappings.errors import KerasInitError
-    from kerasinit.porting.build import read
-    from kerasinit.porting.load_report import WeightsMismatchError
-    from kerasinit.porting.report import PlanMismatchError
-
     try:
         plan = read(args.file)
     except KerasInitError as exc:
@@ -124,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
         return _emit(args, payload, text, 0)
     try:
         import keras
-
-        from kerasinit.porting.verify import verify
 
         keras_model = keras.saving.load_model(args.file, compile=False, safe_mode=True)
         check = verify(keras_model, model, _inputs(keras_model, args.batch), plan=plan)

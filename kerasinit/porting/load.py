@@ -28,8 +28,8 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.layouts import GRU, Layout
-from kerasinit.modules.rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.apply import _keras_layer_for, _rows_for
 from kerasinit.porting.assign import assign_weights, row_key
 from kerasinit.porting.load_report import KerasEntry, LoadReport, TorchEntry, WeightsMismatchError

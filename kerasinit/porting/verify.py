@@ -300,7 +300,7 @@ def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,
     act = _activation(last)
     if rel > tol and act in _ACTIVATIONS and act != "linear" and isinstance(out, torch.Tensor):
         fixed, _ = _to_keras(_ACTIVATIONS[act](out), keras_out.shape, nn.Identity())
-        if fixed is not None and relative(fixed, keras_out)[1] <= tol:
+        if fixed is not None and relative(fixed, keras_out)[1] < rel:
             diff, rel = relative(fixed, keras_out)
             note = f"after Keras classifier activation {act}"
             compared.append(f"final output: the torch model returns pre-{act} values; "

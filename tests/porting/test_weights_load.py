@@ -12,6 +12,7 @@ cause named.
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,6 @@ pytest.importorskip("tensorflow", reason="needs TensorFlow/Keras (the parity ext
 pytest.importorskip("h5py", reason="reading weights needs h5py (the porting extra)")
 keras = pytest.importorskip("keras")
 
-import weights_twins as tw  # noqa: E402
-
 from kerasinit.porting import (  # noqa: E402
     ModelFileError,
     PlanMismatchError,
@@ -33,6 +32,7 @@ from kerasinit.porting import (  # noqa: E402
     read,
     verify,
 )
+from tests.porting import weights_twins as tw  # noqa: E402
 
 pytestmark = [pytest.mark.tf,
               pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5")]
@@ -94,7 +94,7 @@ def test_every_tensor_bit_identical_and_verify_agrees(saved: Any, name: str, fmt
 
 
 def test_report_lists_every_torch_tensor_and_batch_counter_untouched(saved: Any) -> None:
-    model, paths = saved["image"]
+    _model, paths = saved["image"]
     twin = tw.ImageTwin()
     report = read(paths["keras"]).load_weights(twin, paths["keras"])
     names = [e.torch_name for e in report.torch]
@@ -129,7 +129,7 @@ def test_conv_bias_is_folded_into_the_next_batchnorm(saved: Any) -> None:
 
 
 def test_non_zero_weight_without_a_torch_tensor_is_an_error_unless_allowed(saved: Any) -> None:
-    model, paths = saved["image"]
+    _model, paths = saved["image"]
     twin = tw.ImageTwin()
     twin.head = torch.nn.Linear(4, 3, bias=False)
     before = _state(twin)
@@ -243,3 +243,25 @@ def test_weights_of_another_model_and_wrong_shapes(saved: Any, tmp_path: Path) -
     with pytest.raises(WeightsMismatchError, match=r"conv/kernel.*\(3, 3, 2, 8\).*\(3, 3, 4, 6\)"):
         read(image_paths["keras"]).load_weights(twin, other)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+# --- the CLI
+
+
+def test_port_cli_exit_codes(saved: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from kerasinit.cli import main
+
+    image = str(saved["image"][1]["keras"])
+    stem = str(saved["stem"][1]["keras"])
+    twins = "tests.porting.weights_twins"
+    assert main(["port", image, "--torch", f"{twins}:ImageTwin", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "16 of 17 torch tensors loaded" in out and "Every compared output agrees" in out
+    assert main(["port", stem, "--torch", f"{twins}:symmetric_stem", "--check", "--json"]) == 5
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["exit_code"] == 5 and payload["check"]["first_divergent"].startswith("stem ")
+    assert main(["port", image, "--torch", f"{twins}:SeqTwin"]) == 4
+    assert "nothing written" in capsys.readouterr().out
+    assert main(["port", image, "--torch", f"{twins}:NoSuchFactory"]) == 3
+    assert main(["port", image + ".missing", "--torch", f"{twins}:ImageTwin"]) == 1
+    capsys.readouterr()

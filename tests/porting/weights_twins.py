@@ -251,3 +251,8 @@ class StemTwin(nn.Module):
         if self.pad_end:
             x = F.pad(x, (0, 1, 0, 1))
         return F.relu6(self.stem_bn(self.stem(x))).mean(dim=(2, 3))
+
+
+def symmetric_stem() -> StemTwin:
+    """A factory for the CLI test: the stem twin with torch's symmetric padding."""
+    return StemTwin(pad_end=False)

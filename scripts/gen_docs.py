@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT))
 from kerasinit.mappings import layers as layer_table  # noqa: E402
 from kerasinit.table_cli import render  # noqa: E402
 
+#: README links are absolute (they are read on the package index too); the site makes them relative.
+REPO_BLOB = "https://github.com/kerasinit/kerasinit/blob/main/"
 START, END = "<!-- table:start -->", "<!-- table:end -->"
 LAYERS_START, LAYERS_END = "<!-- layers:start -->", "<!-- layers:end -->"
 HEADER = """# The mapping table
@@ -92,7 +94,7 @@ def layers_doc_with_table(doc: str) -> str:
 def index_doc(readme: str) -> str:
     """The README as the site's home page (links into ``docs/`` made relative)."""
     note = "<!-- generated from README.md by scripts/gen_docs.py: edit the README -->\n"
-    return note + readme.replace("](docs/", "](")
+    return note + readme.replace(f"]({REPO_BLOB}docs/", "](")
 
 
 def main() -> None:

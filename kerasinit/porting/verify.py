@@ -73,6 +73,23 @@ def _keras_layer(model: Any, pair: Pair) -> tuple[Any, str]:
     return layer, ""
 
 
+def _unpadded(tensor: Any) -> Any:
+    """The input of a ZeroPadding layer that produced ``tensor`` (torch convs pad inside)."""
+    history = getattr(tensor, "_keras_history", None)
+    producer = getattr(history, "operation", None)
+    if type(producer).__name__.startswith("ZeroPadding"):
+        return getattr(producer, "input", tensor)
+    return tensor
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
 def _torch_inputs(arrays: list[np.ndarray], pairs: list[Pair]) -> tuple[list[torch.Tensor], str]:
     first = pairs[0].unit.module if pairs else None
     channels_first = isinstance(first, nn.modules.conv._ConvNd)
@@ -141,7 +158,7 @@ def verify(
     usable = []
     for pair, layer in targets:
         try:
-            outs += [layer.output, layer.input]
+            outs += [layer.output, layer.input, _unpadded(layer.input)]
             usable.append((pair, layer))
         except (ValueError, AttributeError) as exc:
             problems.append(f"{layer.name}: no single output to compare ({exc})")
@@ -159,7 +176,8 @@ def verify(
 
     def hook(i: int) -> Callable[..., None]:
         def record(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
-            captured.setdefault(i, (args, out))  # the first call; must return None
+            if i not in captured:  # the first call, copied: a later in-place op (ReLU6(inplace))
+                captured[i] = (_copy(args), _copy(out))  # must not change it; returns None
         return record
 
     hooks = [pair.unit.module.register_forward_hook(hook(i))
@@ -176,11 +194,11 @@ def verify(
     causes: list[tuple[str, str]] = []
     fold: torch.Tensor | None = None
     for i, (pair, layer) in enumerate(usable):
-        check, why = compare(pair, layer, captured.get(i), results[2 * i], results[2 * i + 1],
+        check, why = compare(pair, layer, captured.get(i), results[3 * i], results[3 * i + 1],
                               tolerance, diagnose_it=first is None)
         shift = fold if isinstance(pair.unit.module, nn.modules.batchnorm._BatchNorm) else None
-        rel_alone, why_alone = alone(pair, layer, captured.get(i), results[2 * i],
-                                     results[2 * i + 1], tolerance, shift)
+        rel_alone, why_alone = alone(pair, layer, captured.get(i), results[3 * i],
+                                     (results[3 * i + 1], results[3 * i + 2]), tolerance, shift)
         fold = folded_bias(layer, pair.unit.module)
         if rel_alone is not None:
             check = dataclasses.replace(check, alone=rel_alone)

@@ -155,20 +155,28 @@ def _to_torch_input(keras_in: np.ndarray, like: torch.Tensor, module: nn.Module
 
 
 def alone(pair: Pair, layer: Any, seen: tuple[tuple[Any, ...], Any] | None,
-          keras_out: np.ndarray, keras_in: Any, tol: float,
+          keras_out: np.ndarray, keras_ins: tuple[Any, ...], tol: float,
           shift: torch.Tensor | None = None) -> tuple[float | None, str]:
     """(rel of the torch module run on Keras's input for this layer, cause when it differs).
 
-    ``shift``: a conv bias folded into this BatchNorm, taken off Keras's input first.
+    ``keras_ins``: the layer's Keras input and, when a ZeroPadding layer made it, that padding
+    layer's input (a torch conv pads inside). ``shift``: a conv bias folded into this
+    BatchNorm, taken off Keras's input first.
     """
-    if seen is None or not isinstance(keras_in, np.ndarray):
+    if seen is None:
         return None, ""
     args, _ = seen
     if len(args) != 1 or not isinstance(args[0], torch.Tensor):
         return None, ""
-    if shift is not None and shift.shape[-1:] == keras_in.shape[-1:]:
-        keras_in = keras_in - shift.numpy()
-    x = _to_torch_input(keras_in, args[0], pair.unit.module)
+    x = None
+    for keras_in in keras_ins:
+        if not isinstance(keras_in, np.ndarray):
+            continue
+        if shift is not None and shift.shape[-1:] == keras_in.shape[-1:]:
+            keras_in = keras_in - shift.numpy()
+        x = _to_torch_input(keras_in, args[0], pair.unit.module)
+        if x is not None:
+            break
     convert = _converter(layer, pair.unit.module, keras_out.shape)
     if x is None or convert is None:
         return None, ""

@@ -1,13 +1,13 @@
 """``plan.apply(torch_model)``: pair Keras layers with torch modules, check, then initialize.
 
-Torch modules are the ones :func:`kerasinit.bridge.modules.module_params` knows, plus plain
+Torch modules are the ones :func:`kerasinit.modules.apply.module_params` knows, plus plain
 containers with ``.depthwise`` / ``.pointwise`` conv children (a Keras ``SeparableConv``; a
 depthwise conv followed by a 1x1 conv in module order also pairs with one).
 Pairing is positional (weight-bearing Keras layers in file order against torch modules in
 ``named_modules()`` order; a torch RNN with ``num_layers`` × directions consumes that many
 Keras layers, e.g. a ``Bidirectional`` pair); ``mapping`` overrides it per layer. Every pair is
 checked (layer kind, each weight's shape after the layout conversion) before anything is
-written; the writes go through :func:`kerasinit.bridge.modules.initialize` (``recurse=False``)
+written; the writes go through :func:`kerasinit.modules.apply.initialize` (``recurse=False``)
 or, for weights it has no keyword for (Keras 1 per-gate RNN blocks, old-Keras fan overrides,
 grouped convs that look depthwise), straight through :class:`kerasinit.Initializer`.
 """
@@ -23,15 +23,16 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
-from kerasinit.bridge.module_rnn import tensor_at
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
-from kerasinit.porting.layers import gru_default_reset_after
+from kerasinit.modules import apply as module_apply
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow, PlanView
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
@@ -89,9 +90,8 @@ def _same(role: str, torch_shapes: list[tuple[int, ...]], rows: list[PlanRow]) -
     keras = [r.keras_shape for r in rows]
     if any(k is None for k in keras):
         return len(keras) == len(torch_shapes)
-    if role in ("bias", "recurrent_bias") and rows[0].class_name in (
-            "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "CuDNNLSTM",
-            "CuDNNGRU"):
+    entry = table.layer(rows[0].class_name)
+    if role in ("bias", "recurrent_bias") and entry is not None and entry.builder == "rnn":
         k = keras[0]
         return k is not None and len(torch_shapes) == 1 and torch_shapes[0][-1:] == k[-1:]
     if role == "alpha":
@@ -192,8 +192,8 @@ def _fill_targets(tensor: torch.Tensor, layout: Layout,
 def _gru_bias_plan(work: _Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
-    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``
-    (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
+    :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
+    (the same rule as :func:`~kerasinit.mappings.layers.gru_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
     ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
@@ -203,7 +203,7 @@ def _gru_bias_plan(work: _Work) -> None:
     if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
         return
     version = pair.keras[0].rows[0].keras_version
-    if all(k.options.get("reset_after") == gru_default_reset_after(version)
+    if all(k.options.get("reset_after") == table.gru_reset_after(version)
            for k in pair.keras):
         return
     spec = work.keywords.pop("bias_initializer")
@@ -240,7 +240,7 @@ def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initiali
 
 
 def apply_plan(
-    plan: Plan,
+    plan: PlanView,
     model: nn.Module,
     *,
     mapping: dict[str, str] | None = None,
@@ -297,10 +297,8 @@ def _check_rng(works: list[_Work], rng: str) -> None:
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
 
 
-def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
+def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None,
            rng: str) -> dict[str, tuple[str, str, str]]:
-    from kerasinit.bridge.modules import initialize
-
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
         unit = w.pair.unit
@@ -317,8 +315,8 @@ def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
                 done[unit.qual(n)] = (r.initializer.name, r.resolved_text, note)
         if w.keywords:
             keywords: dict[str, Any] = dict(w.keywords)
-            rep = initialize(unit.module, keras_version=plan.keras_version, generator=generator,
-                             rng=rng, recurse=False, **keywords)
+            rep = module_apply.initialize(unit.module, keras_version=plan.keras_version,
+                                          generator=generator, rng=rng, recurse=False, **keywords)
             for row in rep.rows:
                 name = unit.qual(row.name)
                 text = row.distribution

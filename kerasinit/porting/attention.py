@@ -8,13 +8,11 @@ The plan records the axes; :func:`kerasinit.mappings.resolve.resolve` picks by v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from kerasinit.porting.layers import LayerCtx, WeightDef
+from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 
-__all__ = ["additive_attention", "analyze_einsum", "dot_attention", "einsum_dense",
-           "multi_head_attention"]
+__all__ = ["analyze_einsum", "dot_attention", "einsum_dense", "multi_head_attention"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -34,10 +32,9 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     eq, ek, ev = (None if s is None else s[-1] for s in (q, k, v))
     out = ctx.get("output_shape")
     eo = eq if out is None else (out if isinstance(out, int) else (out[-1] if len(out) == 1 else None))
-    kernel = ctx.init("glorot_uniform", "kernel_initializer")
-    bias = ctx.init("zeros", "bias_initializer")
+    kernel = ctx.weight("kernel", None).identifier
+    bias = ctx.weight("bias", None).identifier
     proj_axes: Axes = ((0,), (1, 2))
-    from kerasinit.porting.layers import WeightDef
 
     rows = []
     for name, e_in, width in (("query", eq, d), ("key", ek, d), ("value", ev, dv)):
@@ -62,16 +59,12 @@ def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:
     equation = str(ctx.get("equation", default=""))
     out = ctx.get("output_shape")
     out_shape = [out] if isinstance(out, int) else list(out or [])
-    from kerasinit.porting.layers import WeightDef
 
     kernel_shape, axes, bias_shape = analyze_einsum(equation, ctx.input_shape, out_shape,
                                                      ctx.get("bias_axes"))
-    rows = [WeightDef("kernel", "kernel", "kernel_initializer",
-                      ctx.init("glorot_uniform", "kernel_initializer"), kernel_shape,
-                      einsum_axes=axes)]
+    rows = [ctx.weight("kernel", kernel_shape, einsum_axes=axes)]
     if ctx.get("bias_axes"):
-        rows.append(WeightDef("bias", "bias", "bias_initializer",
-                              ctx.init("zeros", "bias_initializer"), bias_shape))
+        rows.append(ctx.weight("bias", bias_shape))
     return rows
 
 
@@ -118,20 +111,10 @@ def _align(spec: str, dims: list[Any]) -> dict[str, Dim] | None:
 def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
     """``Attention``: scalar ``scale`` (use_scale) and ``concat_score_weight`` (score_mode
     'concat'), both initialized to ones by the layer (no initializer keyword)."""
-    from kerasinit.porting.layers import WeightDef
 
     rows = []
     if ctx.get("use_scale"):
-        rows.append(WeightDef("scale", "scale", "", "ones", ()))
+        rows.append(ctx.weight("scale", ()))
     if ctx.get("score_mode") == "concat":
-        rows.append(WeightDef("concat_score_weight", "scale", "", "ones", ()))
+        rows.append(ctx.weight("concat_score_weight", ()))
     return rows
-
-
-def additive_attention(ctx: LayerCtx) -> list[WeightDef]:
-    """``AdditiveAttention(use_scale=True)``: ``scale`` of shape (dim,), glorot_uniform."""
-    from kerasinit.porting.layers import WeightDef
-
-    if not ctx.get("use_scale", default=True):
-        return []
-    return [WeightDef("scale", "scale", "", "glorot_uniform", _shape(ctx.dim(-1)))]

@@ -11,16 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError
 from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
-from kerasinit.porting.layers import LayerCtx, WeightDef, gru_default_reset_after, weights_of
+from kerasinit.porting.layers import (
+    FAMILIES,
+    WEIGHTLESS,
+    LayerCtx,
+    WeightDef,
+    weights_of,
+)
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import Loaded, ModelFileError, load
 from kerasinit.porting.replay import draw_order
-from kerasinit.porting.walk import LayerRecord, walk
+from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
 
@@ -151,8 +158,6 @@ _STATE_LAYERS = {
 
 def _check_top_level(config: Mapping[str, Any], origin: str) -> None:
     """A subclassed model or a non-model object at the top level is an error, not an empty plan."""
-    from kerasinit.porting.layers import FAMILIES, WEIGHTLESS
-    from kerasinit.porting.walk import MODEL_CLASSES
 
     cls = str(config.get("class_name"))
     if cls in MODEL_CLASSES or cls in FAMILIES or cls in WEIGHTLESS or cls in (
@@ -185,7 +190,7 @@ def _options(record: LayerRecord, version: KerasVersion) -> dict[str, Any]:
         else:
             out["unit_forget_bias"] = bool(cfg.get("unit_forget_bias", True))
     if record.class_name in ("GRU", "GRUCell"):
-        out["reset_after"] = bool(cfg.get("reset_after", gru_default_reset_after(version)))
+        out["reset_after"] = bool(cfg.get("reset_after", table.gru_reset_after(version)))
     for key in ("depth_multiplier", "num_heads", "groups"):
         if key in cfg:
             out[key] = cfg[key]

@@ -1,6 +1,6 @@
 """Pair weight-bearing Keras layers of a plan with torch modules (positional, or by mapping).
 
-A torch *unit* is a module :func:`~kerasinit.bridge.modules.module_params` knows (its claimed
+A torch *unit* is a module :func:`~kerasinit.modules.apply.module_params` knows (its claimed
 children, such as ``MultiheadAttention.out_proj``, are not units of their own), or a plain
 container with ``.depthwise`` and ``.pointwise`` conv children (a Keras ``SeparableConv``).
 A torch RNN with ``num_layers`` L and D directions takes L·D consecutive Keras layers
@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
+from kerasinit.bridge.layouts import Layout, TorchLayout
 from kerasinit.mappings.errors import format_choices, suggest
+from kerasinit.modules.params import claimed_children, module_params, separable_specs
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer
+    from kerasinit.porting.rows import PlanLayer, PlanView
 
 __all__ = ["Pair", "Unit", "keras_family", "pair_up", "torch_units"]
 
@@ -82,12 +83,6 @@ def keras_family(class_name: str) -> str:
     return name
 
 
-def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> Any:
-    from kerasinit.bridge.modules import ParamSpec
-
-    return ParamSpec(name, role, keyword, layout, layer)
-
-
 def _separable(module: nn.Module) -> Unit | None:
     dw, pw = getattr(module, "depthwise", None), getattr(module, "pointwise", None)
     if not (isinstance(dw, nn.modules.conv._ConvNd) and isinstance(pw, nn.modules.conv._ConvNd)):
@@ -95,15 +90,8 @@ def _separable(module: nn.Module) -> Unit | None:
     n = len(dw.kernel_size)
     layer = f"SeparableConv{n}D"
     m = max(1, dw.out_channels // max(1, dw.in_channels))
-    params = [_param("depthwise.weight", "depthwise_kernel", "depthwise_initializer",
-                     Depthwise(m), layer),
-              _param("pointwise.weight", "pointwise_kernel", "pointwise_initializer",
-                     TorchLayout(), layer)]
-    if pw.bias is not None:
-        params.append(_param("pointwise.bias", "bias", "bias_initializer", TorchLayout(), layer))
-    if dw.bias is not None:
-        params.append(_param("depthwise.bias", "depthwise_bias", "bias_initializer",
-                             TorchLayout(), layer))
+    params = separable_specs(n, m, pointwise_bias=pw.bias is not None,
+                             depthwise_bias=dw.bias is not None)
     return Unit("", module, tuple(params), layer, direct=True)
 
 
@@ -126,9 +114,6 @@ def _fuse_separable(dw: Unit, pw: Unit) -> Unit | None:
 
 def torch_units(model: nn.Module) -> list[Unit]:
     """The torch modules with a Keras view, in ``named_modules()`` order."""
-    from kerasinit.bridge.module_specs import claimed_children
-    from kerasinit.bridge.modules import module_params
-
     units: list[Unit] = []
     claimed: list[str] = []
     for path, module in model.named_modules():
@@ -171,7 +156,7 @@ def _compatible(layers: tuple[PlanLayer, ...], unit: Unit) -> tuple[str | None, 
             f"({type(unit.module).__name__}, plays Keras {unit.kind})"), unit
 
 
-def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
+def _keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
     exact = [layer for layer in plan.layers if layer.path == key]
     if exact:
         return exact
@@ -182,7 +167,7 @@ def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
 
 
 def pair_up(
-    plan: Plan, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
+    plan: PlanView, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
 ) -> tuple[list[Pair], list[str], list[Unit], list[str]]:
     """Pairs, unmatched Keras layer paths, unmatched units, problems."""
     problems: list[str] = []

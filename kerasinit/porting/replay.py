@@ -26,16 +26,17 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from kerasinit.mappings.draws import KERAS3_DRAWS, Site
 from kerasinit.mappings.errors import KerasInitError, format_choices
+from kerasinit.mappings.layers import defaults
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow
     from kerasinit.porting.walk import LayerRecord
 
 __all__ = ["Draw", "DrawOrder", "Order", "ReplayError", "draw_order", "replay", "row_label"]
@@ -44,6 +45,22 @@ __all__ = ["Draw", "DrawOrder", "Order", "ReplayError", "draw_order", "replay", 
 Order = Sequence[str | int] | str | None
 _WRAPPED = ("Bidirectional (forward)", "Bidirectional (backward)", "TimeDistributed", "RNN cell")
 _MODELS = ("Sequential", "Functional", "Model")
+
+
+class _Replayable(Protocol):
+    """What :func:`replay` reads of a :class:`~kerasinit.porting.plan.Plan` (a dataclass)."""
+
+    @property
+    def layers(self) -> tuple[PlanLayer, ...]: ...
+
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+    @property
+    def draw_order(self) -> DrawOrder | None: ...
+
+
+P = TypeVar("P", bound=_Replayable)
 
 
 class ReplayError(KerasInitError):
@@ -110,6 +127,8 @@ def _group(record: LayerRecord) -> str:
 def _spec_of(record: LayerRecord, key: str, default: object, version: KerasVersion,
              rows: Sequence[PlanRow]) -> Spec | None:
     ident = record.config.get(key, default)
+    if ident is None and key in defaults(record.class_name):
+        ident = defaults(record.class_name)[key]
     if ident is not None:
         try:
             return parse_identifier(ident, version)
@@ -296,8 +315,8 @@ def _branch_notes(config: Mapping[str, Any], prefix: str, drawing: set[str],
     return notes
 
 
-def replay(plan: Plan, keras_seed: int, *, order: Order = None,
-           seeds: Mapping[str, int] | None = None) -> Plan:
+def replay(plan: P, keras_seed: int, *, order: Order = None,
+           seeds: Mapping[str, int] | None = None) -> P:
     """The plan with every unseeded random initializer given the seed it drew in Keras.
 
     Args:
@@ -372,8 +391,9 @@ def replay(plan: Plan, keras_seed: int, *, order: Order = None,
                      f"{', ...' if len(invisible) > 12 else ''}")
     notes.append("a config cannot show shared initializer objects or other code drawing from "
                  "random between layers; pass order= (with integers for foreign draws) or seeds=")
-    return dataclasses.replace(plan, layers=tuple(new_layers),
-                               notes=tuple(plan.notes) + tuple(notes), replayed=keras_seed)
+    out: P = dataclasses.replace(cast(Any, plan), layers=tuple(new_layers),
+                                 notes=tuple(plan.notes) + tuple(notes), replayed=keras_seed)
+    return out
 
 
 def _seed_row(row: PlanRow, drawn: Mapping[tuple[str, str], tuple[int, int]],

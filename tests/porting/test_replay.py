@@ -24,9 +24,7 @@ from kerasinit.bridge.initializer import RNGS, Initializer
 from kerasinit.mappings.specs import OrthogonalSpec, VarianceScalingSpec
 from kerasinit.porting.plan import Plan
 from kerasinit.porting.replay import ReplayError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from replay_twins import TWINS  # a helper next to this file
+from tests.porting.replay_twins import TWINS
 
 SEED = 42
 _HERE = Path(__file__).parent
@@ -150,6 +148,23 @@ def test_functional_branches_are_flagged() -> None:
     notes = " ".join(plan.replay(SEED).notes)
     assert "independent branches (a / b)" in notes
     assert "b / c" not in notes  # c depends on b: forced
+
+
+def test_draw_table_covers_the_layer_table() -> None:
+    """Every Keras 3 class of the one layer table has draw sites for all its initializer
+    keywords; the classes without any are Keras 1/2 names."""
+    from kerasinit.mappings.draws import KERAS3_DRAWS
+    from kerasinit.mappings.layers import LAYERS
+
+    missing = {n for n in LAYERS if n not in KERAS3_DRAWS}
+    assert missing <= {"TimeDistributedDense", "Convolution1D", "AtrousConvolution1D",
+                       "Convolution2D", "AtrousConvolution2D", "Convolution3D",
+                       "Deconvolution2D", "SeparableConvolution2D", "CuDNNLSTM", "CuDNNGRU"}
+    for name, table in KERAS3_DRAWS.items():
+        if name in LAYERS:
+            keywords = {w.keyword for w in LAYERS[name].weights if w.keyword}
+            sites = {s.key for s in (*table.init, *table.build) if s.kind == "initializer"}
+            assert keywords <= sites, name
 
 
 @pytest.mark.parametrize("version", ["1", "2.2.4", "2.4"])

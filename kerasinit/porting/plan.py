@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     import torch
 
+    from kerasinit.bridge.initializer import RngName
+
 __all__ = ["Plan", "PlanLayer", "PlanRow", "Skipped"]
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Plan:
         mapping: dict[str, str] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
-        rng: str = "torch",
+        rng: RngName | None = "torch",
         keras_seed: int | None = None,
         keras_order: Order = None,
         keras_seeds: Mapping[str, int] | None = None,
@@ -161,7 +163,7 @@ class Plan:
         """
         plan = self
         if keras_seed is not None or keras_seeds is not None or keras_order is not None:
-            if rng == "torch":
+            if rng in ("torch", None):
                 raise ReplayError(
                     "keras_seed= reproduces the Keras model's own values, which needs a "
                     "seed-faithful rng: the Keras backend it was built on ('tensorflow', "

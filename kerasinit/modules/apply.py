@@ -26,6 +26,7 @@ tensor is written.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -97,6 +98,7 @@ class _Fill:
     init: Initializer
     layout: Layout
     zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
+    name: str = ""
 
 
 _Action = _Fill | RnnBias
@@ -139,7 +141,7 @@ def _plan_module(
         note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
         if layout is not spec.layout:
             note = "Keras 1: one weight per gate (W_i, U_i, ...)"
-        actions.append(_Fill(tensor, init, layout, zero_rows))
+        actions.append(_Fill(tensor, init, layout, zero_rows, qualified(prefix, spec.name)))
         rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
@@ -184,6 +186,36 @@ def resolve_keywords(
         use_seed = seed if seed is not None and base.spec.is_random else None
         inits[key] = get(base, keras_version=version, seed=use_seed, rng=rng)
     return inits, forget
+
+
+def _warn_identical(actions: list[_Action], generator: torch.Generator | None) -> None:
+    """Warn where a seed gives several tensors (or blocks of one tensor) identical values."""
+    if generator is not None:
+        return
+    groups: dict[tuple[object, ...], list[str]] = {}
+    blocks: list[str] = []
+    for a in actions:
+        if not isinstance(a, _Fill) or a.tensor.numel() < 2:
+            continue
+        spec = a.init.spec
+        if not spec.is_random or getattr(spec, "seed", None) is None:
+            continue
+        if getattr(spec, "advancing_seed", False):  # a SeedGenerator seed advances per call
+            continue
+        groups.setdefault((a.init, tuple(a.tensor.shape), a.layout), []).append(a.name)
+        parts = getattr(a.layout, "parts", ())
+        if len(parts) > 1 and len(set(parts)) == 1:
+            blocks.append(f"the {len(parts)} blocks of {a.name}")
+    same = [", ".join(names) for names in groups.values() if len(names) > 1] + blocks
+    if same:
+        warnings.warn(
+            "A seeded Keras initializer returns the same values on every call (as in Keras), so "
+            f"these get identical values: {'; '.join(same)}. Pass generator= (or different "
+            "seeds) for distinct values.", UserWarning, stacklevel=3)
+
+
+def _has_own_parameters(module: nn.Module) -> bool:
+    return next(iter(module.parameters(recurse=False)), None) is not None
 
 
 def _unmatched(keywords: set[str], model: nn.Module, available: set[str]) -> None:
@@ -233,10 +265,17 @@ def initialize(
         keras_version: Keras semantics (fans, MHA einsum axes, GRU ``reset_after``).
         generator: torch generator for every draw (wins over seeds).
         rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see ``kerasinit.get``).
-        seed: seed every random initializer as Keras's ``seed=`` does: a seeded Keras
-            initializer gives identical values for identical shapes (as a shared seeded
-            initializer object does in Keras, and as ``Bidirectional`` does for its copies).
-        recurse: visit submodules (else only ``module``'s own weights).
+        seed: the whole-model seed rule (shared with :func:`keras_defaults_`): the i-th module
+            (``named_modules()`` order) that receives a weight gets ``seed + i``, as if each
+            Keras layer were built with its own seeded initializer. Within one module Keras's
+            rule holds: a seeded initializer returns the same values on every call, so
+            same-shape weights of one module (both directions of a bidirectional RNN, the
+            q/k/v blocks of a packed ``in_proj_weight``) are identical, as in Keras; a
+            ``UserWarning`` names them. A seed inside a config is kept as given (one seeded
+            Keras object shared by every layer). ``generator=`` wins over seeds.
+        recurse: visit submodules (else only ``module``'s own weights; a module without
+            parameters of its own is then a no-op, so ``model.apply(lambda m:
+            kerasinit.initialize(m, recurse=False, ...))`` works).
         **initializers: Keras keywords (``kernel_initializer``, ``bias_initializer``,
             ``recurrent_initializer``, ``unit_forget_bias``, ``embeddings_initializer``,
             ``depthwise_initializer``, ``pointwise_initializer``, ``gamma_initializer``,
@@ -267,8 +306,12 @@ def initialize(
     skipped: list[SkippedParam] = []
     used: set[str] = set()
     available: set[str] = set()
+    index = 0
     for prefix, m in _walk(module, recurse):
-        a, r, u = _plan_module(prefix, m, inits, forget, version)
+        module_inits = inits if seed is None or index == 0 else resolve_keywords(
+            initializers, keras_version, seed + index, rng)[0]
+        a, r, u = _plan_module(prefix, m, module_inits, forget, version)
+        index += bool(a)
         actions += a
         rows += r
         used |= u
@@ -276,7 +319,9 @@ def initialize(
         available |= {p.keyword for p in specs}
         available |= {"unit_forget_bias" for p in specs if p.keras_layer.startswith("LSTM")}
         skipped += _skipped(prefix, m)
-    _unmatched(given - used, module, available)
+    if recurse or _has_own_parameters(module):  # model.apply(...) visits ReLU, containers, ...
+        _unmatched(given - used, module, available)
+    _warn_identical(actions, generator)
     _apply(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())
 
@@ -288,6 +333,7 @@ def keras_defaults_(
     generator: torch.Generator | None = None,
     rng: RngName | None = "torch",
     seed: int | None = None,
+    recurse: bool = True,
 ) -> InitReport:
     """Re-initialize every supported submodule with its Keras layer's defaults (in place).
 
@@ -302,9 +348,11 @@ def keras_defaults_(
         keras_version: Keras semantics to follow (default: the latest Keras 3).
         generator: torch generator for every draw.
         rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
-        seed: reproducible defaults: the i-th supported module (in ``named_modules()`` order)
-            gets Keras defaults seeded with ``seed + i`` (a Keras layer built with seeded
-            initializers). ``generator=`` wins over it.
+        seed: reproducible defaults, by the same rule as :func:`initialize`: the i-th
+            supported module (``named_modules()`` order) gets Keras defaults seeded with
+            ``seed + i``; a ``UserWarning`` names same-shape weights of one module that get
+            identical values. ``generator=`` wins over it.
+        recurse: visit submodules (else only ``model`` itself; usable from ``model.apply``).
 
     Returns:
         An :class:`InitReport`; ``report.skipped`` lists parameters of unknown modules.
@@ -321,7 +369,7 @@ def keras_defaults_(
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
     index = 0
-    for prefix, m in _walk(model, True):
+    for prefix, m in _walk(model, recurse):
         specs = module_params(m)
         skipped += _skipped(prefix, m)
         if not specs:
@@ -337,5 +385,6 @@ def keras_defaults_(
         actions += a
         rows += r
         index += 1
+    _warn_identical(actions, generator)
     _apply(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())

@@ -152,9 +152,41 @@ class Initializer:
                 f"Expected a torch.Tensor to initialize. Received {type(tensor).__name__}."
             )
         rng_name = self.rng if rng is None else _check_rng(rng)
+        plan = self.plan(tensor, layout=layout, fans=fans)
+        return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
+                                 rng=rng_name)
+
+    def plan(
+        self, tensor: torch.Tensor, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+    ) -> Plan:
+        """Check ``tensor`` (shape, layout, fans, dtype) and return how it will be filled.
+
+        The plan holds one ``(rows, layout, Resolved)`` per block; :meth:`fill_planned` writes
+        it without checking again (so a module can check every tensor before writing any).
+
+        Example:
+            >>> import torch, kerasinit
+            >>> plan = kerasinit.get("glorot_uniform").plan(torch.empty(3, 5))
+            >>> [(rows, r.keras_shape, r.fan_in, r.fan_out) for rows, _, r in plan]
+            [(None, (5, 3), 5.0, 3.0)]
+        """
+        if not isinstance(tensor, torch.Tensor):
+            raise LayoutError(
+                f"Expected a torch.Tensor to initialize. Received {type(tensor).__name__}."
+            )
         plan = _plan(self.spec, self.keras_version, parse_layout(layout), tuple(tensor.shape),
                      None if fans is None else check_fans(fans))
         _check_dtype(tensor, plan, self.class_name)
+        return plan
+
+    def fill_planned(
+        self, tensor: torch.Tensor, plan: Plan, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None, generator: torch.Generator | None = None,
+        rng: str | None = None,
+    ) -> torch.Tensor:
+        """Fill ``tensor`` by a plan from :meth:`plan` for the same tensor, layout and fans."""
+        rng_name = self.rng if rng is None else _check_rng(rng)
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py

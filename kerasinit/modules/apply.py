@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer, get
+from kerasinit.bridge.initializer import Initializer, RngName, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.bridge.samplers import Plan
 from kerasinit.mappings import layers as table
@@ -163,7 +163,7 @@ def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
 
 
 def resolve_keywords(
-    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: str,
+    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: RngName | None,
 ) -> tuple[dict[str, Initializer], bool | None]:
     """Validate Keras keywords and resolve their identifiers (None = not given).
 
@@ -174,7 +174,7 @@ def resolve_keywords(
     return {key: bind(base, seed, rng) for key, base in bases.items()}, forget
 
 
-def bind(base: Initializer, seed: int | None, rng: str) -> Initializer:
+def bind(base: Initializer, seed: int | None, rng: RngName | None) -> Initializer:
     """A fresh Initializer of ``base``'s spec with ``seed`` (random ones only) and ``rng``.
 
     Nothing is parsed again; each call gets its own call counter (advancing seeds restart).
@@ -248,7 +248,7 @@ def initialize(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
     recurse: bool = True,
     **initializers: object,
@@ -315,7 +315,7 @@ def keras_defaults_(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
 ) -> InitReport:
     """Re-initialize every supported submodule with its Keras layer's defaults (in place).

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike, parse_version
 from kerasinit.modules.apply import (
     ModuleKeywordError,
@@ -46,7 +47,7 @@ class KerasConfig:
     initializers: dict[str, Any]
     keras_version: str
     seed: int | None
-    rng: str
+    rng: RngName | None
     parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -57,7 +58,7 @@ def configure(
     present: Mapping[str, bool],
     keras_version: VersionLike,
     seed: int | None,
-    rng: str,
+    rng: RngName | None,
 ) -> KerasConfig:
     """Resolve the Keras keywords of a layer (None -> the Keras default); raise before building.
 

@@ -24,6 +24,7 @@ import torch
 
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
+from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
@@ -34,8 +35,8 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNGS", "Initializer", "describe", "get"]
 
-RngName = Literal["torch", "tensorflow", "keras-torch"]
-RNGS: tuple[str, ...] = ("keras-torch", "tensorflow", "torch")
+RngName = Literal["torch", "tensorflow", "jax", "jax-0.4.38", "keras-torch"]
+RNGS: tuple[str, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
@@ -48,7 +49,8 @@ class Initializer:
         spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
         keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
         rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
-            backend) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
+            backend), ``"jax"`` (Keras 3 on JAX, jax/jaxlib 0.10.x; ``"jax-0.4.38"`` for that
+            line) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
 
     Example:
         >>> import torch, kerasinit
@@ -212,6 +214,8 @@ class Initializer:
 
 
 def _check_rng(rng: object) -> str:
+    if isinstance(rng, str) and rng.startswith("jax") and rng not in RNGS:
+        version_of(rng)  # raises, naming the supported JAX versions
     if rng not in RNGS:
         raise InitializerArgumentError(
             f"Unknown rng {rng!r}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
@@ -294,7 +298,8 @@ def get(
             tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
-        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`).
+        rng: ``"torch"``, ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``
+            (see :class:`Initializer`).
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.

@@ -2,7 +2,7 @@
 
 Writes ``docs/table.md``, the table section of ``README.md`` (between the
 ``<!-- table:start -->`` / ``<!-- table:end -->`` markers) and ``docs/index.md`` (the docs site's
-home page: the README with its links made relative to ``docs/``). ``tests/test_docs.py`` fails
+home page: the README with its links made relative to ``docs/``). ``tests/docs/test_docs.py`` fails
 when any is stale. Run: ``python scripts/gen_docs.py``; build the site with ``mkdocs build``.
 """
 

@@ -34,6 +34,9 @@ import math
 import torch
 
 from kerasinit.bridge.rng import keras_jax as kj
+from kerasinit.bridge.rng import keras_torch
+from kerasinit.bridge.rng import tensorflow as tfr
+from kerasinit.bridge.samplers import _qr, keras_layout_values
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -127,8 +130,6 @@ def sample_distribution(
     """
     device = torch.device(device)
     if isinstance(dist, (Identity, Constant, STFT)):
-        from kerasinit.bridge.samplers import keras_layout_values
-
         return keras_layout_values(dist, shape, dtype, device, None)
     if seed is None:
         raise InitializerArgumentError(
@@ -141,8 +142,6 @@ def sample_distribution(
                 f"Use rng='tensorflow' or rng='torch'."
             )
     if rng == "keras-torch":
-        from kerasinit.bridge.rng import keras_torch
-
         values = keras_torch.sample(dist, shape, seed, call_index, device)
     elif rng == "tensorflow":
         values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
@@ -174,8 +173,6 @@ def _tensorflow(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, flavour: str,
     device: torch.device,
 ) -> torch.Tensor:
-    from kerasinit.bridge.rng import tensorflow as tfr
-
     pair = tfr.tf_seed_pair(seed, flavour, call_index)
     if isinstance(dist, Uniform):
         return tfr.uniform(shape, pair, dist.low, dist.high, device)
@@ -200,8 +197,6 @@ def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch
     about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
     and multiplied by ``float32(gain)`` in float32.
     """
-    from kerasinit.bridge.samplers import _qr
-
     q, r = _qr(a.to(torch.float64))
     q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(torch.float64)
     rows = math.prod(shape[:-1])

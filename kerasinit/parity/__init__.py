@@ -13,6 +13,7 @@ from kerasinit.parity.compare import compare as compare
 from kerasinit.parity.engine import Case as Case
 from kerasinit.parity.engine import run_case as run_case
 from kerasinit.parity.reference import ParityDependencyError as ParityDependencyError
+from kerasinit.parity.report import write_report as _write
 from kerasinit.parity.result import ParityResult as ParityResult
 from kerasinit.parity.runner import Calibration as Calibration
 from kerasinit.parity.runner import MatrixResult as MatrixResult
@@ -41,6 +42,4 @@ __all__ = [
 
 def write_report(result: MatrixResult, directory: str) -> list[object]:
     """Write report.md + report.html (+ plots/) for a matrix run; see :mod:`.report`."""
-    from kerasinit.parity.report import write_report as _write
-
     return list(_write(result, directory))

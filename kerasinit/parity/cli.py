@@ -8,6 +8,11 @@ import time
 from typing import TextIO
 
 from kerasinit._text import text_table
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.parity import cases as cases_mod
+from kerasinit.parity.compare import DEFAULT_SAMPLES
+from kerasinit.parity.report import write_report
+from kerasinit.parity.runner import calibrate, run_matrix
 
 __all__ = ["add_arguments", "run"]
 
@@ -57,11 +62,6 @@ class Bar:
 
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; print the summary table; return 0 iff every case passes."""
-    from kerasinit.mappings.errors import KerasInitError
-    from kerasinit.parity import cases as cases_mod
-    from kerasinit.parity.compare import DEFAULT_SAMPLES
-    from kerasinit.parity.runner import calibrate, run_matrix
-
     try:
         cases = cases_mod.quick() if args.quick else cases_mod.matrix()
         if args.keras_version:
@@ -90,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
             if not r.ok:
                 print(f"\n{r}")
     if args.report:
-        from kerasinit.parity.report import write_report
 
         paths = write_report(result, args.report)
         print(f"report: {', '.join(str(p) for p in paths)}")

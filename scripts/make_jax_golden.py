@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import sys
 
-os.environ["KERAS_BACKEND"] = "jax"
-
 import numpy as np
 
 #: (Keras class name, config without seed); the ids double as kerasinit identifiers.
@@ -92,6 +90,7 @@ def transforms() -> dict[str, np.ndarray]:
 
 
 def main(out: str | None) -> None:
+    os.environ["KERAS_BACKEND"] = "jax"  # here, not at import: the tests import this module
     import jax
     import keras
 

@@ -135,12 +135,12 @@ def sample_distribution(
         raise InitializerArgumentError(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
-    if rng == "keras-torch" or rng.startswith("jax"):
-        if keras_version.major != 3:
-            raise InitializerArgumentError(
-                f"rng={rng!r} reproduces a Keras 3 backend; {keras_version.label()} has none. "
-                f"Use rng='tensorflow' or rng='torch'."
-            )
+    if (rng == "keras-torch" or rng.startswith("jax")) and keras_version.major != 3:
+        backend = "torch" if rng == "keras-torch" else "JAX"
+        raise InitializerArgumentError(
+            f"rng={rng!r} reproduces Keras 3's {backend} backend; {keras_version.label()} "
+            f"has none. Use rng='tensorflow' or rng='torch'."
+        )
     if rng == "keras-torch":
         values = keras_torch.sample(dist, shape, seed, call_index, device)
     elif rng == "tensorflow":

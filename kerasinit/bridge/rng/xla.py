@@ -143,10 +143,8 @@ def log1p(q: Any, version: str) -> Any:
     r = n / d
     x2 = x * x
     x3 = x * x2
-    if FMA_PROFILES[version] == "half":
-        tail = fma(x2, -0.5, x3 * r)
-    else:
-        tail = fma(x3, r, x2 * f32(-0.5))
+    half = FMA_PROFILES[version] == "half"
+    tail = fma(x2, -0.5, x3 * r) if half else fma(x3, r, x2 * f32(-0.5))
     out[ism] = x + tail
     return out
 

@@ -101,7 +101,7 @@ def test_seeds_outside_uint32_are_refused_before_writing(seed: int) -> None:
 
 
 def test_unsupported_jax_version_names_the_supported_ones() -> None:
-    with pytest.raises(InitializerArgumentError, match="0.4.38"):
+    with pytest.raises(InitializerArgumentError, match=r"0\.4\.38"):
         kerasinit.get("he_normal", seed=1, rng="jax-0.6")
     with pytest.raises(InitializerArgumentError, match="Keras 3"):
         kerasinit.get("he_normal", seed=1, rng="jax", keras_version="2")(torch.empty(2, 2))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from kerasinit._version import __version__ as __version__
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and readers
     from kerasinit import bridge as bridge

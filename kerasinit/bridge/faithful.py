@@ -50,7 +50,9 @@ from kerasinit.mappings.errors import InitializerArgumentError
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["FAITHFUL_RNGS", "sample_distribution", "sample_keras", "tf_flavour"]
+__all__ = [
+    "FAITHFUL_RNGS", "check_faithful_version", "sample_distribution", "sample_keras", "tf_flavour",
+]
 
 #: The seed-faithful ``rng`` names.
 FAITHFUL_RNGS: tuple[str, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow")
@@ -72,6 +74,23 @@ def tf_flavour(version: KerasVersion) -> str:
         f"{version.label()} used stateful TF1 random ops whose values depend on the call "
         f"history. Use keras_version='3' or '2', or rng='torch'."
     )
+
+
+def check_faithful_version(rng: str, keras_version: KerasVersion) -> None:
+    """Refuse a Keras version that ``rng`` has no exact stream for (before any draw).
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> check_faithful_version("tensorflow", parse_version("3"))
+    """
+    if rng == "tensorflow":
+        tf_flavour(keras_version)
+    elif (rng == "keras-torch" or rng.startswith("jax")) and keras_version.major != 3:
+        backend = "torch" if rng == "keras-torch" else "JAX"
+        raise InitializerArgumentError(
+            f"rng={rng!r} reproduces Keras 3's {backend} backend; {keras_version.label()} "
+            f"has none. Use rng='tensorflow' or rng='torch'."
+        )
 
 
 def sample_keras(
@@ -135,12 +154,7 @@ def sample_distribution(
         raise InitializerArgumentError(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
-    if (rng == "keras-torch" or rng.startswith("jax")) and keras_version.major != 3:
-        backend = "torch" if rng == "keras-torch" else "JAX"
-        raise InitializerArgumentError(
-            f"rng={rng!r} reproduces Keras 3's {backend} backend; {keras_version.label()} "
-            f"has none. Use rng='tensorflow' or rng='torch'."
-        )
+    check_faithful_version(rng, keras_version)
     if rng == "keras-torch":
         values = keras_torch.sample(dist, shape, seed, call_index, device)
     elif rng == "tensorflow":

@@ -5,6 +5,8 @@ first use and raises :class:`ParityDependencyError` (install ``kerasinit[parity]
 missing. See ``docs/parity.md`` for the statistics (n, alpha, power) and measured figures.
 """
 
+from collections.abc import Callable
+
 from kerasinit.parity.cases import matrix as matrix
 from kerasinit.parity.cases import mutants as mutants
 from kerasinit.parity.cases import quick as quick
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 
-def write_report(result: MatrixResult, directory: str) -> list[object]:
+def write_report(result: MatrixResult, directory: str,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[object]:
     """Write report.md + report.html (+ plots/) for a matrix run; see :mod:`.report`."""
-    return list(_write(result, directory))
+    return list(_write(result, directory, progress=progress))

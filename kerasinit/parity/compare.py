@@ -10,8 +10,10 @@ import torch
 
 from kerasinit.bridge.layouts import LayoutLike
 from kerasinit.mappings.errors import KerasInitError, LayoutError, format_choices
+from kerasinit.mappings.versions import parse_version
 from kerasinit.modules.params import module_params
 from kerasinit.parity.engine import Case, run_case
+from kerasinit.parity.reference import check_dependencies
 from kerasinit.parity.result import ParityResult
 
 __all__ = ["DEFAULT_SAMPLES", "compare"]
@@ -98,6 +100,7 @@ def compare(
                 reference=reference, shape=shape, layout=layout, fans=fans,
                 keras_version=keras_version, candidate=candidate, candidate_label=label,
                 family=family)
+    check_dependencies("kerasinit.parity.compare", [parse_version(keras_version)])
     return run_case(case, n=n, alpha=float(alpha), seed=seed)
 
 

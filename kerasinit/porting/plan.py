@@ -15,6 +15,8 @@ from kerasinit._text import text_table
 from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting.apply import apply_plan
+from kerasinit.porting.load import load_weights
+from kerasinit.porting.load_report import LoadReport
 from kerasinit.porting.report import ApplyReport
 from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
 
@@ -132,3 +134,38 @@ class Plan:
         """
         return apply_plan(self, torch_model, mapping=mapping, strict=strict, generator=generator,
                           rng=rng)
+
+    def load_weights(
+        self,
+        torch_model: torch.nn.Module,
+        source: object,
+        mapping: dict[str, str] | None = None,
+        *,
+        allow_dropped: bool = False,
+    ) -> LoadReport:
+        """Copy a trained Keras model's values into ``torch_model`` (pairing as :meth:`apply`).
+
+        Each torch tensor receives the stored Keras array moved into torch's layout (bit for
+        bit; the dtype changes only when the torch tensor's differs, and the report says so).
+        A Keras bias with no torch tensor right before a BatchNormalization is folded into its
+        running mean; any other stored weight without a torch tensor is an error when non-zero.
+
+        Args:
+            torch_model: the torch model.
+            source: a ``.keras`` archive, a legacy full-model ``.h5``, a ``.weights.h5`` (or
+                ``save_weights`` ``.h5``) file of this plan's model, or a live Keras model. Read
+                as data with h5py; nothing is extracted or executed.
+            mapping: explicit pairs, as in :meth:`apply`.
+            allow_dropped: drop non-zero Keras weights that have no torch tensor.
+
+        Returns:
+            A :class:`~kerasinit.porting.load_report.LoadReport`: every torch tensor loaded or
+            untouched (why), every Keras weight used, folded or dropped.
+
+        Raises:
+            WeightsMismatchError: (a :class:`~kerasinit.porting.report.PlanMismatchError`)
+                the weights do not fit the plan or the torch model; nothing was written.
+            ModelFileError: the file cannot be read (truncated, no weights member).
+        """
+        return load_weights(self, torch_model, source, mapping=mapping,
+                            allow_dropped=allow_dropped)

@@ -19,14 +19,14 @@ import numbers
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.faithful import check_faithful_version, sample_keras
-from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
+from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
 from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
@@ -36,10 +36,10 @@ from kerasinit.mappings.resolve import Resolved, check_fans, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
-__all__ = ["RNGS", "Initializer", "describe", "get"]
+__all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
 
 RngName = Literal["torch", "tensorflow", "jax", "jax-0.4.38", "keras-torch"]
-RNGS: tuple[str, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
+RNGS: tuple[RngName, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -64,7 +64,8 @@ class Initializer:
 
     __slots__ = ("_calls", "_lock", "keras_version", "rng", "spec")
 
-    def __init__(self, spec: Spec, keras_version: VersionLike = None, rng: str = "torch") -> None:
+    def __init__(self, spec: Spec, keras_version: VersionLike = None,
+                 rng: RngName | None = "torch") -> None:
         self.spec = spec
         self.keras_version: KerasVersion = parse_version(keras_version)
         self.rng = _check_rng(rng)
@@ -109,11 +110,23 @@ class Initializer:
         return hash((self.spec, self.keras_version, self.rng))
 
     # -- resolution ----------------------------------------------------------------------
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+                 fans: tuple[float, float] | None = None) -> tuple[Resolved, ...]: ...
+
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+                 fans: tuple[float, float] | None = None) -> Resolved: ...
+
     def describe(
         self, shape: Sequence[int], *, layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
     ) -> Resolved | tuple[Resolved, ...]:
         """The exact distribution(s) for a torch tensor of ``shape`` (one per packed block).
+
+        Returns one :class:`Resolved`, or a tuple of them (one per block) for a
+        :class:`~kerasinit.bridge.layouts.Packed` layout such as ``mha_in_proj(h)``; the
+        overloads tell type checkers which.
 
         Example:
             >>> import kerasinit
@@ -134,7 +147,7 @@ class Initializer:
         layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
         generator: torch.Generator | None = None,
-        rng: str | None = None,
+        rng: RngName | None = None,
     ) -> torch.Tensor:
         """Fill ``tensor`` in place with this Keras initializer; return the same tensor.
 
@@ -236,7 +249,9 @@ def _layout(layout: object) -> Layout:
     return parsed
 
 
-def _check_rng(rng: object) -> str:
+def _check_rng(rng: object) -> RngName:
+    if rng is None:
+        return "torch"
     if isinstance(rng, str) and rng.startswith("jax") and rng not in RNGS:
         version_of(rng)  # raises, naming the supported JAX versions
     if not isinstance(rng, str) or rng not in RNGS:
@@ -244,7 +259,7 @@ def _check_rng(rng: object) -> str:
             f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
             f"distribution with torch's generator; the others reproduce Keras's values)."
         )
-    return str(rng)
+    return rng  # type: ignore[return-value]
 
 
 def _mix_seed(seed: int, index: int) -> int:
@@ -312,7 +327,7 @@ def get(
     *,
     keras_version: VersionLike = None,
     seed: int | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
 ) -> Initializer:
     """Any Keras initializer identifier -> an in-place torch :class:`Initializer`.
 
@@ -326,7 +341,7 @@ def get(
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
         rng: ``"torch"``, ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``
-            (see :class:`Initializer`).
+            (see :class:`Initializer`); None means the default, ``"torch"``.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -357,6 +372,18 @@ def get(
             )
         spec = spec.replace(seed=seed, advancing_seed=False)
     return Initializer(spec, version, rng)
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> tuple[Resolved, ...]: ...
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> Resolved: ...
 
 
 def describe(

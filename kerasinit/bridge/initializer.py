@@ -27,6 +27,7 @@ from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.faithful import check_faithful_version, sample_keras
 from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
+from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices, shown
@@ -37,8 +38,8 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
 
-RngName = Literal["torch", "tensorflow", "keras-torch"]
-RNGS: tuple[RngName, ...] = ("keras-torch", "tensorflow", "torch")
+RngName = Literal["torch", "tensorflow", "jax", "jax-0.4.38", "keras-torch"]
+RNGS: tuple[RngName, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -50,7 +51,8 @@ class Initializer:
         spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
         keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
         rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
-            backend) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
+            backend), ``"jax"`` (Keras 3 on JAX, jax/jaxlib 0.10.x; ``"jax-0.4.38"`` for that
+            line) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
 
     Example:
         >>> import torch, kerasinit
@@ -106,6 +108,18 @@ class Initializer:
 
     def __hash__(self) -> int:
         return hash((self.spec, self.keras_version, self.rng))
+
+    # -- pickle / copy: the call counter travels, the lock is per object -----------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "keras_version": self.keras_version, "rng": self.rng,
+                "_calls": self._calls}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spec = state["spec"]
+        self.keras_version = state["keras_version"]
+        self.rng = state["rng"]
+        self._calls = int(state.get("_calls", 0))
+        self._lock = threading.Lock()
 
     # -- resolution ----------------------------------------------------------------------
     @overload
@@ -281,6 +295,8 @@ def _layout(layout: object) -> Layout:
 def _check_rng(rng: object) -> RngName:
     if rng is None:
         return "torch"
+    if isinstance(rng, str) and rng.startswith("jax") and rng not in RNGS:
+        version_of(rng)  # raises, naming the supported JAX versions
     if not isinstance(rng, str) or rng not in RNGS:
         raise InitializerArgumentError(
             f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
@@ -367,8 +383,8 @@ def get(
             tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
-        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`);
-            None means the default, ``"torch"``.
+        rng: ``"torch"``, ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``
+            (see :class:`Initializer`); None means the default, ``"torch"``.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.

@@ -60,7 +60,7 @@ def wrong_calls(w: torch.Tensor, model: torch.nn.Module) -> None:
     kerasinit.variance_scaling_(w, distribution="normal")  # type: ignore[arg-type]
     kerasinit.initialize(model, rng="tf")  # type: ignore[arg-type]
     kerasinit.keras_defaults_(model, rng="numpy")  # type: ignore[arg-type]
-    knn.Linear(3, 4, rng="jax")  # type: ignore[arg-type]
+    knn.Linear(3, 4, rng="jax-0.6")  # type: ignore[arg-type]
     kerasinit.get("he_normal")("not a tensor")  # type: ignore[arg-type]
     kerasinit.he_normal_(w, 2)  # type: ignore[call-arg]  # torch's `a` is not a seed
     kerasinit.truncated_normal_(w, std="0.02")  # type: ignore[arg-type]

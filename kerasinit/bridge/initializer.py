@@ -174,17 +174,7 @@ class Initializer:
             KerasInitError: (a ValueError) for a tensor, layout or fans that do not fit;
                 raised before the tensor is touched.
         """
-        # The validation boundary: nothing below may fail for bad input once writing starts.
-        check_tensor(tensor, self.class_name)
-        rng_name = self.rng if rng is None else _check_rng(rng)
-        plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(tensor.shape),
-                     None if fans is None else check_fans(fans))
-        _check_dtype(tensor, plan, self.class_name)
-        check_generator(generator, tensor, self.class_name)
-        check_values((r.distribution for _, _, r in plan), tensor.dtype, rng_name,
-                     self.class_name)
-        if rng_name != "torch":
-            _check_faithful(self, rng_name, generator)
+        rng_name, plan = self._prepare(tensor, layout, fans, generator, rng)
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
@@ -214,6 +204,48 @@ class Initializer:
                     g = torch.Generator(device=tensor.device).manual_seed(key)
                     fill_(target, resolved.distribution, block_layout, resolved.keras_shape, g)
         return tensor
+
+    def validate(
+        self,
+        tensor: torch.Tensor,
+        *,
+        layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+        generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> None:
+        """Every check ``self(tensor, ...)`` makes, without writing or drawing anything.
+
+        Whole-module calls (``initialize``, ``keras_defaults_``, ``Plan.apply``) validate every
+        tensor first, so a failure leaves all of them untouched.
+
+        Raises:
+            KerasInitError: exactly what the call would raise.
+
+        Example:
+            >>> import torch, kerasinit
+            >>> kerasinit.get("he_normal").validate(torch.zeros(4, 4, dtype=torch.int8))
+            Traceback (most recent call last):
+            ...
+            kerasinit.mappings.errors.LayoutError: HeNormal samples floating-point values; ...
+        """
+        self._prepare(tensor, layout, fans, generator, rng)
+
+    def _prepare(
+        self, tensor: object, layout: object, fans: object, generator: object, rng: object,
+    ) -> tuple[RngName, Plan]:
+        """The validation boundary: nothing after it may fail for bad input."""
+        checked = check_tensor(tensor, self.class_name)
+        rng_name = self.rng if rng is None else _check_rng(rng)
+        plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(checked.shape),
+                     None if fans is None else check_fans(fans))
+        _check_dtype(checked, plan, self.class_name)
+        check_generator(generator, checked, self.class_name)
+        check_values((r.distribution for _, _, r in plan), checked.dtype, rng_name,
+                     self.class_name)
+        if rng_name != "torch":
+            _check_faithful(self, rng_name, generator)
+        return rng_name, plan
 
     def _faithful(
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,

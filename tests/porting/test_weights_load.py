@@ -360,3 +360,20 @@ def test_corrupted_archive_member_and_a_directory_are_refused(saved: Any, tmp_pa
     with pytest.raises(ModelFileError, match="directory"):
         read(paths["keras"]).load_weights(twin, tmp_path)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+@pytest.mark.parametrize("style", ["siblings", "knn"])
+def test_separable_conv_onto_two_sibling_modules_or_one_layer(saved: Any, style: str) -> None:
+    model, paths = saved["image"]
+    twin = tw.ImageTwin(sep=style)
+    report = read(paths["keras"]).load_weights(twin, paths["keras"])
+    expected = tw.expected_image(model)
+    if style == "siblings":
+        expected = {k.replace("sep.depthwise", "sep_dw").replace("sep.pointwise", "sep_pw"): v
+                    for k, v in expected.items()}
+    state = twin.state_dict()
+    assert {e.torch_name for e in report.loaded} == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(state[key], torch.from_numpy(np.ascontiguousarray(value))), key
+    check = verify(model, twin, INPUTS["image"])
+    assert check.ok and check["sep"].ok and check["sep"].rel <= 1e-5, str(check)

@@ -88,9 +88,9 @@ def test_every_tensor_bit_identical_and_verify_agrees(saved: Any, name: str, fmt
     assert all(e.status == "used" for e in report.keras)
     check = verify(model, twin, INPUTS[name])
     assert check.ok, str(check)
-    compared = [c for c in check.layers if c.ok is not None]
-    assert len(compared) >= len(expected) // 4 + 1
-    assert max(c.rel for c in compared) <= 1e-5, str(check)
+    assert all(c.ok is not None for c in check.layers), str(check)  # every pair compared
+    assert len(check.layers) == len(report.pairs) + 1
+    assert max(c.rel for c in check.layers) <= 1e-5, str(check)
 
 
 def test_report_lists_every_torch_tensor_and_batch_counter_untouched(saved: Any) -> None:

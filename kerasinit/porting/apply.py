@@ -26,6 +26,7 @@ from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
 from kerasinit.bridge.module_rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
+from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
@@ -224,6 +225,9 @@ def apply_plan(
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"plan.apply needs a torch.nn.Module. Received {type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone onto its transformers twin: pairing by name
+        return apply_twin(plan, model, *twin, strict=strict, generator=generator, rng=rng)
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_up(plan, model, units, mapping)
     label = plan.keras_version.label()

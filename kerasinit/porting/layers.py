@@ -16,7 +16,7 @@ from typing import Any
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
 
-__all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "gru_default_reset_after",
+__all__ = ["FAMILIES", "WEIGHTLESS", "WRAPPERS", "LayerCtx", "WeightDef", "gru_default_reset_after",
            "weights_of"]
 
 Shape = tuple[int, ...]
@@ -318,6 +318,63 @@ def _prelu(ctx: LayerCtx) -> list[WeightDef]:
                       ctx.init("zeros", "alpha_initializer", "init"), shape)]
 
 
+def _reversible_embedding(ctx: LayerCtx) -> list[WeightDef]:
+    """keras(_hub) ``ReversibleEmbedding``: an Embedding plus, with ``tie_weights=False``, a
+    ``reverse_embeddings`` (output_dim, input_dim) drawn from the same initializer."""
+    rows = _embedding(ctx)
+    if not ctx.get("tie_weights", default=True):
+        rows.append(WeightDef("reverse_embeddings", "reverse_embeddings", "embeddings_initializer",
+                              rows[0].identifier,
+                              _shape(ctx.get("output_dim"), ctx.get("input_dim"))))
+    return rows
+
+
+def _position_embedding(ctx: LayerCtx) -> list[WeightDef]:
+    """keras_hub ``PositionEmbedding``: (sequence_length, features); the key is ``initializer``."""
+    return [WeightDef("embeddings", "embeddings", "initializer",
+                      ctx.init("glorot_uniform", "initializer"),
+                      _shape(ctx.get("sequence_length"), ctx.dim(-1)))]
+
+
+def _layer_scale(ctx: LayerCtx) -> list[WeightDef]:
+    """keras.applications ConvNeXt ``LayerScale``: (projection_dim,) = ``init_values``; the
+    weight is created without a name (Keras calls it ``variable``)."""
+    value = {"class_name": "Constant", "config": {"value": ctx.get("init_values")}}
+    return [WeightDef("gamma", "scale", "init_values", value, _shape(ctx.get("projection_dim")),
+                      note="Constant(init_values); no initializer key")]
+
+
+def _rms_norm(ctx: LayerCtx) -> list[WeightDef]:
+    """``RMSNormalization`` (Keras 3 and keras_hub): ``scale`` ones over ``axis``."""
+    dims = _axes_dims(ctx)
+    return [WeightDef("scale", "gamma", "", "ones", None if dims is None else _shape(*dims))]
+
+
+def _stft(ctx: LayerCtx) -> list[WeightDef]:
+    """``STFTSpectrogram``: real/imag kernels (frame_length, 1, fft_length // 2 + 1)."""
+    frame = int(ctx.get("frame_length", default=256))
+    fft = ctx.get("fft_length") or 2 ** math.ceil(math.log2(frame))
+    mode = ctx.get("mode", default="log")
+    shape = (frame, 1, int(fft) // 2 + 1)
+    args = {"window": ctx.get("window", default="hann"),
+            "scaling": ctx.get("scaling", default="density"),
+            "periodic": bool(ctx.get("periodic", default=False))}
+    return [WeightDef(f"{side}_kernel", "kernel", "", {"class_name": "STFT",
+                                                        "config": {"side": side, **args}}, shape)
+            for side in ("real", "imag") if mode != ("imag" if side == "real" else "real")]
+
+
+def _spectral_norm(ctx: LayerCtx) -> list[WeightDef]:
+    """``SpectralNormalization``'s own ``vector_u`` (1, units or filters of the wrapped layer),
+    TruncatedNormal(stddev=0.02), not trained; the wrapped layer is planned on its own."""
+    inner = ctx.get("layer")
+    cfg = inner.get("config") if isinstance(inner, Mapping) else None
+    n = None if not isinstance(cfg, Mapping) else cfg.get("units", cfg.get("filters"))
+    return [WeightDef("vector_u", "vector_u", "", {"class_name": "TruncatedNormal",
+                                                   "config": {"stddev": 0.02}},
+                      _shape(1, n), note="power-iteration vector, not trained")]
+
+
 FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     "Dense": _dense,
     "EinsumDense": attention.einsum_dense,
@@ -330,6 +387,12 @@ FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     **{f"SeparableConv{n}D": _separable(n) for n in (1, 2)},
     "SeparableConvolution2D": _separable(2),
     "Embedding": _embedding,
+    "ReversibleEmbedding": _reversible_embedding,
+    "PositionEmbedding": _position_embedding,
+    "LayerScale": _layer_scale,
+    "RMSNormalization": _rms_norm,
+    "STFTSpectrogram": _stft,
+    "SpectralNormalization": _spectral_norm,
     **{name: _rnn for name in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
                                "GRUCell", "CuDNNLSTM", "CuDNNGRU")},
     **{f"ConvLSTM{n}D": _conv_lstm(n) for n in (1, 2, 3)},
@@ -342,6 +405,9 @@ FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     "AdditiveAttention": attention.additive_attention,
     "TimeDistributedDense": _dense,
 }
+
+#: layers with their own rule that also wrap a layer planned on its own (config key ``layer``).
+WRAPPERS: frozenset[str] = frozenset({"SpectralNormalization"})
 
 #: layers with no initialized weights (activations, shape ops, pooling, merges, ...).
 WEIGHTLESS: frozenset[str] = frozenset({

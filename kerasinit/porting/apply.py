@@ -1,13 +1,13 @@
 """``plan.apply(torch_model)``: pair Keras layers with torch modules, check, then initialize.
 
-Torch modules are the ones :func:`kerasinit.bridge.modules.module_params` knows, plus plain
+Torch modules are the ones :func:`kerasinit.modules.apply.module_params` knows, plus plain
 containers with ``.depthwise`` / ``.pointwise`` conv children (a Keras ``SeparableConv``; a
 depthwise conv followed by a 1x1 conv in module order also pairs with one).
 Pairing is positional (weight-bearing Keras layers in file order against torch modules in
 ``named_modules()`` order; a torch RNN with ``num_layers`` × directions consumes that many
 Keras layers, e.g. a ``Bidirectional`` pair); ``mapping`` overrides it per layer. Every pair is
 checked (layer kind, each weight's shape after the layout conversion) before anything is
-written; the writes go through :func:`kerasinit.bridge.modules.initialize` (``recurse=False``)
+written; the writes go through :func:`kerasinit.modules.apply.initialize` (``recurse=False``)
 or, for weights it has no keyword for (Keras 1 per-gate RNN blocks, old-Keras fan overrides,
 grouped convs that look depthwise), straight through :class:`kerasinit.Initializer`.
 """
@@ -23,16 +23,17 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
-from kerasinit.bridge.module_rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
+from kerasinit.modules import apply as module_apply
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow, PlanView
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
@@ -166,7 +167,7 @@ def _check(pair: Pair, version_label: str) -> _Work:
 def _gru_bias_plan(work: _Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
-    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``
+    :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
     (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
@@ -214,7 +215,7 @@ def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initiali
 
 
 def apply_plan(
-    plan: Plan,
+    plan: PlanView,
     model: nn.Module,
     *,
     mapping: dict[str, str] | None = None,
@@ -274,10 +275,8 @@ def _check_rng(works: list[_Work], rng: str) -> None:
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
 
 
-def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
+def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None,
            rng: str) -> dict[str, tuple[str, str, str]]:
-    from kerasinit.bridge.modules import initialize
-
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
         unit = w.pair.unit
@@ -294,8 +293,8 @@ def _write(works: list[_Work], plan: Plan, generator: torch.Generator | None,
                 done[unit.qual(n)] = (r.initializer.name, r.resolved_text, note)
         if w.keywords:
             keywords: dict[str, Any] = dict(w.keywords)
-            rep = initialize(unit.module, keras_version=plan.keras_version, generator=generator,
-                             rng=rng, recurse=False, **keywords)
+            rep = module_apply.initialize(unit.module, keras_version=plan.keras_version,
+                                          generator=generator, rng=rng, recurse=False, **keywords)
             for row in rep.rows:
                 name = unit.qual(row.name)
                 text = row.distribution

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.porting.build import read
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -20,9 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan; returns 0, or 1 with the error on stderr for unreadable input."""
-    from kerasinit.mappings.errors import KerasInitError
-    from kerasinit.porting.build import read
-
     try:
         plan = read(args.file, keras_version=args.keras_version,
                     strict=not getattr(args, "lenient", False))

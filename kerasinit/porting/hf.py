@@ -35,7 +35,7 @@ from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanRow
+    from kerasinit.porting.rows import PlanRow, PlanView
 
 __all__ = ["TWINS", "Rule", "apply_twin", "find_twin"]
 
@@ -117,7 +117,11 @@ TWINS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...], str]] = {
 }
 
 
-def find_twin(plan: Plan, model: nn.Module) -> tuple[str, str] | None:
+def _rows(plan: PlanView) -> list[PlanRow]:
+    return [r for layer in plan.layers for r in layer.rows]
+
+
+def find_twin(plan: PlanView, model: nn.Module) -> tuple[str, str] | None:
     """(module path, twin class) of a ``transformers`` twin of the plan's model, or None.
 
     A twin is a submodule whose class is in :data:`TWINS` and comes from ``transformers``, and
@@ -163,7 +167,7 @@ class _Job:
     rows: tuple[PlanRow, ...]
 
 
-def _blocks(plan: Plan, prefix: str) -> int:
+def _blocks(plan: PlanView, prefix: str) -> int:
     paths = {layer.path for layer in plan.layers}
     n = 0
     while any(p == prefix.format(i=n) or p.startswith(prefix.format(i=n) + "/") for p in paths):
@@ -171,13 +175,13 @@ def _blocks(plan: Plan, prefix: str) -> int:
     return n
 
 
-def _plan_jobs(plan: Plan, model: nn.Module, where: str, twin: str
+def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
                ) -> tuple[list[_Job], list[str], set[tuple[str, str]]]:
     top, block, prefix = TWINS[twin]
     block_rules = [dataclasses.replace(r, torch=r.torch.format(i=i), keras=r.keras.format(i=i))
                    for i in range(_blocks(plan, prefix)) for r in block]
     rules = list(top) + block_rules
-    rows = {(r.layer, r.weight): r for r in plan.rows}
+    rows = {(r.layer, r.weight): r for r in _rows(plan)}
     params = dict(model.get_submodule(where).named_parameters()) if where else dict(
         model.named_parameters())
     jobs: list[_Job] = []
@@ -243,7 +247,7 @@ def _values(job: _Job, generator: torch.Generator | None, rng: str) -> torch.Ten
 
 
 def apply_twin(
-    plan: Plan,
+    plan: PlanView,
     model: nn.Module,
     where: str,
     twin: str,
@@ -261,7 +265,7 @@ def apply_twin(
             Keras weight has no twin parameter, or a shape differs (nothing written).
     """
     jobs, problems, used = _plan_jobs(plan, model, where, twin)
-    unused = [f"{r.layer}/{r.weight}" for r in plan.rows if (r.layer, r.weight) not in used]
+    unused = [f"{r.layer}/{r.weight}" for r in _rows(plan) if (r.layer, r.weight) not in used]
     known = {r.keras for r in TWINS[twin][0]}
     problems += [f"Keras {u} has no parameter in the {twin} twin" for u in unused
                  if u.rsplit("/", 1)[0] not in known and not u.startswith(TWINS[twin][2][:-3])]
@@ -283,7 +287,7 @@ def apply_twin(
     return _report(plan, model, jobs, problems, unused, written, label)
 
 
-def _report(plan: Plan, model: nn.Module, jobs: list[_Job], problems: list[str],
+def _report(plan: PlanView, model: nn.Module, jobs: list[_Job], problems: list[str],
             unused: list[str], written: set[str], label: str) -> ApplyReport:
     entries: list[ApplyEntry] = []
     by_name = {j.name: j for j in jobs}

@@ -27,7 +27,8 @@ from typing import Any
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.porting import build
-from kerasinit.porting.layers import FAMILIES, WRAPPERS, LayerCtx, WeightDef
+from kerasinit.porting.layerdefs import LayerCtx, WeightDef
+from kerasinit.porting.layers import FAMILIES, WRAPPERS
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.walk import LayerRecord
 

@@ -8,131 +8,22 @@ torch model with it (:mod:`kerasinit.porting.apply`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kerasinit._text import text_table
-from kerasinit.mappings.resolve import Resolved
-from kerasinit.mappings.specs import Spec, VarianceScalingSpec
+from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion
+from kerasinit.porting.apply import apply_plan
+from kerasinit.porting.load import load_weights
+from kerasinit.porting.load_report import LoadReport
+from kerasinit.porting.report import ApplyReport
+from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
 
 if TYPE_CHECKING:
     import torch
 
-    from kerasinit.porting.apply import ApplyReport
-
 __all__ = ["Plan", "PlanLayer", "PlanRow", "Skipped"]
-
-Axes = tuple[tuple[int, ...], tuple[int, ...]]
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    """One Keras weight.
-
-    Attributes:
-        layer: Keras layer path (``"model/dense_1"``, ``"bidirectional/forward_lstm"``).
-        class_name: Keras layer class.
-        weight: weight name inside the layer (``"kernel"``, ``"query/kernel"``).
-        role: kerasinit role (``"kernel"``, ``"bias"``, ``"recurrent_kernel"``, ...).
-        keyword: the Keras initializer keyword (``"kernel_initializer"``).
-        keras_shape: Keras-layout shape, or None when it cannot be derived ("?").
-        initializer: the initializer spec as the file says it.
-        resolved: the exact distribution (None when the shape is unknown).
-        keras_version: the Keras semantics the plan applies.
-        einsum_axes: EinsumDense/MultiHeadAttention kernel axes.
-        blocks: >1 for Keras 1 per-gate RNN weights (blocks initialized separately).
-        fans: a fan override (old Keras layouts).
-        note: remarks (``unit_forget_bias``, Keras 1 quirks, why a shape is unknown).
-        live_seed: read from a live model only: the seed the initializer object drew (an
-            unseeded Keras 3 random initializer draws one when it is constructed and keeps it
-            while its config says ``seed=None``); None for files and non-random initializers.
-        variable_path: read from a live model only: the Keras ``Variable.path``.
-    """
-
-    layer: str
-    class_name: str
-    weight: str
-    role: str
-    keyword: str
-    keras_shape: tuple[int, ...] | None
-    initializer: Spec
-    resolved: Resolved | None
-    keras_version: KerasVersion
-    einsum_axes: Axes | None = None
-    blocks: int = 1
-    fans: tuple[float, float] | None = None
-    note: str = ""
-    live_seed: int | None = None
-    variable_path: str = ""
-
-    @property
-    def shape_text(self) -> str:
-        """``"(784, 256)"`` or ``"?"``."""
-        if self.keras_shape is None:
-            return "?"
-        return "(" + ", ".join(str(d) for d in self.keras_shape) + ("," if len(self.keras_shape) == 1 else "") + ")"
-
-    @property
-    def initializer_text(self) -> str:
-        """``"GlorotUniform()"``, ``"HeNormal(seed=3)"``: the Keras class and its arguments
-        (``seed``, ``input_axes``, ``output_axes`` only when set)."""
-        cfg = {k: v for k, v in self.initializer.get_config().items()
-               if not (k in ("input_axes", "output_axes", "seed") and v is None)}
-        args = ", ".join(f"{k}={v!r}" for k, v in cfg.items())
-        return f"{self.initializer.class_name}({args})"
-
-    @property
-    def resolved_text(self) -> str:
-        """The exact distribution with the fans, or why there is none."""
-        if self.resolved is None:
-            return "? (shape unknown)"
-        r = self.resolved
-        text = r.distribution.formula()
-        if isinstance(self.initializer, VarianceScalingSpec):
-            text += f"; fans {r.fan_in:g}/{r.fan_out:g}"
-            if self.blocks > 1:
-                text += f" per block of {self.blocks}"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the row."""
-        r = self.resolved
-        return {
-            "layer": self.layer, "class_name": self.class_name, "weight": self.weight,
-            "role": self.role, "keyword": self.keyword,
-            "keras_shape": None if self.keras_shape is None else list(self.keras_shape),
-            "initializer": self.initializer.serialize(),
-            "resolved": None if r is None else {
-                "distribution": r.distribution.formula(), "fan_in": r.fan_in,
-                "fan_out": r.fan_out, "fan_source": r.fan_source,
-                "keras_shape": list(r.keras_shape),
-            },
-            "keras_version": str(self.keras_version), "blocks": self.blocks, "note": self.note,
-            "live_seed": self.live_seed, "variable_path": self.variable_path,
-        }
-
-
-@dataclass(frozen=True)
-class PlanLayer:
-    """A weight-bearing Keras layer and its rows."""
-
-    path: str
-    class_name: str
-    rows: tuple[PlanRow, ...]
-    options: dict[str, Any] = field(default_factory=dict)
-    wrapper: str = ""
-    calls: int = 1
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A layer the plan could not interpret (unknown class with initializer keys)."""
-
-    path: str
-    class_name: str
-    reason: str
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -169,8 +60,6 @@ class Plan:
         matches = [c for c in self.layers if c.path.rsplit("/", 1)[-1] == path]
         if len(matches) == 1:
             return matches[0]
-        from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
-
         names = [c.path for c in self.layers]
         hint = suggest(path, names)
         extra = f" Did you mean {hint!r}?" if hint else ""
@@ -243,7 +132,40 @@ class Plan:
         Returns:
             An :class:`~kerasinit.porting.apply.ApplyReport` listing every torch parameter.
         """
-        from kerasinit.porting.apply import apply_plan
-
         return apply_plan(self, torch_model, mapping=mapping, strict=strict, generator=generator,
                           rng=rng)
+
+    def load_weights(
+        self,
+        torch_model: torch.nn.Module,
+        source: object,
+        mapping: dict[str, str] | None = None,
+        *,
+        allow_dropped: bool = False,
+    ) -> LoadReport:
+        """Copy a trained Keras model's values into ``torch_model`` (pairing as :meth:`apply`).
+
+        Each torch tensor receives the stored Keras array moved into torch's layout (bit for
+        bit; the dtype changes only when the torch tensor's differs, and the report says so).
+        A Keras bias with no torch tensor right before a BatchNormalization is folded into its
+        running mean; any other stored weight without a torch tensor is an error when non-zero.
+
+        Args:
+            torch_model: the torch model.
+            source: a ``.keras`` archive, a legacy full-model ``.h5``, a ``.weights.h5`` (or
+                ``save_weights`` ``.h5``) file of this plan's model, or a live Keras model. Read
+                as data with h5py; nothing is extracted or executed.
+            mapping: explicit pairs, as in :meth:`apply`.
+            allow_dropped: drop non-zero Keras weights that have no torch tensor.
+
+        Returns:
+            A :class:`~kerasinit.porting.load_report.LoadReport`: every torch tensor loaded or
+            untouched (why), every Keras weight used, folded or dropped.
+
+        Raises:
+            WeightsMismatchError: (a :class:`~kerasinit.porting.report.PlanMismatchError`)
+                the weights do not fit the plan or the torch model; nothing was written.
+            ModelFileError: the file cannot be read (truncated, no weights member).
+        """
+        return load_weights(self, torch_model, source, mapping=mapping,
+                            allow_dropped=allow_dropped)

@@ -10,7 +10,7 @@ from kerasinit.mappings.errors import KerasInitError
 
 if TYPE_CHECKING:
     from kerasinit.porting.matching import Pair, Unit
-    from kerasinit.porting.plan import Plan, PlanRow
+    from kerasinit.porting.rows import PlanRow, PlanView
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "build_report"]
 
@@ -90,7 +90,7 @@ class ApplyReport:
                 "entries": [e.__dict__ for e in self.entries]}
 
 
-def build_report(plan: Plan, works: list[tuple[Pair, dict[str, PlanRow], bool]],
+def build_report(plan: PlanView, works: list[tuple[Pair, dict[str, PlanRow], bool]],
                  unmatched_units: list[Unit], problems: list[str],
             unmatched_keras: list[str], done: dict[str, tuple[str, str, str]],
             applied: bool) -> ApplyReport:

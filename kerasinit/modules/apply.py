@@ -1,0 +1,343 @@
+"""Keras initializers on whole torch modules: :func:`initialize` and :func:`keras_defaults_`.
+
+Each parameter gets the layout of the Keras weight it plays (see
+:mod:`kerasinit.modules.params` and ``shared/reference/layer-map.md``), so the fans are
+Keras's: depthwise convs (``groups == in_channels``), Embedding (vocab = fan_in), packed MHA
+``in_proj_weight`` (one Keras kernel per q/k/v block, fans per the Keras version), and whole
+RNN matrices (recurrent orthogonal on the whole Keras ``(H, G·H)`` matrix, never per gate).
+
+RNN biases (Keras has one bias; torch has ``bias_ih`` + ``bias_hh``, which are summed):
+
+* SimpleRNN / LSTM (and GRU with ``reset_after=False``, the default before tf.keras 2.3): the
+  Keras bias is written to ``bias_ih`` and ``bias_hh`` is set to **zeros**, so the sum is
+  exactly Keras's bias. LSTM ``unit_forget_bias=True`` (Keras's default, applied whenever
+  ``bias_initializer`` is given unless ``unit_forget_bias=False``) puts exactly 1 on the forget
+  slice ``[H:2H]`` of ``bias_ih`` (Keras replaces that slice; it does not add) and, as Keras
+  does, samples ``[0:H]`` and ``[2H:4H]`` by two initializer calls on ``(H,)`` and ``(2H,)``
+  (fans of those shapes; a seeded initializer restarts per call). Given alone,
+  ``unit_forget_bias=True`` only sets the forget slices (1 in ``bias_ih``, 0 in ``bias_hh``).
+* GRU, ``reset_after=True`` (Keras 3, tf.keras >= 2.3): the Keras bias is ``(2, 3H)``; row 0 goes
+  to ``bias_ih`` and row 1 to ``bias_hh`` (gate blocks reordered z,r,h -> r,z,n). Fans are those
+  of the ``(2, 3H)`` Keras bias.
+
+Everything (keywords, identifiers, Keras version, layouts, shapes) is validated before any
+tensor is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from kerasinit.bridge.initializer import Initializer, get
+from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
+from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.params import (
+    KEYWORDS,
+    MHABias,
+    ParamSpec,
+    claimed_children,
+    keras_defaults,
+    module_params,
+    skipped_params,
+)
+from kerasinit.modules.report import InitReport, ReportRow, SkippedParam, make_row
+from kerasinit.modules.rnn import (
+    RNN_LAYERS,
+    RnnBias,
+    apply_rnn_bias,
+    gru_reset_after,
+    plan_rnn_bias,
+    qualified,
+    tensor_at,
+)
+
+__all__ = [
+    "KEYWORDS",
+    "InitReport",
+    "MHABias",
+    "ModuleKeywordError",
+    "ParamSpec",
+    "ReportRow",
+    "SkippedParam",
+    "gru_reset_after",
+    "initialize",
+    "keras_defaults",
+    "keras_defaults_",
+    "module_params",
+    "resolve_keywords",
+    "skipped_params",
+]
+
+
+#: torch-side names -> (Keras keyword, why); checked before the spelling-based suggestion.
+_KEYWORD_SYNONYMS: dict[str, tuple[str, str]] = {
+    name: ("kernel_initializer", " (Keras calls torch's weight the kernel; depthwise convs take "
+                                 "'depthwise_initializer', Embedding 'embeddings_initializer')")
+    for name in ("weight_initializer", "weight_init", "weights_initializer", "weight")
+} | {
+    "scale_initializer": ("gamma_initializer", " (Keras's name for a norm's scale/weight)"),
+    "shift_initializer": ("beta_initializer", " (Keras's name for a norm's shift/bias)"),
+}
+
+
+class ModuleKeywordError(InitializerArgumentError):
+    """An initializer keyword that is unknown, or that matches no weight of the module."""
+
+
+# -- planning (pure: validates, writes nothing) -------------------------------------------
+@dataclass(frozen=True)
+class _Fill:
+    tensor: torch.Tensor
+    init: Initializer
+    layout: Layout
+    zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
+
+
+_Action = _Fill | RnnBias
+
+
+def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module]]:
+    if not recurse:
+        yield "", module
+        return
+    claimed: set[str] = set()
+    for prefix, m in module.named_modules():
+        if prefix in claimed:
+            continue
+        claimed.update(f"{prefix}.{c}" if prefix else c for c in claimed_children(m))
+        yield prefix, m
+
+
+def _plan_module(
+    prefix: str, module: nn.Module, inits: dict[str, Initializer], forget: bool | None,
+    version: KerasVersion,
+) -> tuple[list[_Action], list[ReportRow], set[str]]:
+    actions: list[_Action] = []
+    rows: list[ReportRow] = []
+    used: set[str] = set()
+    specs = {p.name: p for p in module_params(module)}
+    for spec in specs.values():
+        if spec.keras_layer in RNN_LAYERS and spec.role in ("bias", "recurrent_bias"):
+            if spec.role == "bias":
+                plan_rnn_bias(prefix, module, spec, specs, inits, forget, version,
+                               actions, rows, used)
+            continue
+        init = inits.get(spec.keyword)
+        if init is None:
+            continue
+        tensor = tensor_at(module, spec.name)
+        layout = _version_layout(spec, version)
+        resolved = init.describe(tuple(tensor.shape), layout=layout)
+        pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
+        zero_rows = () if pad is None else (int(pad),)
+        note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
+        if layout is not spec.layout:
+            note = "Keras 1: one weight per gate (W_i, U_i, ...)"
+        actions.append(_Fill(tensor, init, layout, zero_rows))
+        rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
+        used.add(spec.keyword)
+    return actions, rows, used
+
+
+_KERAS1_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
+
+
+def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
+    """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
+    recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
+    gates = _KERAS1_GATES.get(spec.keras_layer)
+    if version.major == 1 and gates and spec.role in ("kernel", "recurrent_kernel"):
+        return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
+    return spec.layout
+
+
+def resolve_keywords(
+    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: str,
+) -> tuple[dict[str, Initializer], bool | None]:
+    """Validate Keras keywords and resolve their identifiers (None = not given).
+
+    Returns:
+        (keyword -> Initializer, unit_forget_bias or None).
+    """
+    forget: bool | None = None
+    inits: dict[str, Initializer] = {}
+    for key, value in keywords.items():
+        if key not in KEYWORDS:
+            synonym = _KEYWORD_SYNONYMS.get(key)
+            hint = synonym[0] if synonym else suggest(key, KEYWORDS)
+            extra = f" Did you mean {hint!r}{synonym[1] if synonym else ''}?" if hint else ""
+            raise ModuleKeywordError(
+                f"Unknown Keras initializer keyword {key!r}.{extra} Valid keywords: "
+                f"{format_choices(KEYWORDS)}.")
+        if value is None:
+            continue
+        if key == "unit_forget_bias":
+            if not isinstance(value, bool):
+                raise ModuleKeywordError(
+                    f"`unit_forget_bias` must be True or False. Received: {value!r}.")
+            forget = value
+            continue
+        base = get(value, keras_version=version)
+        use_seed = seed if seed is not None and base.spec.is_random else None
+        inits[key] = get(base, keras_version=version, seed=use_seed, rng=rng)
+    return inits, forget
+
+
+def _unmatched(keywords: set[str], model: nn.Module, available: set[str]) -> None:
+    if not keywords:
+        return
+    listed = format_choices(available) if available else "none"
+    raise ModuleKeywordError(
+        f"{format_choices(keywords)} matches no weight of {type(model).__name__}. Its Keras "
+        f"weights take: {listed}. (Keras depthwise convs take 'depthwise_initializer', "
+        f"Embedding 'embeddings_initializer', normalization layers 'gamma_initializer'/"
+        f"'beta_initializer'.)")
+
+
+def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
+    with torch.no_grad():
+        for a in actions:
+            if isinstance(a, _Fill):
+                a.init(a.tensor, layout=a.layout, generator=generator)
+                for r in a.zero_rows:
+                    if not a.tensor.is_meta:
+                        a.tensor[r].zero_()
+            else:
+                apply_rnn_bias(a, generator)
+
+
+def _skipped(prefix: str, module: nn.Module) -> list[SkippedParam]:
+    return [SkippedParam(qualified(prefix, n), type(module).__name__, r)
+            for n, r in skipped_params(module)]
+
+
+def initialize(
+    module: nn.Module,
+    *,
+    keras_version: VersionLike = None,
+    generator: torch.Generator | None = None,
+    rng: str = "torch",
+    seed: int | None = None,
+    recurse: bool = True,
+    **initializers: object,
+) -> InitReport:
+    """Apply Keras initializers, by Keras keyword, to an existing torch module (in place).
+
+    Keywords that are not given (or given as None) leave their parameters unchanged.
+
+    Args:
+        module: any torch module; with ``recurse=True`` every submodule is visited.
+        keras_version: Keras semantics (fans, MHA einsum axes, GRU ``reset_after``).
+        generator: torch generator for every draw (wins over seeds).
+        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see ``kerasinit.get``).
+        seed: seed every random initializer as Keras's ``seed=`` does: a seeded Keras
+            initializer gives identical values for identical shapes (as a shared seeded
+            initializer object does in Keras, and as ``Bidirectional`` does for its copies).
+        recurse: visit submodules (else only ``module``'s own weights).
+        **initializers: Keras keywords (``kernel_initializer``, ``bias_initializer``,
+            ``recurrent_initializer``, ``unit_forget_bias``, ``embeddings_initializer``,
+            ``depthwise_initializer``, ``pointwise_initializer``, ``gamma_initializer``,
+            ``beta_initializer``, ``moving_mean_initializer``, ``moving_variance_initializer``,
+            ``alpha_initializer``) with any identifier ``kerasinit.get`` accepts.
+
+    Returns:
+        An :class:`InitReport` (per tensor: Keras layer, role, initializer, layout, fans;
+        ``.skipped``: parameters of modules with no Keras counterpart).
+
+    Raises:
+        ModuleKeywordError: unknown keyword (with a did-you-mean), or one that matches no
+            weight in ``module``. KerasInitError: bad identifier or version. All raised
+            before any tensor is written.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> conv = torch.nn.Conv2d(64, 256, 3, groups=64)          # depthwise, multiplier 4
+        >>> r = kerasinit.initialize(conv, depthwise_initializer="he_normal", bias_initializer="zeros")
+        >>> (r["weight"].layout, r["weight"].fan_in, r["weight"].fan_out)
+        ('Depthwise(4)', 576.0, 36.0)
+    """
+    version = parse_version(keras_version)
+    inits, forget = resolve_keywords(initializers, keras_version, seed, rng)
+    given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
+    actions: list[_Action] = []
+    rows: list[ReportRow] = []
+    skipped: list[SkippedParam] = []
+    used: set[str] = set()
+    available: set[str] = set()
+    for prefix, m in _walk(module, recurse):
+        a, r, u = _plan_module(prefix, m, inits, forget, version)
+        actions += a
+        rows += r
+        used |= u
+        specs = module_params(m)
+        available |= {p.keyword for p in specs}
+        available |= {"unit_forget_bias" for p in specs if p.keras_layer.startswith("LSTM")}
+        skipped += _skipped(prefix, m)
+    _unmatched(given - used, module, available)
+    _apply(actions, generator)
+    return InitReport(tuple(rows), tuple(skipped), version.label())
+
+
+def keras_defaults_(
+    model: nn.Module,
+    *,
+    keras_version: VersionLike = None,
+    generator: torch.Generator | None = None,
+    rng: str = "torch",
+    seed: int | None = None,
+) -> InitReport:
+    """Re-initialize every supported submodule with its Keras layer's defaults (in place).
+
+    Dense/Conv/ConvTranspose: glorot_uniform / zeros; DepthwiseConv: glorot_uniform / zeros;
+    Embedding: RandomUniform(-0.05, 0.05); SimpleRNN/LSTM/GRU: glorot_uniform / orthogonal /
+    zeros (LSTM forget bias 1); MultiHeadAttention: glorot_uniform / zeros with the version's
+    fans; BatchNormalization: gamma ones, beta zeros, moving mean zeros, moving variance ones;
+    LayerNormalization/GroupNormalization: ones / zeros; PReLU: alpha zeros.
+
+    Args:
+        model: the torch model.
+        keras_version: Keras semantics to follow (default: the latest Keras 3).
+        generator: torch generator for every draw.
+        rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
+        seed: reproducible defaults: the i-th supported module (in ``named_modules()`` order)
+            gets Keras defaults seeded with ``seed + i`` (a Keras layer built with seeded
+            initializers). ``generator=`` wins over it.
+
+    Returns:
+        An :class:`InitReport`; ``report.skipped`` lists parameters of unknown modules.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> model = torch.nn.Sequential(torch.nn.Embedding(1000, 64), torch.nn.Bilinear(64, 64, 8))
+        >>> report = kerasinit.keras_defaults_(model)
+        >>> report["0.weight"].distribution, [s.name for s in report.skipped]
+        ('U[-0.05, 0.05)', ['1.weight', '1.bias'])
+    """
+    version = parse_version(keras_version)
+    actions: list[_Action] = []
+    rows: list[ReportRow] = []
+    skipped: list[SkippedParam] = []
+    index = 0
+    for prefix, m in _walk(model, True):
+        specs = module_params(m)
+        skipped += _skipped(prefix, m)
+        if not specs:
+            continue
+        defaults: dict[str, object] = {}
+        for layer in dict.fromkeys(p.keras_layer for p in specs):
+            defaults.update(keras_defaults(layer, version))
+        defaults = {k: v for k, v in defaults.items()
+                    if k in {p.keyword for p in specs} or k == "unit_forget_bias"}
+        module_seed = None if seed is None else seed + index
+        inits, forget = resolve_keywords(defaults, version, module_seed, rng)
+        a, r, _ = _plan_module(prefix, m, inits, forget, version)
+        actions += a
+        rows += r
+        index += 1
+    _apply(actions, generator)
+    return InitReport(tuple(rows), tuple(skipped), version.label())

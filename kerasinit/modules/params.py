@@ -1,0 +1,350 @@
+"""The Keras view of a torch module's weights: which Keras layer, weight role, keyword and layout.
+
+:func:`module_params` answers, for one torch module, "which Keras weight is each of my
+parameters, which Keras initializer keyword controls it, and how do my axes map to Keras's"
+(facts from ``shared/reference/layer-map.md`` §2–§5):
+
+======================================  ===================  =============================
+torch module                            Keras layer          layouts
+======================================  ===================  =============================
+``Linear``                              Dense                ``"torch"``
+``Conv{1,2,3}d`` (any ``groups``)        Conv{1,2,3}D         ``"torch"`` (``(*k, in/g, out)``)
+``Conv{1,2}d``, groups = in > 1,        DepthwiseConv{1,2}D  ``Depthwise(out // in)``
+out % in == 0
+``ConvTranspose{1,2,3}d``               Conv{1,2,3}DTranspose ``"torch"``: ``(in, out/g, *k)``
+                                                             -> ``(*k, out/g, in)``, Keras's
+                                                             ``(*k, out, in)`` (no flip)
+``Embedding`` / ``EmbeddingBag``        Embedding            ``"embedding"``
+``RNN`` / ``LSTM``                      SimpleRNN / LSTM     ``"torch"`` per layer, direction
+``RNNCell``/``LSTMCell``/``GRUCell``    SimpleRNNCell, ...   as the layers (one layer)
+``GRU``                                 GRU                  ``"gru"`` (gates r,z,n <-> z,r,h)
+``MultiheadAttention``                  MultiHeadAttention   ``mha_in_proj(h)`` or
+                                                             ``MHAProjection(h)``; out_proj
+                                                             ``MHAOutput(h)``; biases (h, d)
+``BatchNorm*``, ``LayerNorm``,          BatchNormalization,  ``"keras"`` (identity)
+``GroupNorm``, ``PReLU``                ...
+======================================  ===================  =============================
+
+A module owns only its own parameters, except ``MultiheadAttention`` (claims ``out_proj``) and
+modules that define ``_kerasinit_params()`` (e.g. ``kerasinit.nn.SeparableConv2d`` claims its
+``depthwise`` and ``pointwise`` convs); claimed names contain a dot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from kerasinit.bridge.layouts import (
+    GRU,
+    Depthwise,
+    Embedding,
+    KerasLayout,
+    Layout,
+    MHAOutput,
+    MHAProjection,
+    Packed,
+    TorchLayout,
+    mha_in_proj,
+)
+from kerasinit.mappings.errors import LayoutError
+from kerasinit.mappings.versions import VersionLike, parse_version
+
+__all__ = [
+    "KEYWORDS",
+    "MHABias",
+    "ParamSpec",
+    "keras_defaults",
+    "layout_label",
+    "module_params",
+    "skipped_params",
+]
+
+#: Every Keras initializer keyword kerasinit knows, with the weight role it controls.
+KEYWORDS: dict[str, str] = {
+    "kernel_initializer": "kernel",
+    "bias_initializer": "bias",
+    "recurrent_initializer": "recurrent_kernel",
+    "unit_forget_bias": "bias (LSTM forget gate)",
+    "embeddings_initializer": "embeddings",
+    "depthwise_initializer": "depthwise_kernel",
+    "pointwise_initializer": "pointwise_kernel",
+    "gamma_initializer": "gamma",
+    "beta_initializer": "beta",
+    "moving_mean_initializer": "moving_mean",
+    "moving_variance_initializer": "moving_variance",
+    "alpha_initializer": "alpha",
+}
+
+_TORCH = TorchLayout()
+_KERAS = KerasLayout()
+_EMBEDDING = Embedding()
+_GRU = GRU()
+_UNINIT = getattr(nn.parameter, "UninitializedTensorMixin", ())
+_RNN_NAME = re.compile(r"^(weight|bias)_(ih|hh|hr)(_l\d+(_reverse)?)?$")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """The Keras view of one torch parameter or buffer.
+
+    Attributes:
+        name: attribute path on the module (``"weight"``, ``"weight_hh_l0_reverse"``,
+            ``"in_proj_weight"``, ``"running_mean"``, ``"out_proj.weight"`` for a claimed child).
+        role: Keras weight role: ``"kernel"``, ``"bias"``, ``"recurrent_kernel"``,
+            ``"recurrent_bias"`` (torch ``bias_hh``), ``"embeddings"``, ``"depthwise_kernel"``,
+            ``"pointwise_kernel"``, ``"gamma"``, ``"beta"``, ``"moving_mean"``,
+            ``"moving_variance"``, ``"alpha"``.
+        keyword: the Keras initializer keyword that controls it (``"kernel_initializer"``).
+        layout: how the torch axes map to the Keras weight (see :mod:`kerasinit.bridge.layouts`).
+        keras_layer: Keras class name (``"Dense"``, ``"DepthwiseConv2D"``, ``"LSTM"``).
+        is_buffer: True for buffers (BatchNorm moving statistics).
+    """
+
+    name: str
+    role: str
+    keyword: str
+    layout: Layout
+    keras_layer: str
+    is_buffer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MHABias(Layout):
+    """A q/k/v projection bias ``(h*d,)`` <-> Keras EinsumDense bias ``(h, d)`` (fans (h, d))."""
+
+    num_heads: int = 1
+    name: str = "mha_bias"
+
+    def keras_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        h = self.num_heads
+        if len(shape) != 1 or shape[0] % h:
+            raise LayoutError(
+                f"An MHA projection bias must be 1-D (num_heads*head_dim,) with a length "
+                f"divisible by num_heads={h}. Received shape {shape}."
+            )
+        return (h, shape[0] // h)
+
+    def to_keras(self, t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(self.num_heads, -1)
+
+    def to_torch(self, k: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        return k.reshape(shape)
+
+
+def layout_label(layout: Layout) -> str:
+    """A short readable name: ``'torch'``, ``'Depthwise(4)'``, ``'mha_in_proj(8)'``."""
+    if isinstance(layout, Depthwise):
+        return f"Depthwise({layout.depth_multiplier})"
+    if isinstance(layout, (MHAProjection, MHAOutput, MHABias)):
+        return f"{type(layout).__name__}({layout.num_heads})"
+    if isinstance(layout, Packed):
+        inner = layout.parts[0] if layout.parts else None
+        heads = getattr(inner, "num_heads", None)
+        return f"{layout.name}({heads})" if heads is not None else layout.name
+    return layout.name
+
+
+def _p(name: str, role: str, keyword: str, layout: Layout, layer: str,
+       buffer: bool = False) -> ParamSpec:
+    return ParamSpec(name, role, keyword, layout, layer, buffer)
+
+
+def _present(module: nn.Module, name: str) -> bool:
+    obj: object = module
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    return isinstance(obj, torch.Tensor) and not isinstance(
+        obj, _UNINIT)
+
+
+def _dense_like(layer: str, kernel_layout: Layout = _TORCH, kernel_role: str = "kernel",
+                keyword: str = "kernel_initializer", prefix: str = "") -> list[ParamSpec]:
+    return [_p(prefix + "weight", kernel_role, keyword, kernel_layout, layer),
+            _p(prefix + "bias", "bias", "bias_initializer", _TORCH, layer)]
+
+
+def _conv(module: nn.Module) -> list[ParamSpec]:
+    n = len(getattr(module, "kernel_size", ()))
+    cin, cout = int(getattr(module, "in_channels", 0)), int(getattr(module, "out_channels", 0))
+    groups = int(getattr(module, "groups", 1))
+    if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
+        return _dense_like(f"Conv{n}DTranspose")
+    if n <= 2 and groups > 1 and groups == cin and cout % cin == 0:
+        return _dense_like(f"DepthwiseConv{n}D", Depthwise(cout // cin), "depthwise_kernel",
+                           "depthwise_initializer")
+    return _dense_like(f"Conv{n}D")
+
+
+def _rnn(module: nn.Module) -> list[ParamSpec]:
+    if isinstance(module, nn.RNNCellBase):  # LSTMCell/GRUCell/RNNCell: Keras *Cell layers
+        layer = "SimpleRNNCell"
+        if isinstance(module, nn.LSTMCell):
+            layer = "LSTMCell"
+        elif isinstance(module, nn.GRUCell):
+            layer = "GRUCell"
+    else:
+        mode = str(getattr(module, "mode", ""))
+        layer = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "SimpleRNN")
+    weight_layout: Layout = _GRU if layer.startswith("GRU") else _TORCH
+    roles = {("weight", "ih"): ("kernel", "kernel_initializer"),
+             ("weight", "hh"): ("recurrent_kernel", "recurrent_initializer"),
+             ("bias", "ih"): ("bias", "bias_initializer"),
+             ("bias", "hh"): ("recurrent_bias", "bias_initializer")}
+    out = []
+    for name, _ in module.named_parameters(recurse=False):
+        match = _RNN_NAME.match(name)
+        if match is None or (match.group(1), match.group(2)) not in roles:
+            continue  # weight_hr (LSTM proj_size): no Keras counterpart -> skipped_params
+        role, keyword = roles[(match.group(1), match.group(2))]
+        out.append(_p(name, role, keyword, weight_layout, layer))
+    return out
+
+
+def _mha(module: nn.MultiheadAttention) -> list[ParamSpec]:
+    h, layer = module.num_heads, "MultiHeadAttention"
+    out = [_p("in_proj_weight", "kernel", "kernel_initializer", mha_in_proj(h), layer)]
+    out += [_p(f"{c}_proj_weight", "kernel", "kernel_initializer", MHAProjection(h), layer)
+            for c in "qkv"]
+    out.append(_p("in_proj_bias", "bias", "bias_initializer",
+                  Packed((MHABias(h),) * 3, name="mha_in_bias"), layer))
+    out += _dense_like(layer, MHAOutput(h), prefix="out_proj.")
+    return out
+
+
+def _norm(layer: str, buffers: bool = False) -> list[ParamSpec]:
+    out = [_p("weight", "gamma", "gamma_initializer", _KERAS, layer),
+           _p("bias", "beta", "beta_initializer", _KERAS, layer)]
+    if buffers:
+        out += [_p("running_mean", "moving_mean", "moving_mean_initializer", _KERAS, layer, True),
+                _p("running_var", "moving_variance", "moving_variance_initializer", _KERAS,
+                   layer, True)]
+    return out
+
+
+def _candidates(module: nn.Module) -> list[ParamSpec]:
+    hook = getattr(module, "_kerasinit_params", None)
+    if callable(hook):
+        return list(hook())
+    if isinstance(module, nn.MultiheadAttention):
+        return _mha(module)
+    if isinstance(module, nn.Linear):
+        return _dense_like("Dense")
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return _conv(module)
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return [_p("weight", "embeddings", "embeddings_initializer", _EMBEDDING, "Embedding")]
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        return _rnn(module)
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return _norm("BatchNormalization", buffers=True)
+    if isinstance(module, nn.LayerNorm):
+        return _norm("LayerNormalization")
+    if isinstance(module, nn.GroupNorm):
+        return _norm("GroupNormalization")
+    if isinstance(module, nn.PReLU):
+        return [_p("weight", "alpha", "alpha_initializer", _KERAS, "PReLU")]
+    return []
+
+
+def module_params(module: nn.Module) -> tuple[ParamSpec, ...]:
+    """The Keras view of ``module``'s own weights (empty for modules kerasinit does not know).
+
+    Only tensors that exist are listed (``bias=False``, ``affine=False``,
+    ``track_running_stats=False`` and lazy, uninitialized parameters drop out).
+
+    Example:
+        >>> import torch
+        >>> from kerasinit.modules.apply import module_params
+        >>> [(p.name, p.role, p.keyword, p.keras_layer) for p in module_params(torch.nn.Linear(3, 2))]
+        [('weight', 'kernel', 'kernel_initializer', 'Dense'), ('bias', 'bias', 'bias_initializer', 'Dense')]
+        >>> module_params(torch.nn.Conv2d(8, 16, 3, groups=8))[0].layout
+        Depthwise(depth_multiplier=2, name='depthwise')
+    """
+    return tuple(p for p in _candidates(module) if _present(module, p.name))
+
+
+def claimed_children(module: nn.Module) -> frozenset[str]:
+    """Names of child modules whose weights ``module`` describes (MHA's ``out_proj``)."""
+    return frozenset(p.name.split(".")[0] for p in _candidates(module) if "." in p.name)
+
+
+def skipped_params(module: nn.Module) -> tuple[tuple[str, str], ...]:
+    """``(name, reason)`` for each own parameter of ``module`` that has no Keras view.
+
+    Example:
+        >>> import torch
+        >>> from kerasinit.modules.apply import skipped_params
+        >>> skipped_params(torch.nn.Bilinear(2, 3, 4))
+        (('weight', 'Bilinear has no Keras counterpart'), ('bias', 'Bilinear has no Keras counterpart'))
+    """
+    known = {p.name for p in module_params(module)}
+    kind = type(module).__name__
+    out = []
+    for name, param in module.named_parameters(recurse=False):
+        if name in known:
+            continue
+        if isinstance(param, _UNINIT):
+            reason = "lazy parameter not materialized yet (run a forward pass first)"
+        elif _candidates(module):
+            reason = f"{kind}.{name} has no Keras counterpart"
+        else:
+            reason = f"{kind} has no Keras counterpart"
+        out.append((name, reason))
+    return tuple(out)
+
+
+#: Keras's default per keyword; identical for every weight-bearing layer and Keras 1, 2, 3.
+_DEFAULTS: dict[str, object] = {
+    "kernel_initializer": "glorot_uniform",
+    "bias_initializer": "zeros",
+    "recurrent_initializer": "orthogonal",
+    "unit_forget_bias": True,
+    "embeddings_initializer": "uniform",  # RandomUniform(-0.05, 0.05) in every version
+    "depthwise_initializer": "glorot_uniform",
+    "pointwise_initializer": "glorot_uniform",
+    "gamma_initializer": "ones",
+    "beta_initializer": "zeros",
+    "moving_mean_initializer": "zeros",
+    "moving_variance_initializer": "ones",
+    "alpha_initializer": "zeros",
+}
+
+
+def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[str, object]:
+    """The Keras default of each initializer keyword a Keras layer takes.
+
+    Example:
+        >>> from kerasinit.modules.apply import keras_defaults
+        >>> keras_defaults("LSTM")
+        {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
+    """
+    parse_version(keras_version)
+    keys = {
+        "Embedding": ("embeddings_initializer",),
+        "SimpleRNN": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "GRU": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "LSTM": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                 "unit_forget_bias"),
+        "SimpleRNNCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "GRUCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
+        "LSTMCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                     "unit_forget_bias"),
+        "BatchNormalization": ("gamma_initializer", "beta_initializer",
+                               "moving_mean_initializer", "moving_variance_initializer"),
+        "LayerNormalization": ("gamma_initializer", "beta_initializer"),
+        "GroupNormalization": ("gamma_initializer", "beta_initializer"),
+        "PReLU": ("alpha_initializer",),
+    }.get(keras_layer)
+    if keras_layer.startswith(("DepthwiseConv", "SeparableConv")):
+        keys = ("depthwise_initializer", "bias_initializer")
+        if keras_layer.startswith("Separable"):
+            keys = ("depthwise_initializer", "pointwise_initializer", "bias_initializer")
+    if keys is None:
+        keys = ("kernel_initializer", "bias_initializer")
+    return {k: _DEFAULTS[k] for k in keys}

@@ -1,0 +1,27 @@
+"""The benchmark scripts run (tiny sizes); speed itself is reported, never asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_core_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _load("bench_core").main(["--size", "64", "--repeat", "1", "--no-tf"]) == 0
+    out = capsys.readouterr().out
+    assert "kerasinit he_normal_" in out and "torch trunc_normal_" in out

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import torch
 
-from kerasinit.mappings.errors import LayoutError, format_choices, suggest
+from kerasinit.mappings.errors import LayoutError, format_choices, shown, suggest
 
 __all__ = [
     "GRU",
@@ -145,7 +145,8 @@ class Depthwise(Layout):
     def __post_init__(self) -> None:
         m = self.depth_multiplier
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            raise LayoutError(f"Depthwise: depth_multiplier must be an int >= 1. Received: {m!r}.")
+            raise LayoutError(
+                f"Depthwise: depth_multiplier must be an int >= 1. Received: {shown(m)}.")
 
     def keras_shape(self, shape: Shape) -> Shape:
         m = self.depth_multiplier
@@ -207,6 +208,9 @@ class MHAProjection(Layout):
     num_heads: int = 1
     name: str = "mha_projection"
 
+    def __post_init__(self) -> None:
+        _check_heads(self.num_heads, "MHAProjection")
+
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
         if len(shape) != 2 or shape[0] % h:
@@ -232,6 +236,9 @@ class MHAOutput(Layout):
 
     num_heads: int = 1
     name: str = "mha_output"
+
+    def __post_init__(self) -> None:
+        _check_heads(self.num_heads, "MHAOutput")
 
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
@@ -260,6 +267,15 @@ class Packed(Layout):
     parts: tuple[Layout, ...] = ()
     name: str = "packed"
 
+    def __post_init__(self) -> None:
+        parts = self.parts
+        if not isinstance(parts, tuple) or not parts or not all(
+                isinstance(p, Layout) and not isinstance(p, Packed) for p in parts):
+            raise LayoutError(
+                f"Packed: `parts` must be a non-empty tuple of (unpacked) layout objects. "
+                f"Received: {shown(parts)}."
+            )
+
     def blocks(self, shape: Shape) -> tuple[tuple[slice, Layout], ...]:
         n = len(self.parts)
         if n == 0 or len(shape) < 1 or shape[0] % n:
@@ -271,6 +287,11 @@ class Packed(Layout):
 
     def keras_shape(self, shape: Shape) -> Shape:
         raise LayoutError("A packed layout has one Keras shape per block; use blocks().")
+
+
+def _check_heads(h: object, owner: str) -> None:
+    if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+        raise LayoutError(f"{owner}: num_heads must be an int >= 1. Received: {shown(h)}.")
 
 
 def mha_in_proj(num_heads: int) -> Packed:
@@ -299,7 +320,7 @@ def _parse_name(name: str) -> Layout:
     hint = suggest(name, _NAMED)
     extra = f" Did you mean {hint!r}?" if hint else ""
     raise LayoutError(
-        f"Unknown layout {name!r}.{extra} Valid layouts: {format_choices(_NAMED)}, or a layout "
+        f"Unknown layout {shown(name)}.{extra} Valid layouts: {format_choices(_NAMED)}, or a layout "
         f"object (kerasinit.layouts.Depthwise(depth_multiplier), MHAProjection(num_heads), ...)."
     )
 
@@ -312,7 +333,7 @@ def parse_layout(layout: LayoutLike) -> Layout:
         return _parse_name(layout)
     raise LayoutError(
         f"`layout` must be a layout name ({format_choices(_NAMED)}) or a kerasinit layout object. "
-        f"Received: {layout!r} (type {type(layout).__name__})."
+        f"Received: {shown(layout)} (type {type(layout).__name__})."
     )
 
 

@@ -34,6 +34,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.params import (
@@ -144,14 +145,11 @@ def _plan_module(
     return actions, rows, used
 
 
-_KERAS1_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
-
-
 def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
     """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
     recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
-    gates = _KERAS1_GATES.get(spec.keras_layer)
-    if version.major == 1 and gates and spec.role in ("kernel", "recurrent_kernel"):
+    gates = table.gate_blocks(spec.keras_layer, version)
+    if gates > 1 and spec.role in ("kernel", "recurrent_kernel"):
         return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
     return spec.layout
 

@@ -23,12 +23,12 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.hf import apply_twin, find_twin
-from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
@@ -91,9 +91,8 @@ def _same(role: str, torch_shapes: list[tuple[int, ...]], rows: list[PlanRow]) -
     keras = [r.keras_shape for r in rows]
     if any(k is None for k in keras):
         return len(keras) == len(torch_shapes)
-    if role in ("bias", "recurrent_bias") and rows[0].class_name in (
-            "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "CuDNNLSTM",
-            "CuDNNGRU"):
+    entry = table.layer(rows[0].class_name)
+    if role in ("bias", "recurrent_bias") and entry is not None and entry.builder == "rnn":
         k = keras[0]
         return k is not None and len(torch_shapes) == 1 and torch_shapes[0][-1:] == k[-1:]
     if role == "alpha":
@@ -168,7 +167,7 @@ def _gru_bias_plan(work: _Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
     :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
-    (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
+    (the same rule as :func:`~kerasinit.mappings.layers.gru_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
     ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
@@ -178,7 +177,7 @@ def _gru_bias_plan(work: _Work) -> None:
     if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
         return
     version = pair.keras[0].rows[0].keras_version
-    if all(k.options.get("reset_after") == gru_default_reset_after(version)
+    if all(k.options.get("reset_after") == table.gru_reset_after(version)
            for k in pair.keras):
         return
     spec = work.keywords.pop("bias_initializer")

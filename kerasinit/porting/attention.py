@@ -12,7 +12,7 @@ from typing import Any
 
 from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 
-__all__ = ["additive_attention", "analyze_einsum", "dot_attention", "einsum_dense",
+__all__ = ["analyze_einsum", "dot_attention", "einsum_dense", "grouped_query_attention",
            "multi_head_attention"]
 
 Shape = tuple[int, ...]
@@ -33,8 +33,8 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     eq, ek, ev = (None if s is None else s[-1] for s in (q, k, v))
     out = ctx.get("output_shape")
     eo = eq if out is None else (out if isinstance(out, int) else (out[-1] if len(out) == 1 else None))
-    kernel = ctx.init("glorot_uniform", "kernel_initializer")
-    bias = ctx.init("zeros", "bias_initializer")
+    kernel = ctx.weight("kernel", None).identifier
+    bias = ctx.weight("bias", None).identifier
     proj_axes: Axes = ((0,), (1, 2))
 
     rows = []
@@ -56,6 +56,36 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     return rows
 
 
+def grouped_query_attention(ctx: LayerCtx) -> list[WeightDef]:
+    """``GroupedQueryAttention`` (``keras.layers.GroupQueryAttention``): query/key/(gate)/value/attention_output EinsumDense sublayers;
+    query and gate (Eq, Hq, d), key and value (E, Hkv, d), output (Hq, d, Eq)."""
+    hq, hkv = int(ctx.get("num_query_heads")), int(ctx.get("num_key_value_heads"))
+    d = int(ctx.get("head_dim"))
+    q = ctx.extra_shapes.get("query") or ctx.input_shape
+    v = ctx.extra_shapes.get("value") or q
+    k = ctx.extra_shapes.get("key") or v
+    eq, ek, ev = (None if s is None else s[-1] for s in (q, k, v))
+    kernel = ctx.weight("kernel", None).identifier
+    bias = ctx.weight("bias", None).identifier
+    proj_axes: Axes = ((0,), (1, 2))
+    parts = [("query", eq, hq), ("key", ek, hkv)]
+    if ctx.get("use_gate"):
+        parts.append(("gate", eq, hq))
+    parts.append(("value", ev, hkv))
+    rows = []
+    for name, e_in, heads in parts:
+        rows.append(WeightDef(f"{name}/kernel", "kernel", "kernel_initializer", kernel,
+                              _shape(e_in, heads, d), einsum_axes=proj_axes))
+        if ctx.use_bias:
+            rows.append(WeightDef(f"{name}/bias", "bias", "bias_initializer", bias, (heads, d)))
+    rows.append(WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
+                          _shape(hq, d, eq), einsum_axes=((0, 1), (2,))))
+    if ctx.use_bias:
+        rows.append(WeightDef("attention_output/bias", "bias", "bias_initializer", bias,
+                              _shape(eq)))
+    return rows
+
+
 def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:
     equation = str(ctx.get("equation", default=""))
     out = ctx.get("output_shape")
@@ -63,12 +93,9 @@ def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:
 
     kernel_shape, axes, bias_shape = analyze_einsum(equation, ctx.input_shape, out_shape,
                                                      ctx.get("bias_axes"))
-    rows = [WeightDef("kernel", "kernel", "kernel_initializer",
-                      ctx.init("glorot_uniform", "kernel_initializer"), kernel_shape,
-                      einsum_axes=axes)]
+    rows = [ctx.weight("kernel", kernel_shape, einsum_axes=axes)]
     if ctx.get("bias_axes"):
-        rows.append(WeightDef("bias", "bias", "bias_initializer",
-                              ctx.init("zeros", "bias_initializer"), bias_shape))
+        rows.append(ctx.weight("bias", bias_shape))
     return rows
 
 
@@ -118,15 +145,7 @@ def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
 
     rows = []
     if ctx.get("use_scale"):
-        rows.append(WeightDef("scale", "scale", "", "ones", ()))
+        rows.append(ctx.weight("scale", ()))
     if ctx.get("score_mode") == "concat":
-        rows.append(WeightDef("concat_score_weight", "scale", "", "ones", ()))
+        rows.append(ctx.weight("concat_score_weight", ()))
     return rows
-
-
-def additive_attention(ctx: LayerCtx) -> list[WeightDef]:
-    """``AdditiveAttention(use_scale=True)``: ``scale`` of shape (dim,), glorot_uniform."""
-
-    if not ctx.get("use_scale", default=True):
-        return []
-    return [WeightDef("scale", "scale", "", "glorot_uniform", _shape(ctx.dim(-1)))]

@@ -204,7 +204,8 @@ class _Walker:
 
     def _extra(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
                inputs: list[Shape | None]) -> dict[str, Shape]:
-        if d.get("class_name") != "MultiHeadAttention":
+        if d.get("class_name") not in ("MultiHeadAttention", "GroupedQueryAttention",
+                                       "GroupQueryAttention"):
             return {}
         out: dict[str, Shape] = {}
         bc = d.get("build_config")

@@ -190,3 +190,21 @@ def test_wrapped_twin_and_mismatch(bert: tuple[Any, Any]) -> None:
     with pytest.raises(PlanMismatchError, match=r"encoder\.layer\.2\.attention\.self\.query"):
         bert[1].apply(deeper)
     assert all(torch.equal(p, before[n]) for n, p in deeper.named_parameters())
+
+
+def test_porting_doc_bert_section_is_current() -> None:
+    """docs/porting.md §6 runs, and every line it shows is what the report prints."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "porting.md").read_text("utf-8")
+    section = doc[doc.index("## 6. BERT"):]
+    code, shown = re.findall(r"```python\n(.*?)```\n\n```text\n(.*?)```", section, flags=re.S)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "docs/porting.md", "exec"), {"__name__": "porting_doc_bert"})
+    printed = out.getvalue().splitlines()
+    for line in shown.splitlines():
+        assert line == "..." or line in printed, line

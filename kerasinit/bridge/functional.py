@@ -21,7 +21,9 @@ from kerasinit.bridge.layouts import LayoutLike
 from kerasinit.mappings.specs import (
     PRESETS,
     ConstantSpec,
+    DistributionName,
     IdentitySpec,
+    Mode,
     OrthogonalSpec,
     RandomNormalSpec,
     RandomUniformSpec,
@@ -176,8 +178,8 @@ def lecun_normal_(
 def variance_scaling_(
     tensor: torch.Tensor,
     scale: float = 1.0,
-    mode: str = "fan_in",
-    distribution: str = "truncated_normal",
+    mode: Mode = "fan_in",
+    distribution: DistributionName = "truncated_normal",
     seed: int | None = None,
     *,
     input_axes: Sequence[int] | None = None,

@@ -19,14 +19,14 @@ import numbers
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.faithful import check_faithful_version, sample_keras
-from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
+from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
 from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices, shown
@@ -35,10 +35,10 @@ from kerasinit.mappings.resolve import Resolved, check_fans, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
-__all__ = ["RNGS", "Initializer", "describe", "get"]
+__all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
 
 RngName = Literal["torch", "tensorflow", "keras-torch"]
-RNGS: tuple[str, ...] = ("keras-torch", "tensorflow", "torch")
+RNGS: tuple[RngName, ...] = ("keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -62,7 +62,8 @@ class Initializer:
 
     __slots__ = ("_calls", "_lock", "keras_version", "rng", "spec")
 
-    def __init__(self, spec: Spec, keras_version: VersionLike = None, rng: str = "torch") -> None:
+    def __init__(self, spec: Spec, keras_version: VersionLike = None,
+                 rng: RngName | None = "torch") -> None:
         self.spec = spec
         self.keras_version: KerasVersion = parse_version(keras_version)
         self.rng = _check_rng(rng)
@@ -107,11 +108,23 @@ class Initializer:
         return hash((self.spec, self.keras_version, self.rng))
 
     # -- resolution ----------------------------------------------------------------------
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+                 fans: tuple[float, float] | None = None) -> tuple[Resolved, ...]: ...
+
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+                 fans: tuple[float, float] | None = None) -> Resolved: ...
+
     def describe(
         self, shape: Sequence[int], *, layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
     ) -> Resolved | tuple[Resolved, ...]:
         """The exact distribution(s) for a torch tensor of ``shape`` (one per packed block).
+
+        Returns one :class:`Resolved`, or a tuple of them (one per block) for a
+        :class:`~kerasinit.bridge.layouts.Packed` layout such as ``mha_in_proj(h)``; the
+        overloads tell type checkers which.
 
         Example:
             >>> import kerasinit
@@ -132,7 +145,7 @@ class Initializer:
         layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
         generator: torch.Generator | None = None,
-        rng: str | None = None,
+        rng: RngName | None = None,
     ) -> torch.Tensor:
         """Fill ``tensor`` in place with this Keras initializer; return the same tensor.
 
@@ -234,13 +247,15 @@ def _layout(layout: object) -> Layout:
     return parsed
 
 
-def _check_rng(rng: object) -> str:
+def _check_rng(rng: object) -> RngName:
+    if rng is None:
+        return "torch"
     if not isinstance(rng, str) or rng not in RNGS:
         raise InitializerArgumentError(
             f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
             f"distribution with torch's generator; the others reproduce Keras's values)."
         )
-    return str(rng)
+    return rng  # type: ignore[return-value]
 
 
 def _mix_seed(seed: int, index: int) -> int:
@@ -308,7 +323,7 @@ def get(
     *,
     keras_version: VersionLike = None,
     seed: int | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
 ) -> Initializer:
     """Any Keras initializer identifier -> an in-place torch :class:`Initializer`.
 
@@ -321,7 +336,8 @@ def get(
             tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
-        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`).
+        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`);
+            None means the default, ``"torch"``.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -352,6 +368,18 @@ def get(
             )
         spec = spec.replace(seed=seed, advancing_seed=False)
     return Initializer(spec, version, rng)
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> tuple[Resolved, ...]: ...
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> Resolved: ...
 
 
 def describe(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import torch
 
@@ -37,6 +38,7 @@ __all__ = [
     "KerasLayout",
     "Layout",
     "LayoutLike",
+    "LayoutName",
     "MHAOutput",
     "MHAProjection",
     "Packed",
@@ -299,7 +301,10 @@ def mha_in_proj(num_heads: int) -> Packed:
     return Packed((MHAProjection(num_heads),) * 3, name="mha_in_proj")
 
 
-LayoutLike = str | Layout
+#: the layout names :func:`parse_layout` accepts (typos are type errors, not only runtime errors)
+LayoutName = Literal["torch", "keras", "embedding", "depthwise", "gru", "linear", "conv", "rnn",
+                     "lstm"]
+LayoutLike = LayoutName | Layout
 _NAMED: dict[str, Layout] = {
     "torch": TorchLayout(),
     "keras": KerasLayout(),

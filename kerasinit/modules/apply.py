@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer, get
+from kerasinit.bridge.initializer import Initializer, RngName, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
@@ -155,7 +155,7 @@ def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
 
 
 def resolve_keywords(
-    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: str,
+    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: RngName | None,
 ) -> tuple[dict[str, Initializer], bool | None]:
     """Validate Keras keywords and resolve their identifiers (None = not given).
 
@@ -219,7 +219,7 @@ def initialize(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
     recurse: bool = True,
     **initializers: object,
@@ -286,7 +286,7 @@ def keras_defaults_(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
 ) -> InitReport:
     """Re-initialize every supported submodule with its Keras layer's defaults (in place).

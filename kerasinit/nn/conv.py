@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.params import ParamSpec, param_spec, separable_specs
@@ -48,7 +49,7 @@ class _Conv(KerasLayerMixin):
         padding_mode: PaddingMode = "zeros", device: Any = None, dtype: Any = None, *,
         kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             type(self).__name__, self._keras_name(),
@@ -76,7 +77,7 @@ class _ConvTranspose(_Conv):
         dilation: Any = 1, padding_mode: PaddingMode = "zeros", device: Any = None,
         dtype: Any = None, *, kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             type(self).__name__, self._keras_name(),
@@ -153,7 +154,7 @@ class _Depthwise(KerasLayerMixin):
         device: Any = None, dtype: Any = None, *,
         depthwise_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         Depthwise(depth_multiplier)  # validates depth_multiplier
         config = configure(
@@ -206,7 +207,7 @@ class _Separable(KerasLayerMixin, nn.Module):
         bias: bool = True, padding_mode: PaddingMode = "zeros", device: Any = None, dtype: Any = None,
         *, depthwise_initializer: object = None, pointwise_initializer: object = None,
         bias_initializer: object = None, keras_version: VersionLike = None,
-        seed: int | None = None, generator: torch.Generator | None = None, rng: str = "torch",
+        seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         Depthwise(depth_multiplier)
         config = configure(

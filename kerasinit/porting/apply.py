@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer
+from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError
@@ -199,7 +199,7 @@ def _gru_bias_plan(work: _Work) -> None:
 
 def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
                    reset_after: bool, fans: tuple[float, float] | None,
-                   generator: torch.Generator | None, rng: str) -> None:
+                   generator: torch.Generator | None, rng: RngName | None) -> None:
     ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
     n = ih.shape[0]
     keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
@@ -220,7 +220,7 @@ def apply_plan(
     mapping: dict[str, str] | None = None,
     strict: bool = True,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
 ) -> ApplyReport:
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
@@ -260,7 +260,7 @@ def _tensors(work: _Work) -> list[torch.Tensor]:
     return [tensor_at(unit.module, p.name) for p in unit.params]
 
 
-def _check_rng(works: list[_Work], rng: str) -> None:
+def _check_rng(works: list[_Work], rng: RngName | None) -> None:
     """Seed-faithful streams need seeded initializers: refuse before anything is written."""
     if rng == "torch":
         return
@@ -275,7 +275,7 @@ def _check_rng(works: list[_Work], rng: str) -> None:
 
 
 def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None,
-           rng: str) -> dict[str, tuple[str, str, str]]:
+           rng: RngName | None) -> dict[str, tuple[str, str, str]]:
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
         unit = w.pair.unit

@@ -23,6 +23,8 @@ from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
 if TYPE_CHECKING:
     import torch
 
+    from kerasinit.bridge.initializer import RngName
+
 __all__ = ["Plan", "PlanLayer", "PlanRow", "Skipped"]
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Plan:
         mapping: dict[str, str] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
-        rng: str = "torch",
+        rng: RngName | None = "torch",
     ) -> ApplyReport:
         """Initialize ``torch_model`` as the Keras model was initialized.
 

@@ -19,35 +19,32 @@ cause. Independent of how the torch weights got there (``load_weights``, ``apply
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting.build import read
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.plan import Plan
-from kerasinit.porting.verify_causes import diagnose, relative
+from kerasinit.porting.verify_causes import relative
+from kerasinit.porting.verify_layers import (
+    ACTIVATIONS,
+    activation,
+    alone,
+    compare,
+    folded_bias,
+    to_keras,
+)
 from kerasinit.porting.verify_report import LayerCheck, VerifyReport
 
 __all__ = ["verify"]
 
 _PREPROCESSING = ("Rescaling", "Normalization", "Resizing", "CenterCrop")
-_CHANNELS_FIRST = (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.GroupNorm,
-                   nn.PReLU, nn.modules.instancenorm._InstanceNorm)
-_RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D",
-               "ConvLSTM3D")
-_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "linear": lambda t: t, "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh, "softmax": lambda t: torch.softmax(t, dim=-1), "gelu": F.gelu,
-    "silu": F.silu, "swish": F.silu, "elu": F.elu, "selu": F.selu, "softplus": F.softplus,
-    "exponential": torch.exp, "hard_sigmoid": lambda t: F.relu6(t + 3) / 6,
-    "leaky_relu": lambda t: F.leaky_relu(t, 0.2),
-}
 
 
 def _keras() -> Any:
@@ -76,37 +73,21 @@ def _keras_layer(model: Any, pair: Pair) -> tuple[Any, str]:
     return layer, ""
 
 
-def _to_keras(value: Any, shape: tuple[int, ...], module: nn.Module) -> tuple[np.ndarray | None,
-                                                                               str]:
-    """A torch output in the Keras layout of ``shape`` (or None) and how it was moved."""
-    note = ""
-    if isinstance(module, nn.RNNBase) and isinstance(value, tuple):
-        out, hidden = value
-        h_n = hidden[0] if isinstance(hidden, tuple) else hidden
-        if len(shape) == 2:
-            value = torch.cat([h_n[-2], h_n[-1]], -1) if module.bidirectional else h_n[-1]
-            note = "last state from h_n"
-        else:
-            value = out if module.batch_first else out.transpose(0, 1)
-            note = "" if module.batch_first else "time-major -> batch-first"
-    elif isinstance(module, nn.MultiheadAttention) and isinstance(value, tuple):
-        value = value[0] if module.batch_first else value[0].transpose(0, 1)
+def _unpadded(tensor: Any) -> Any:
+    """The input of a ZeroPadding layer that produced ``tensor`` (torch convs pad inside)."""
+    history = getattr(tensor, "_keras_history", None)
+    producer = getattr(history, "operation", None)
+    if type(producer).__name__.startswith("ZeroPadding"):
+        return getattr(producer, "input", tensor)
+    return tensor
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
     if isinstance(value, tuple):
-        value = value[0]
-    if not isinstance(value, torch.Tensor):
-        return None, f"torch output is a {type(value).__name__}"
-    arr = value.detach().cpu().numpy()
-    if arr.ndim >= 3 and isinstance(module, _CHANNELS_FIRST):  # (N, C, ...) -> (N, ..., C)
-        moved = np.moveaxis(arr, 1, -1)
-        if moved.shape == shape:
-            return moved, "NC... -> N...C"
-    if arr.shape == shape:
-        return arr, note
-    if arr.ndim >= 3:
-        moved = np.moveaxis(arr, 1, -1)
-        if moved.shape == shape:
-            return moved, "NC... -> N...C"
-    return None, f"torch shape {tuple(arr.shape)} vs Keras {shape}"
+        return tuple(_copy(v) for v in value)
+    return value
 
 
 def _torch_inputs(arrays: list[np.ndarray], pairs: list[Pair]) -> tuple[list[torch.Tensor], str]:
@@ -126,22 +107,6 @@ def _torch_inputs(arrays: list[np.ndarray], pairs: list[Pair]) -> tuple[list[tor
             notes.append("batch-first -> time-major")
         out.append(t)
     return out, ", ".join(sorted(set(notes))) or "as given"
-
-
-def _folded_bias(layer: Any, module: nn.Module) -> torch.Tensor | None:
-    """The Keras bias of a conv whose torch module has none (it was folded into a BatchNorm)."""
-    bias = getattr(layer, "bias", None)
-    if not isinstance(module, nn.modules.conv._ConvNd) or module.bias is not None or bias is None:
-        return None
-    return torch.from_numpy(np.asarray(bias)).to(module.weight.dtype)
-
-
-def _activation(layer: Any) -> str:
-    """The activation a Keras layer applies to its output (RNN activations are internal)."""
-    if type(layer).__name__ in _RNN_LAYERS:
-        return "linear"
-    act = layer.get_config().get("activation") if hasattr(layer, "get_config") else None
-    return act if isinstance(act, str) else "linear"
 
 
 def verify(
@@ -193,7 +158,7 @@ def verify(
     usable = []
     for pair, layer in targets:
         try:
-            outs += [layer.output, layer.input]
+            outs += [layer.output, layer.input, _unpadded(layer.input)]
             usable.append((pair, layer))
         except (ValueError, AttributeError) as exc:
             problems.append(f"{layer.name}: no single output to compare ({exc})")
@@ -211,7 +176,8 @@ def verify(
 
     def hook(i: int) -> Callable[..., None]:
         def record(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
-            captured.setdefault(i, (args, out))  # the first call; must return None
+            if i not in captured:  # the first call, copied: a later in-place op (ReLU6(inplace))
+                captured[i] = (_copy(args), _copy(out))  # must not change it; returns None
         return record
 
     hooks = [pair.unit.module.register_forward_hook(hook(i))
@@ -225,9 +191,19 @@ def verify(
             h.remove()
     checks: list[LayerCheck] = []
     first, cause = None, ""
+    causes: list[tuple[str, str]] = []
+    fold: torch.Tensor | None = None
     for i, (pair, layer) in enumerate(usable):
-        check, why = _compare(pair, layer, captured.get(i), results[2 * i], results[2 * i + 1],
+        check, why = compare(pair, layer, captured.get(i), results[3 * i], results[3 * i + 1],
                               tolerance, diagnose_it=first is None)
+        shift = fold if isinstance(pair.unit.module, nn.modules.batchnorm._BatchNorm) else None
+        rel_alone, why_alone = alone(pair, layer, captured.get(i), results[3 * i],
+                                     (results[3 * i + 1], results[3 * i + 2]), tolerance, shift)
+        fold = folded_bias(layer, pair.unit.module)
+        if rel_alone is not None:
+            check = dataclasses.replace(check, alone=rel_alone)
+        if why_alone:
+            causes.append((layer.name, why_alone))
         checks.append(check)
         if check.ok is False and first is None:
             first = (f"{layer.name} ({type(layer).__name__}) vs torch "
@@ -238,68 +214,21 @@ def verify(
         first, cause = "(output)", ("the final output differs although every paired layer "
                                     "agrees: a weightless operation after the last paired layer "
                                     "(pooling, flatten, activation)")
-    return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems))
-
-
-def _compare(pair: Pair, layer: Any, seen: tuple[tuple[Any, ...], Any] | None,
-             keras_out: np.ndarray, keras_in: Any, tol: float, diagnose_it: bool
-             ) -> tuple[LayerCheck, str]:
-    """One paired layer's check, and the likely cause when it differs."""
-    unit = pair.unit
-    if seen is None:
-        return LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
-                          "torch module was not called"), ""
-    args, out = seen
-    act = _activation(layer)
-    fn = _ACTIVATIONS.get(act)
-    if fn is None:
-        return LayerCheck(layer.name, unit.path, keras_out.shape, 0, 0, None,
-                          f"Keras activation {act!r} has no torch form here"), ""
-    folded = _folded_bias(layer, unit.module)
-
-    def convert(v: Any) -> np.ndarray | None:
-        if isinstance(v, torch.Tensor):
-            if folded is not None:
-                v = v + folded.reshape(-1, *([1] * (v.dim() - 2)))
-            v = fn(v)
-        return _to_keras(v, keras_out.shape, unit.module)[0]
-
-    value = convert(out)
-    note = _to_keras(out, keras_out.shape, unit.module)[1]
-    if act != "linear":
-        note = (note + "; " if note else "") + f"after Keras {act}"
-    if folded is not None:
-        note = (note + "; " if note else "") + "plus the Keras bias (folded into the next BN)"
-    if value is None:
-        shape_note = _to_keras(out, keras_out.shape, unit.module)[1]
-        return (LayerCheck(layer.name, unit.path, keras_out.shape, float("inf"), float("inf"),
-                           False, shape_note), f"layout/shape mismatch: {shape_note}")
-    diff, rel = relative(value, keras_out)
-    check = LayerCheck(layer.name, unit.path, keras_out.shape, diff, rel, rel <= tol, note)
-    if check.ok or not diagnose_it:
-        return check, ""
-    keras_in_arr = keras_in if isinstance(keras_in, np.ndarray) else None
-    in_shape = keras_in_arr.shape if keras_in_arr is not None else ()
-    in_module = unit.module if isinstance(unit.module, _CHANNELS_FIRST) else nn.Identity()
-
-    def convert_in(v: Any) -> np.ndarray | None:
-        return _to_keras(v, in_shape, in_module)[0]
-
-    return check, diagnose(layer, unit.module, args, convert, convert_in, keras_in_arr,
-                           keras_out, tol)
+    return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems),
+                        tuple(causes))
 
 
 def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,
            compared: list[str]) -> LayerCheck:
-    value, note = _to_keras(out, keras_out.shape, nn.Identity())
+    value, note = to_keras(out, keras_out.shape, nn.Identity())
     if value is None:
         return LayerCheck("(output)", "(model)", keras_out.shape, float("inf"), float("inf"),
                           False, note)
     diff, rel = relative(value, keras_out)
     last = keras_model.layers[-1]
-    act = _activation(last)
-    if rel > tol and act in _ACTIVATIONS and act != "linear" and isinstance(out, torch.Tensor):
-        fixed, _ = _to_keras(_ACTIVATIONS[act](out), keras_out.shape, nn.Identity())
+    act = activation(last)
+    if rel > tol and act in ACTIVATIONS and act != "linear" and isinstance(out, torch.Tensor):
+        fixed, _ = to_keras(ACTIVATIONS[act](out), keras_out.shape, nn.Identity())
         if fixed is not None and relative(fixed, keras_out)[1] < rel:
             diff, rel = relative(fixed, keras_out)
             note = f"after Keras classifier activation {act}"

@@ -23,6 +23,9 @@ class LayerCheck:
         ok: ``rel <= tolerance``; None when not compared.
         note: how the outputs were matched (``"NCHW -> NHWC"``, ``"after Keras relu"``) or why
             the layer was not compared.
+        alone: max|Δ| / max|Keras| when the torch module runs alone on Keras's input for this
+            layer (None when it cannot be re-run): above the tolerance means this layer
+            differs by itself, not only because an earlier one did.
     """
 
     keras_layer: str
@@ -32,11 +35,14 @@ class LayerCheck:
     rel: float
     ok: bool | None
     note: str = ""
+    alone: float | None = None
 
 
 @dataclass(frozen=True)
 class VerifyReport:
     """Layer-by-layer agreement of a Keras model and its torch port on the same inputs.
+
+    The ``alone`` column re-runs each torch module on Keras's input for that layer.
 
     Attributes:
         layers: every paired layer in Keras order, then the final output.
@@ -46,6 +52,8 @@ class VerifyReport:
             module with one change at a time show.
         compared: what was compared (inputs, preprocessing, classifier activation).
         problems: pairing problems (layers that could not be compared).
+        causes: (Keras layer, likely cause) for every layer that differs alone, on Keras's own
+            input: each independent difference of the port, not only the first.
     """
 
     layers: tuple[LayerCheck, ...]
@@ -54,6 +62,7 @@ class VerifyReport:
     cause: str
     compared: tuple[str, ...]
     problems: tuple[str, ...] = ()
+    causes: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -82,13 +91,18 @@ class VerifyReport:
             status = "-" if c.ok is None else ("ok" if c.ok else "DIFFERS")
             shape = "(" + ", ".join(map(str, c.shape)) + ")" if c.shape else "-"
             nums = ("-", "-") if c.ok is None else (f"{c.max_abs:.3g}", f"{c.rel:.3g}")
-            rows.append((c.keras_layer, c.torch_module or "-", shape, *nums, status, c.note))
+            own = "-" if c.alone is None else f"{c.alone:.3g}"
+            rows.append((c.keras_layer, c.torch_module or "-", shape, *nums, own, status,
+                         c.note))
         lines = [head, *[f"  {line}" for line in self.compared], ""]
-        lines += text_table(("Keras layer", "torch module", "shape", "max abs", "rel", "status",
-                             "note"), rows)
+        lines += text_table(("Keras layer", "torch module", "shape", "max abs", "rel", "alone",
+                             "status", "note"), rows)
         if self.first_divergent is not None:
             lines += ["", f"First divergent layer: {self.first_divergent}",
                       f"Likely cause: {self.cause}"]
+        if self.causes:
+            lines += ["", "Layers that differ on Keras's own input (each independent difference):"]
+            lines += [f"  - {name}: {why}" for name, why in self.causes]
         else:
             lines += ["", "Every compared output agrees."]
         if self.problems:
@@ -100,4 +114,5 @@ class VerifyReport:
         return {"ok": self.ok, "tolerance": self.tolerance,
                 "first_divergent": self.first_divergent, "cause": self.cause,
                 "compared": list(self.compared), "problems": list(self.problems),
+                "causes": [list(c) for c in self.causes],
                 "layers": [asdict(c) for c in self.layers]}

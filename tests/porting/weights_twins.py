@@ -27,11 +27,14 @@ def randomize(keras: Any, model: Any, x: np.ndarray, seed: int = 0) -> None:
                   1.0 / np.sqrt(max(1, int(np.prod(w.shape[:-1])))))).astype(w.dtype)
                  for w in ws]
         layer.set_weights(fresh)
-    for layer in model.layers:
-        if type(layer).__name__ != "BatchNormalization":
-            continue
-        feed = keras.Model(model.inputs[0], layer.input)
-        h = np.asarray(feed(x, training=False))
+    bns = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    if not bns:
+        return
+    # one training-mode pass: every BatchNorm's input under batch statistics
+    feed = keras.Model(model.inputs[0], [layer.input for layer in bns])
+    seen = feed(x, training=True)
+    for layer, h in zip(bns, seen if isinstance(seen, (list, tuple)) else [seen], strict=True):
+        h = np.asarray(h)
         axes = tuple(range(h.ndim - 1))
         mean, var = h.mean(axis=axes), h.var(axis=axes)
         ws = layer.get_weights()

@@ -107,6 +107,18 @@ class Initializer:
     def __hash__(self) -> int:
         return hash((self.spec, self.keras_version, self.rng))
 
+    # -- pickle / copy: the call counter travels, the lock is per object -----------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "keras_version": self.keras_version, "rng": self.rng,
+                "_calls": self._calls}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spec = state["spec"]
+        self.keras_version = state["keras_version"]
+        self.rng = state["rng"]
+        self._calls = int(state.get("_calls", 0))
+        self._lock = threading.Lock()
+
     # -- resolution ----------------------------------------------------------------------
     @overload
     def describe(self, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]

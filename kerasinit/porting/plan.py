@@ -8,7 +8,7 @@ torch model with it (:mod:`kerasinit.porting.apply`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kerasinit._text import text_table
@@ -17,10 +17,13 @@ from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting.apply import apply_plan
 from kerasinit.porting.load import load_weights
 from kerasinit.porting.load_report import LoadReport
+from kerasinit.porting.replay import DrawOrder, Order, ReplayError, replay
 from kerasinit.porting.report import ApplyReport
 from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import torch
 
     from kerasinit.bridge.initializer import RngName
@@ -39,6 +42,8 @@ class Plan:
         model_class: the top-level class (``"Sequential"``, ``"Functional"``, ...).
         notes: remarks (Lambda layers never executed, shared layers, guesses).
         skipped: layers that could not be interpreted (only with ``read(..., strict=False)``).
+        draw_order: the seed draws of ``keras.utils.set_random_seed`` (see :meth:`replay`).
+        replayed: the ``keras_seed`` replayed into the rows, or None.
     """
 
     layers: tuple[PlanLayer, ...]
@@ -48,6 +53,8 @@ class Plan:
     model_class: str = ""
     notes: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    draw_order: DrawOrder | None = field(default=None, repr=False, compare=False)
+    replayed: int | None = None
 
     @property
     def rows(self) -> tuple[PlanRow, ...]:
@@ -78,10 +85,14 @@ class Plan:
                 f"{self.model_class} model, {len(self.layers)} weight-bearing layers, "
                 f"{len(self.rows)} weights; {self.keras_version.label()} semantics "
                 f"({self.version_source})")
-        cols = ("layer", "class", "weight", "Keras shape", "initializer", "resolved")
-        table = [cols] + [(r.layer, r.class_name, r.weight, r.shape_text, r.initializer_text,
-                           r.resolved_text) for r in self.rows]
-        lines = [head, "", *text_table(table[0], table[1:])]
+        cols: tuple[str, ...] = ("layer", "class", "weight", "Keras shape", "initializer",
+                                 "resolved")
+        table: list[tuple[str, ...]] = [(r.layer, r.class_name, r.weight, r.shape_text,
+                                         r.initializer_text, r.resolved_text) for r in self.rows]
+        if any(r.seed_source for r in self.rows):
+            cols = (*cols[:5], "seed", cols[5])
+            table = [(*t[:5], _seed_text(r), t[5]) for t, r in zip(table, self.rows, strict=True)]
+        lines = [head, "", *text_table(cols, table)]
         notes = [f"{r.layer}/{r.weight}: {r.note}" for r in self.rows if r.note]
         notes += list(self.notes)
         notes += [f"skipped {s.path} ({s.class_name}): {s.reason}" for s in self.skipped]
@@ -107,6 +118,12 @@ class Plan:
         """The plan as JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), indent=indent)
 
+    def replay(self, keras_seed: int, *, order: Order = None,
+               seeds: Mapping[str, int] | None = None) -> Plan:
+        """This plan with the seeds ``keras.utils.set_random_seed(keras_seed)`` gave each unseeded
+        random initializer (see :func:`kerasinit.porting.replay.replay`)."""
+        return replay(self, keras_seed, order=order, seeds=seeds)
+
     def apply(
         self,
         torch_model: torch.nn.Module,
@@ -114,6 +131,9 @@ class Plan:
         strict: bool = True,
         generator: torch.Generator | None = None,
         rng: RngName | None = "torch",
+        keras_seed: int | None = None,
+        keras_order: Order = None,
+        keras_seeds: Mapping[str, int] | None = None,
     ) -> ApplyReport:
         """Initialize ``torch_model`` as the Keras model was initialized.
 
@@ -130,11 +150,28 @@ class Plan:
                 the rest.
             generator: torch generator to sample from.
             rng: ``"torch"`` or a seed-faithful stream (see :func:`kerasinit.get`).
+            keras_seed: the model was built after ``keras.utils.set_random_seed(keras_seed)``:
+                replay its draws (:meth:`replay`) so that every random tensor equals Keras's;
+                needs a seed-faithful ``rng`` (the Keras backend the model was built on).
+            keras_order: ``"rebuilt"`` for a model rebuilt from its config, or the
+                construction (Keras 3) / first-call (tf_keras) order of the layers when it
+                differs from the config's (``order=`` of :meth:`replay`).
+            keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
 
         Returns:
             An :class:`~kerasinit.porting.apply.ApplyReport` listing every torch parameter.
         """
-        return apply_plan(self, torch_model, mapping=mapping, strict=strict, generator=generator,
+        plan = self
+        if keras_seed is not None or keras_seeds is not None or keras_order is not None:
+            if rng in ("torch", None):
+                raise ReplayError(
+                    "keras_seed= reproduces the Keras model's own values, which needs a "
+                    "seed-faithful rng: the Keras backend it was built on ('tensorflow', "
+                    "'keras-torch', or 'jax' where available). Received rng='torch'.")
+            if keras_seed is None:
+                raise ReplayError("keras_order=/keras_seeds= need keras_seed= as well.")
+            plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
+        return apply_plan(plan, torch_model, mapping=mapping, strict=strict, generator=generator,
                           rng=rng)
 
     def load_weights(
@@ -171,3 +208,10 @@ class Plan:
         """
         return load_weights(self, torch_model, source, mapping=mapping,
                             allow_dropped=allow_dropped)
+
+
+def _seed_text(row: PlanRow) -> str:
+    seed = getattr(row.initializer, "seed", None)
+    if seed is None:
+        return ""
+    return f"{seed} ({row.seed_source})" if row.seed_source else str(seed)

@@ -40,6 +40,7 @@ class PlanRow:
             unseeded Keras 3 random initializer draws one when it is constructed and keeps it
             while its config says ``seed=None``); None for files and non-random initializers.
         variable_path: read from a live model only: the Keras ``Variable.path``.
+        seed_source: where a replayed seed came from (``"draw #3"``, ``"seeds="``), or "".
     """
 
     layer: str
@@ -57,6 +58,7 @@ class PlanRow:
     note: str = ""
     live_seed: int | None = None
     variable_path: str = ""
+    seed_source: str = ""
 
     @property
     def shape_text(self) -> str:
@@ -102,6 +104,7 @@ class PlanRow:
             },
             "keras_version": str(self.keras_version), "blocks": self.blocks, "note": self.note,
             "live_seed": self.live_seed, "variable_path": self.variable_path,
+            **({"seed_source": self.seed_source} if self.seed_source else {}),
         }
 
 

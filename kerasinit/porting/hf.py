@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer
+from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError
@@ -222,9 +222,9 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
     return jobs, problems, used
 
 
-def _initializer(row: PlanRow, rng: str) -> Initializer:
+def _initializer(row: PlanRow, rng: RngName | None) -> Initializer:
     spec = row.initializer
-    if rng != "torch" and spec.is_random and getattr(spec, "seed", None) is None:
+    if rng not in ("torch", None) and spec.is_random and getattr(spec, "seed", None) is None:
         if row.live_seed is None:
             raise KerasInitError(
                 f"rng={rng!r} reproduces Keras's values from each initializer's seed, but "
@@ -234,7 +234,7 @@ def _initializer(row: PlanRow, rng: str) -> Initializer:
     return Initializer(spec, row.keras_version)
 
 
-def _values(job: _Job, generator: torch.Generator | None, rng: str) -> torch.Tensor:
+def _values(job: _Job, generator: torch.Generator | None, rng: RngName | None) -> torch.Tensor:
     parts = []
     for row in job.rows:
         keras = torch.empty(row.keras_shape or (), dtype=job.param.dtype)
@@ -254,7 +254,7 @@ def apply_twin(
     *,
     strict: bool = True,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
 ) -> ApplyReport:
     """Initialize the ``transformers`` twin at ``where`` in ``model`` from ``plan`` (by name).
 

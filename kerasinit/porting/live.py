@@ -100,15 +100,29 @@ class _Found:
     calls: int = 1
 
 
+def _trusted(cls: type) -> bool:
+    """A class whose name may be taken at its word: Keras's own, or keras_hub's public layers
+    (a model-specific class can reuse a name: keras_hub's Gemma ``RMSNormalization`` starts
+    its scale at zeros, Keras's at ones)."""
+    module = getattr(cls, "__module__", "") or ""
+    return _keras_root(cls) is not None or module.startswith("keras_hub.src.layers.")
+
+
 def _family(layer: object) -> str | None:
-    """The rule for this layer: its class name, else the nearest built-in Keras base class."""
-    name = type(layer).__name__
-    if name in FAMILIES:
-        return name
-    for cls in type(layer).__mro__[1:]:
-        if cls.__name__ in FAMILIES and _keras_root(cls):
+    """The rule for this layer: its class's name if it is Keras's or keras_hub's own, else the
+    nearest such base class that kerasinit has a rule for."""
+    for cls in type(layer).__mro__:
+        if cls.__name__ in FAMILIES and _trusted(cls):
             return cls.__name__
     return None
+
+
+def _config(layer: Any) -> Mapping[str, Any] | None:
+    try:
+        config = layer.get_config()
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+    return config if isinstance(config, Mapping) else None
 
 
 def _is_model(layer: object) -> bool:
@@ -164,6 +178,8 @@ class _Walker:
         name = str(getattr(layer, "name", "") or type(layer).__name__.lower())
         path = prefix + name
         family = None if top and _is_model(layer) else _family(layer)
+        if family is not None and _config(layer) is None:
+            family = None  # no readable config: planned from its variables and attributes
         children = _children(layer)
         sub = "" if top else path + "/"
         if family in WRAPPERS:  # the wrapped layer first, then the wrapper's own weights
@@ -311,12 +327,11 @@ def _shape_or_none(value: object) -> tuple[int | None, ...] | None:
 
 
 def _record(found: _Found, version: KerasVersion) -> LayerRecord:
-    config = found.layer.get_config() if found.family else {}
+    config = (_config(found.layer) if found.family else None) or {}
     shape, extra = _build_shapes(found.layer)
     name = str(getattr(found.layer, "name", ""))
-    return LayerRecord(found.path, name, found.family or type(found.layer).__name__,
-                       config if isinstance(config, Mapping) else {}, shape, extra,
-                       found.wrapper, found.calls)
+    return LayerRecord(found.path, name, found.family or type(found.layer).__name__, config,
+                       shape, extra, found.wrapper, found.calls)
 
 
 def _match(defs: list[WeightDef], variables: list[Any]) -> list[Any | None]:

@@ -208,3 +208,11 @@ def test_porting_doc_bert_section_is_current() -> None:
     printed = out.getvalue().splitlines()
     for line in shown.splitlines():
         assert line == "..." or line in printed, line
+
+
+def test_meta_twin_is_planned_not_applied(bert: tuple[Any, Any]) -> None:
+    with torch.device("meta"):
+        model = transformers.BertModel(_bert_config())
+    report = bert[1].apply(model)
+    assert report.ok and not report.applied
+    assert {e.status for e in report.entries} == {"planned"}

@@ -192,3 +192,38 @@ def test_detection_does_not_import_keras() -> None:
             "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert is_keras_object(keras.layers.Dense(2)) and not is_keras_object(torch.nn.Linear(2, 2))
+
+
+class RMSNormalization(keras.layers.Layer):  # a model's own class borrowing a Keras name
+    def build(self, shape: Any) -> None:
+        self.scale = self.add_weight(name="scale", shape=(shape[-1],), initializer="zeros")
+
+    def call(self, x: Any) -> Any:
+        return x * self.scale
+
+
+def test_a_borrowed_keras_class_name_is_not_taken_at_its_word() -> None:
+    """keras_hub's Gemma has its own ``RMSNormalization`` whose scale starts at zeros, where
+    Keras's starts at ones: only Keras's (and keras_hub's public layers') names are trusted."""
+    inp = keras.Input((3,))
+    model = keras.Model(inp, RMSNormalization(name="rms")(inp))
+    with pytest.raises(UnknownLayerError, match=r"rms/scale \(3,\)"):
+        read(model)
+    builtin = keras.Model(inp, keras.layers.RMSNormalization(name="rms2")(inp))
+    assert [(r.weight, r.initializer.class_name) for r in read(builtin).rows] == [("scale", "Ones")]
+
+
+def test_tf_keras_live_rows_equal_file_rows() -> None:
+    tk = pytest.importorskip("tf_keras")
+    L = tk.layers
+    inp = tk.Input((6,), dtype="int32")
+    x = L.Embedding(30, 8, name="emb")(inp)
+    x = L.Bidirectional(L.LSTM(3, return_sequences=True), name="bi")(x)
+    x = L.MultiHeadAttention(2, 3, name="mha")(x, x)
+    x = L.BatchNormalization(name="bn")(L.GRU(4, name="gru")(x))
+    model = tk.Model(inp, L.Dense(2, name="out")(x))
+    live = read(model)
+    saved = read(model.to_json(), keras_version=f"{tk.__version__}-tf")
+    assert str(live.keras_version) == str(saved.keras_version) == tk.__version__
+    assert [_key(r) for r in live.rows] == [_key(r) for r in saved.rows]
+    assert len(live.rows) == len(model.weights) == 24

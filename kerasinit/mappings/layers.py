@@ -218,8 +218,9 @@ _TABLE: tuple[KerasLayer, ...] = (
     KerasLayer("GroupedQueryAttention", (
         _kernel(("E", "num_query_heads|num_key_value_heads", "head_dim"), legacy=()),
         _bias(("num_query_heads|num_key_value_heads", "head_dim"), when="use_bias")),
-        builder="gqa", aliases=("GroupQueryAttention",), quirks=(*_MHA_QUIRK, "weights query/, key/, (gate/,) value/, "
-                               "attention_output/: key and value have num_key_value_heads")),
+        builder="gqa", aliases=("GroupQueryAttention",),
+        quirks=(*_MHA_QUIRK, "weights query/, key/, (gate/,) value/, attention_output/: key and "
+                             "value have num_key_value_heads")),
     KerasLayer("ReversibleEmbedding", (
         LayerWeight("embeddings", "embeddings", "embeddings_initializer", UNIFORM_005,
                     ("input_dim", "output_dim")),
@@ -230,7 +231,7 @@ _TABLE: tuple[KerasLayer, ...] = (
     KerasLayer("PositionEmbedding", (
         LayerWeight("embeddings", "embeddings", "initializer", "glorot_uniform",
                     ("sequence_length", "in")),),
-        quirks=("keras_hub: the initializer key is `initializer`",)),
+        quirks=("keras_hub layer; its initializer key is plain `initializer`",)),
     KerasLayer("LayerScale", (
         LayerWeight("gamma", "scale", None, "ones", ("projection_dim",),
                     value_key="init_values"),),
@@ -238,18 +239,23 @@ _TABLE: tuple[KerasLayer, ...] = (
                 "unnamed (Keras calls it `variable`)",)),
     KerasLayer("RMSNormalization", (
         LayerWeight("scale", "gamma", None, "ones", ("axis",)),)),
-    KerasLayer("STFTSpectrogram", (
-        LayerWeight("real_kernel", "kernel", None, "stft", ("frame_length", "1", "fft_length // 2 + 1")),
-        LayerWeight("imag_kernel", "kernel", None, "stft", ("frame_length", "1", "fft_length // 2 + 1"))),
+    KerasLayer("STFTSpectrogram", tuple(
+        LayerWeight(f"{side}_kernel", "kernel", None, "stft",
+                    ("frame_length", "1", "fft_length // 2 + 1")) for side in ("real", "imag")),
         builder="stft", quirks=("STFT(side, window, scaling, periodic) from the layer's config; "
                                 "mode 'real' / 'imag' drops the other kernel",)),
     KerasLayer("SpectralNormalization", (
         LayerWeight("vector_u", "vector_u", None,
                     {"class_name": "TruncatedNormal", "config": {"stddev": 0.02}},
-                    ("1", "units|filters of the wrapped layer")),),
+                    ("1", "units|filters|output_dim of the wrapped layer")),),
         builder="spectral_normalization",
         quirks=("a wrapper: the wrapped layer's weights are planned as its own layer; vector_u "
                 "is not trained",)),
+    *(KerasLayer(name, (
+        LayerWeight("lambda1", "gamma", None, {"class_name": "Constant", "config": {"value": 1.0}},
+                    ("hidden_dim",), value_key="init_values"),),
+        quirks=("keras_hub layer; no initializer key: the weight starts at `init_values`",))
+      for name in ("DINOV2LayerScale", "DINOV3LayerScale")),
 )
 
 #: layers that have their own weights and wrap a layer planned on its own (config key ``layer``)

@@ -243,7 +243,8 @@ def _spectral_normalization(ctx: LayerCtx) -> list[WeightDef]:
     the wrapped layer is planned as a layer of its own."""
     inner = ctx.get("layer")
     cfg = inner.get("config") if isinstance(inner, Mapping) else None
-    n = cfg.get("units", cfg.get("filters")) if isinstance(cfg, Mapping) else None
+    n = (cfg.get("units", cfg.get("filters", cfg.get("output_dim")))
+         if isinstance(cfg, Mapping) else None)
     return [_def(ctx, "vector_u", _shape(1, n), note="power-iteration vector, not trained")]
 
 

@@ -89,13 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--quick", action="store_true", help="a few initializers only")
     parser.add_argument("--rngs", nargs="*", default=None)
+    parser.add_argument("--names", nargs="*", default=None, help="initializers to measure")
     args = parser.parse_args(argv)
     if not os.path.exists("/proc/self/clear_refs"):
         print("bench_memory needs Linux /proc (VmHWM and clear_refs); skipped.")
         return 0
     rngs = args.rngs if args.rngs is not None else _rngs()
-    names = (["he_normal", "random_uniform", "orthogonal", "constant"] if args.quick
-             else RANDOM + DETERMINISTIC)
+    names = args.names or (["he_normal", "random_uniform", "orthogonal", "constant"]
+                           if args.quick else RANDOM + DETERMINISTIC)
     print(f"peak extra memory / tensor size, {args.dtype}, {args.size}² "
           f"(Orthogonal {args.ortho_size}²), fresh process per case")
     print(f"| initializer | {' | '.join(f'{r} first | {r} warm' for r in rngs)} |")

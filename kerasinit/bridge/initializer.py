@@ -179,6 +179,28 @@ class Initializer:
         # The validation boundary: nothing below may fail for bad input once writing starts.
         check_tensor(tensor, self.class_name)
         rng_name = self.rng if rng is None else _check_rng(rng)
+        plan = self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng_name)
+        return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
+                                 rng=rng_name)
+
+    def plan(
+        self, tensor: torch.Tensor, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None, generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> Plan:
+        """Check a call (tensor, layout, fans, dtype, generator, rng) and return its fill plan.
+
+        The plan holds one ``(rows, layout, Resolved)`` per block; :meth:`fill_planned` writes
+        it without checking again (so a module can check every tensor before writing any).
+
+        Example:
+            >>> import torch, kerasinit
+            >>> plan = kerasinit.get("glorot_uniform").plan(torch.empty(3, 5))
+            >>> [(rows, r.keras_shape, r.fan_in, r.fan_out) for rows, _, r in plan]
+            [(None, (5, 3), 5.0, 3.0)]
+        """
+        check_tensor(tensor, self.class_name)
+        rng_name = self.rng if rng is None else _check_rng(rng)
         plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(tensor.shape),
                      None if fans is None else check_fans(fans))
         _check_dtype(tensor, plan, self.class_name)
@@ -187,6 +209,15 @@ class Initializer:
                      self.class_name)
         if rng_name != "torch":
             _check_faithful(self, rng_name, generator)
+        return plan
+
+    def fill_planned(
+        self, tensor: torch.Tensor, plan: Plan, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None, generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> torch.Tensor:
+        """Fill ``tensor`` by the plan :meth:`plan` returned for the same arguments."""
+        rng_name = self.rng if rng is None else rng
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
@@ -216,6 +247,32 @@ class Initializer:
                     g = torch.Generator(device=tensor.device).manual_seed(key)
                     fill_(target, resolved.distribution, block_layout, resolved.keras_shape, g)
         return tensor
+
+    def validate(
+        self,
+        tensor: torch.Tensor,
+        *,
+        layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+        generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> None:
+        """Every check ``self(tensor, ...)`` makes, without writing or drawing anything.
+
+        Whole-module calls (``initialize``, ``keras_defaults_``, ``Plan.apply``) validate every
+        tensor first, so a failure leaves all of them untouched.
+
+        Raises:
+            KerasInitError: exactly what the call would raise.
+
+        Example:
+            >>> import torch, kerasinit
+            >>> kerasinit.get("he_normal").validate(torch.zeros(4, 4, dtype=torch.int8))
+            Traceback (most recent call last):
+            ...
+            kerasinit.mappings.errors.LayoutError: HeNormal samples floating-point values; ...
+        """
+        self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
 
     def _faithful(
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,

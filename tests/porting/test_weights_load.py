@@ -88,9 +88,9 @@ def test_every_tensor_bit_identical_and_verify_agrees(saved: Any, name: str, fmt
     assert all(e.status == "used" for e in report.keras)
     check = verify(model, twin, INPUTS[name])
     assert check.ok, str(check)
-    compared = [c for c in check.layers if c.ok is not None]
-    assert len(compared) >= len(expected) // 4 + 1
-    assert max(c.rel for c in compared) <= 1e-5, str(check)
+    assert all(c.ok is not None for c in check.layers), str(check)  # every pair compared
+    assert len(check.layers) == len(report.pairs) + 1
+    assert max(c.rel for c in check.layers) <= 1e-5, str(check)
 
 
 def test_report_lists_every_torch_tensor_and_batch_counter_untouched(saved: Any) -> None:
@@ -336,3 +336,44 @@ def test_a_huge_stored_weight_of_the_wrong_shape_is_never_read(saved: Any,
     with pytest.raises(WeightsMismatchError, match=r"conv/kernel.*200000"):
         read(paths["keras"]).load_weights(twin, forged)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+def test_corrupted_archive_member_and_a_directory_are_refused(saved: Any, tmp_path: Path) -> None:
+    _, paths = saved["image"]
+    data = bytearray(paths["keras"].read_bytes())
+    with zipfile.ZipFile(paths["keras"]) as archive:
+        info = archive.getinfo("model.weights.h5")
+    assert info.compress_type == zipfile.ZIP_STORED  # what Keras writes
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    with zipfile.ZipFile(paths["keras"]) as archive, archive.open(info) as member:
+        import h5py
+
+        with h5py.File(member, "r") as f:  # where the head's kernel values lie in the member
+            offset = f["layers/dense/vars/0"].id.get_offset()
+    data[start + offset + 5] ^= 0x40  # flip one bit of one stored weight: only the CRC shows it
+    bad = tmp_path / "flipped.keras"
+    bad.write_bytes(bytes(data))
+    twin = tw.ImageTwin()
+    before = _state(twin)
+    with pytest.raises(ModelFileError, match="CRC"):
+        read(paths["keras"]).load_weights(twin, bad)
+    with pytest.raises(ModelFileError, match="directory"):
+        read(paths["keras"]).load_weights(twin, tmp_path)
+    assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+@pytest.mark.parametrize("style", ["siblings", "knn"])
+def test_separable_conv_onto_two_sibling_modules_or_one_layer(saved: Any, style: str) -> None:
+    model, paths = saved["image"]
+    twin = tw.ImageTwin(sep=style)
+    report = read(paths["keras"]).load_weights(twin, paths["keras"])
+    expected = tw.expected_image(model)
+    if style == "siblings":
+        expected = {k.replace("sep.depthwise", "sep_dw").replace("sep.pointwise", "sep_pw"): v
+                    for k, v in expected.items()}
+    state = twin.state_dict()
+    assert {e.torch_name for e in report.loaded} == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(state[key], torch.from_numpy(np.ascontiguousarray(value))), key
+    check = verify(model, twin, INPUTS["image"])
+    assert check.ok and check["sep"].ok and check["sep"].rel <= 1e-5, str(check)

@@ -29,6 +29,7 @@ from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import tensor_at
+from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
@@ -252,6 +253,9 @@ def apply_plan(
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"plan.apply needs a torch.nn.Module. Received {type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone onto its transformers twin: pairing by name
+        return apply_twin(plan, model, *twin, strict=strict, generator=generator, rng=rng)
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_up(plan, model, units, mapping)
     label = plan.keras_version.label()

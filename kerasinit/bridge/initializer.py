@@ -271,7 +271,9 @@ class Initializer:
         with self._lock:
             call_index = self._calls
             self._calls += 1
-        if rng_name != "torch":
+        if rng_name != "torch" and self.spec.is_random:
+            # deterministic initializers have no stream: the in-place torch path writes the
+            # same values without a full-size intermediate
             return self._faithful(tensor, plan, rng_name, seed, call_index, generator)
         with torch.no_grad():
             if generator is not None or seed is None or not self.spec.is_random:

@@ -169,14 +169,14 @@ def test_every_weight_bearing_keras_layer_has_a_rule() -> None:
     mentions add_weight in its docstring (its cell is planned)."""
     import inspect
 
-    from kerasinit.porting.live import _family
+    from kerasinit.porting.live_walk import rule_of
 
     uncovered = set()
     for name in dir(keras.layers):
         cls = getattr(keras.layers, name)
         if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
             continue
-        if _family(object.__new__(cls)) is not None:
+        if rule_of(object.__new__(cls)) is not None:
             continue
         modules = {c.__module__ for c in cls.__mro__
                    if c.__module__.startswith("keras.src.layers.")

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kerasinit-installed
 
-.PHONY: setup demo test lint typecheck unit docs bench clean
+.PHONY: setup demo test lint typecheck typing unit docs bench dist test-torch-matrix clean
 
 # CPU torch first (a plain `torch` would pull several GB of CUDA wheels), then the extras.
 $(STAMP): pyproject.toml
@@ -40,5 +40,23 @@ bench: setup
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_rng.py
 
+# Wheel + sdist into dist/ (the sdist carries tests/, its tests run: docs/install.md).
+dist: setup
+	$(BIN)/python -m pip install -q build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+# The core tests (no TensorFlow/JAX: those tests skip) on the oldest torch kerasinit declares and
+# the newest installable here, each in its own venv (.venv-torch-X). Not part of `make test`:
+# torch's Linux x86-64 wheels on PyPI are CUDA builds that pull several GB of CUDA libraries.
+TORCH_MATRIX ?= 2.5.1 2.14.1
+test-torch-matrix:
+	set -e; for v in $(TORCH_MATRIX); do \
+	  $(PY) -m venv .venv-torch-$$v; \
+	  .venv-torch-$$v/bin/python -m pip install -q "torch==$$v" "numpy<2.3" pytest hypothesis scipy h5py; \
+	  .venv-torch-$$v/bin/python -m pip install -q --no-deps -e .; \
+	  echo "== torch $$v"; \
+	  .venv-torch-$$v/bin/python -m pytest -q tests -p no:cacheprovider; \
+	done
+
 clean:
-	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-torch-* build dist site *.egg-info .pytest_cache .mypy_cache .ruff_cache

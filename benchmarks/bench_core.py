@@ -8,7 +8,7 @@ Run: ``python benchmarks/bench_core.py [--size 4096] [--repeat 7]``. Prints Mark
 3. ``import kerasinit`` cost beyond ``import torch`` (fresh interpreters);
 4. when TensorFlow is installed: the "sample in Keras/TF, transpose, copy" route for comparison.
 
-No assertion is made on time; ``tests/test_benchmarks.py`` only checks that the script runs.
+No assertion is made on time; ``tests/benchmarks/test_benchmarks.py`` only checks that the script runs.
 """
 
 from __future__ import annotations

@@ -5,52 +5,125 @@
 >>> _ = kerasinit.get("he_normal")(w)              # Keras he_normal for Dense(256) on 784 inputs
 >>> bool(w.abs().max() <= 2 * (2 / 784) ** 0.5 / 0.87962566103423978)
 True
+
+Every public name loads on first use (PEP 562), so ``import kerasinit.mappings`` (pure data)
+does not import torch: the tensor level (:mod:`kerasinit.bridge`) loads when a name from it is
+first touched, the heavier parts (:mod:`kerasinit.nn`, :mod:`kerasinit.parity` with TensorFlow
+inside, :mod:`kerasinit.porting`) likewise.
 """
 
-from kerasinit.bridge import layouts as layouts
-from kerasinit.bridge.initializer import Initializer as Initializer
-from kerasinit.bridge.initializer import describe as describe
-from kerasinit.bridge.initializer import get as get
-from kerasinit.mappings.errors import InitializerArgumentError as InitializerArgumentError
-from kerasinit.mappings.errors import KerasInitError as KerasInitError
-from kerasinit.mappings.errors import LayoutError as LayoutError
-from kerasinit.mappings.errors import UnknownInitializerError as UnknownInitializerError
-from kerasinit.mappings.errors import UnsupportedInitializerError as UnsupportedInitializerError
-from kerasinit.mappings.errors import UnsupportedVersionError as UnsupportedVersionError
-from kerasinit.mappings.resolve import Resolved as Resolved
+from __future__ import annotations
 
-__version__ = "0.1.0"
-from kerasinit.bridge.functional import constant_ as constant_
-from kerasinit.bridge.functional import glorot_normal_ as glorot_normal_
-from kerasinit.bridge.functional import glorot_uniform_ as glorot_uniform_
-from kerasinit.bridge.functional import he_normal_ as he_normal_
-from kerasinit.bridge.functional import he_uniform_ as he_uniform_
-from kerasinit.bridge.functional import identity_ as identity_
-from kerasinit.bridge.functional import lecun_normal_ as lecun_normal_
-from kerasinit.bridge.functional import lecun_uniform_ as lecun_uniform_
-from kerasinit.bridge.functional import ones_ as ones_
-from kerasinit.bridge.functional import orthogonal_ as orthogonal_
-from kerasinit.bridge.functional import random_normal_ as random_normal_
-from kerasinit.bridge.functional import random_uniform_ as random_uniform_
-from kerasinit.bridge.functional import stft_ as stft_
-from kerasinit.bridge.functional import truncated_normal_ as truncated_normal_
-from kerasinit.bridge.functional import variance_scaling_ as variance_scaling_
-from kerasinit.bridge.functional import zeros_ as zeros_
+import importlib
+from typing import TYPE_CHECKING
 
-# Heavier parts load on first use: `kerasinit.nn`, `kerasinit.parity` (TensorFlow inside),
-# `kerasinit.porting`, and the module-level helpers `initialize` / `keras_defaults_`.
-_LAZY_MODULES = {"nn", "parity", "porting"}
-_LAZY_ATTRS = {
-    "initialize": "kerasinit.bridge.modules",
-    "keras_defaults_": "kerasinit.bridge.modules",
+from kerasinit._version import __version__ as __version__
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and readers
+    from kerasinit import bridge as bridge
+    from kerasinit import mappings as mappings
+    from kerasinit import modules as modules
+    from kerasinit import nn as nn
+    from kerasinit import parity as parity
+    from kerasinit import porting as porting
+    from kerasinit.bridge import layouts as layouts
+    from kerasinit.bridge.functional import (
+        constant_,
+        glorot_normal_,
+        glorot_uniform_,
+        he_normal_,
+        he_uniform_,
+        identity_,
+        lecun_normal_,
+        lecun_uniform_,
+        ones_,
+        orthogonal_,
+        random_normal_,
+        random_uniform_,
+        stft_,
+        truncated_normal_,
+        variance_scaling_,
+        zeros_,
+    )
+    from kerasinit.bridge.initializer import Initializer, describe, get
+    from kerasinit.mappings.errors import (
+        InitializerArgumentError,
+        KerasInitError,
+        LayoutError,
+        UnknownInitializerError,
+        UnsupportedInitializerError,
+        UnsupportedVersionError,
+    )
+    from kerasinit.mappings.resolve import Resolved
+    from kerasinit.modules.apply import initialize, keras_defaults_
+
+__all__ = [
+    "Initializer",
+    "InitializerArgumentError",
+    "KerasInitError",
+    "LayoutError",
+    "Resolved",
+    "UnknownInitializerError",
+    "UnsupportedInitializerError",
+    "UnsupportedVersionError",
+    "constant_",
+    "describe",
+    "get",
+    "glorot_normal_",
+    "glorot_uniform_",
+    "he_normal_",
+    "he_uniform_",
+    "identity_",
+    "initialize",
+    "keras_defaults_",
+    "layouts",
+    "lecun_normal_",
+    "lecun_uniform_",
+    "ones_",
+    "orthogonal_",
+    "random_normal_",
+    "random_uniform_",
+    "stft_",
+    "truncated_normal_",
+    "variance_scaling_",
+    "zeros_",
+]
+
+#: public name -> module that defines it (everything not listed is a submodule)
+_HOMES = {
+    "Initializer": "kerasinit.bridge.initializer",
+    "describe": "kerasinit.bridge.initializer",
+    "get": "kerasinit.bridge.initializer",
+    "Resolved": "kerasinit.mappings.resolve",
+    "initialize": "kerasinit.modules.apply",
+    "keras_defaults_": "kerasinit.modules.apply",
 }
+_SUBMODULES = {
+    "bridge": "bridge", "mappings": "mappings", "modules": "modules", "nn": "nn",
+    "parity": "parity", "porting": "porting", "layouts": "bridge.layouts"}
+
+
+def _home(name: str) -> str | None:
+    if name in _HOMES:
+        return _HOMES[name]
+    if name.endswith("Error") and name in __all__:
+        return "kerasinit.mappings.errors"
+    if name.endswith("_") and name in __all__:
+        return "kerasinit.bridge.functional"
+    return None
 
 
 def __getattr__(name: str) -> object:
-    import importlib
+    home = _home(name)
+    if name in _SUBMODULES:
+        value: object = importlib.import_module(f"kerasinit.{_SUBMODULES[name]}")
+    elif home is not None:
+        value = getattr(importlib.import_module(home), name)
+    else:
+        raise AttributeError(f"module 'kerasinit' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f"kerasinit.{name}")
-    if name in _LAZY_ATTRS:
-        return getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
-    raise AttributeError(f"module 'kerasinit' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})

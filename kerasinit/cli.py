@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+from kerasinit._version import __version__
 
 __all__ = ["main"]
 
@@ -22,11 +25,28 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    A closed pipe (``kerasinit table | head``) ends the command quietly with the shell's
+    SIGPIPE exit status, 141, instead of a ``BrokenPipeError`` traceback.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush is silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="kerasinit",
         description="Initialize PyTorch weights exactly as Keras does.",
     )
+    parser.add_argument("--version", action="version", version=f"kerasinit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in args_list if not a.startswith("-")), None)

@@ -2,7 +2,7 @@
 
 Writes ``docs/table.md``, the table section of ``README.md`` (between the
 ``<!-- table:start -->`` / ``<!-- table:end -->`` markers) and ``docs/index.md`` (the docs site's
-home page: the README with its links made relative to ``docs/``). ``tests/test_docs.py`` fails
+home page: the README with its links made relative to ``docs/``). ``tests/docs/test_docs.py`` fails
 when any is stale. Run: ``python scripts/gen_docs.py``; build the site with ``mkdocs build``.
 """
 
@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 from kerasinit.table_cli import render  # noqa: E402
 
+#: README links are absolute (they are read on the package index too); the site makes them relative.
+REPO_BLOB = "https://github.com/kerasinit/kerasinit/blob/main/"
 START, END = "<!-- table:start -->", "<!-- table:end -->"
 HEADER = """# The mapping table
 
@@ -40,7 +42,7 @@ def readme_with_table(readme: str) -> str:
 def index_doc(readme: str) -> str:
     """The README as the site's home page (links into ``docs/`` made relative)."""
     note = "<!-- generated from README.md by scripts/gen_docs.py: edit the README -->\n"
-    return note + readme.replace("](docs/", "](")
+    return note + readme.replace(f"]({REPO_BLOB}docs/", "](")
 
 
 def main() -> None:

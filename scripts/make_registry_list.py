@@ -1,6 +1,6 @@
 """Write ``tests/data/keras_registry.json``: every key Keras 3 and tf_keras register.
 
-The table-driven completeness test (``tests/test_core_table.py``) walks the installed
+The table-driven completeness test (``tests/mappings/test_table.py``) walks the installed
 registries when TensorFlow/Keras are installed and falls back to this checked-in list
 otherwise, so a machine without TensorFlow still checks every name. Each key is stored with
 the class name it resolves to. Regenerate after a Keras upgrade::

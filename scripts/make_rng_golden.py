@@ -2,7 +2,7 @@
 
 Runs Keras 3 (TF backend) and tf_keras 2 on every seeded initializer, several shapes (odd
 sizes exercise the Philox counter tail) and seeds (0, 1, 2^31-1, negative, > 2^32), and stores
-each kernel in Keras layout as float32. ``tests/test_rng_golden.py`` checks kerasinit's
+each kernel in Keras layout as float32. ``tests/bridge/rng/test_rng_golden.py`` checks kerasinit's
 ``rng="tensorflow"`` against them bit for bit, without TensorFlow.
 
 Usage: ``.venv/bin/python scripts/make_rng_golden.py [out.npz]``

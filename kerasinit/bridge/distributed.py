@@ -15,16 +15,13 @@ Three cases, chosen so that the *global* tensor is what a single-device call wou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from kerasinit.bridge.layouts import LayoutLike
-from kerasinit.bridge.samplers import fill_
+from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant, Normal, TruncatedNormal, Uniform
-
-if TYPE_CHECKING:
-    from kerasinit.bridge.initializer import Initializer, Plan
 
 __all__ = ["fill_dtensor", "is_dtensor"]
 
@@ -43,13 +40,15 @@ def _elementwise(plan: Plan) -> bool:
 
 
 def fill_dtensor(
-    init: Initializer, tensor: Any, plan: Plan, *, layout: LayoutLike,
-    fans: tuple[float, float] | None, generator: torch.Generator | None, rng: str,
+    tensor: Any, plan: Plan, fill_full: Callable[[torch.Tensor], torch.Tensor], *,
+    seeded: bool, generator: torch.Generator | None, rng: str,
 ) -> torch.Tensor:
-    """Fill a DTensor in place (already validated by :meth:`Initializer.__call__`)."""
+    """Fill a DTensor in place (already validated by :meth:`Initializer.__call__`).
+
+    ``fill_full`` fills a plain tensor of the global shape the way the single-device call would.
+    """
     from torch.distributed.tensor import distribute_tensor
 
-    seeded = getattr(init.spec, "seed", None) is not None
     if rng == "torch" and generator is None and not seeded and _elementwise(plan):
         _, block_layout, resolved = plan[0]
         with torch.no_grad():
@@ -57,7 +56,7 @@ def fill_dtensor(
         return tensor  # type: ignore[no-any-return]
     local = tensor.to_local()
     full = torch.empty(tuple(tensor.shape), dtype=tensor.dtype, device=local.device)
-    init(full, layout=layout, fans=fans, generator=generator, rng=rng)
+    fill_full(full)
     same_everywhere = seeded and generator is None
     shards = distribute_tensor(full, tensor.device_mesh, tensor.placements,
                                src_data_rank=None if same_everywhere else 0)

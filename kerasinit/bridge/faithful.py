@@ -30,6 +30,9 @@ import math
 
 import torch
 
+from kerasinit.bridge.rng import keras_torch
+from kerasinit.bridge.rng import tensorflow as tfr
+from kerasinit.bridge.samplers import _qr, keras_layout_values
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -91,8 +94,6 @@ def sample_keras(
     dist = resolved.distribution
     shape = tuple(resolved.keras_shape)
     if isinstance(dist, (Identity, Constant, STFT)):
-        from kerasinit.bridge.samplers import keras_layout_values
-
         return keras_layout_values(dist, shape, dtype, device, None)
     if seed is None:
         raise InitializerArgumentError(
@@ -104,8 +105,6 @@ def sample_keras(
                 f"rng='keras-torch' reproduces Keras 3's torch backend; {keras_version.label()} "
                 f"has none. Use rng='tensorflow' or rng='torch'."
             )
-        from kerasinit.bridge.rng import keras_torch
-
         values = keras_torch.sample(dist, shape, seed, call_index, device)
     elif rng == "tensorflow":
         values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
@@ -118,8 +117,6 @@ def _tensorflow(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, flavour: str,
     device: torch.device,
 ) -> torch.Tensor:
-    from kerasinit.bridge.rng import tensorflow as tfr
-
     pair = tfr.tf_seed_pair(seed, flavour, call_index)
     if isinstance(dist, Uniform):
         return tfr.uniform(shape, pair, dist.low, dist.high, device)
@@ -144,8 +141,6 @@ def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch
     about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
     and multiplied by ``float32(gain)`` in float32.
     """
-    from kerasinit.bridge.samplers import _qr
-
     q, r = _qr(a.to(torch.float64))
     q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(torch.float64)
     rows = math.prod(shape[:-1])

@@ -23,8 +23,9 @@ from typing import Any, Literal
 import torch
 
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
+from kerasinit.bridge.faithful import sample_keras
 from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
-from kerasinit.bridge.samplers import fill_
+from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
 from kerasinit.mappings.parse import object_version, parse_identifier
@@ -38,7 +39,6 @@ RngName = Literal["torch", "tensorflow", "keras-torch"]
 RNGS: tuple[str, ...] = ("keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
-Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
 
 class Initializer:
@@ -158,8 +158,11 @@ class Initializer:
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
-            return fill_dtensor(self, tensor, plan, layout=layout, fans=fans,
-                                generator=generator, rng=rng_name)
+            return fill_dtensor(
+                tensor, plan,
+                lambda full: self(full, layout=layout, fans=fans, generator=generator, rng=rng_name),
+                seeded=getattr(self.spec, "seed", None) is not None, generator=generator,
+                rng=rng_name)
         seed = getattr(self.spec, "seed", None)
         with self._lock:
             call_index = self._calls
@@ -186,8 +189,6 @@ class Initializer:
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
         call_index: int, generator: torch.Generator | None,
     ) -> torch.Tensor:
-        from kerasinit.bridge.faithful import sample_keras
-
         if generator is not None:
             raise InitializerArgumentError(
                 f"rng={rng!r} reproduces Keras's own stream from the seed; it cannot use "

@@ -23,6 +23,7 @@ import threading
 import torch
 
 from kerasinit.bridge.layouts import Layout
+from kerasinit.bridge.stft import stft_kernel
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -33,6 +34,10 @@ from kerasinit.mappings.distributions import (
     TruncatedNormal,
     Uniform,
 )
+from kerasinit.mappings.resolve import Resolved
+
+#: How one tensor is filled: ``(rows or None for all, layout, resolved block)`` per block.
+Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
 __all__ = ["fill_", "keras_layout_values"]
 
@@ -107,8 +112,6 @@ def keras_layout_values(
             value = np.broadcast_to(value, keras_shape)
         return torch.from_numpy(np.array(value, order="C")).to(device=device, dtype=dtype)
     if isinstance(dist, STFT):
-        from kerasinit.bridge.stft import stft_kernel
-
         kernel = stft_kernel(dist, keras_shape[0], keras_shape[2])
         return torch.from_numpy(kernel).to(device=device, dtype=dtype)
     raise TypeError(f"no structured sampler for {dist!r}")  # pragma: no cover

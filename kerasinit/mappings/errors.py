@@ -15,6 +15,7 @@ __all__ = [
     "InitializerArgumentError",
     "KerasInitError",
     "LayoutError",
+    "MissingDependencyError",
     "UnknownInitializerError",
     "UnsupportedInitializerError",
     "UnsupportedVersionError",
@@ -45,6 +46,17 @@ class LayoutError(KerasInitError):
 
 class UnsupportedVersionError(KerasInitError):
     """A ``keras_version`` kerasinit has no semantics for."""
+
+
+class MissingDependencyError(KerasInitError, ImportError):
+    """Optional packages a feature needs are not installed (also an ``ImportError``).
+
+    ``missing`` holds every missing module name; the message gives the install commands.
+    """
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 def format_choices(choices: Iterable[str], limit: int | None = None) -> str:

@@ -17,13 +17,13 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import get
-from kerasinit.bridge.modules import (
+from kerasinit.mappings.versions import VersionLike, parse_version
+from kerasinit.modules.apply import (
     ModuleKeywordError,
     initialize,
     keras_defaults,
     resolve_keywords,
 )
-from kerasinit.mappings.versions import VersionLike, parse_version
 
 __all__ = ["KerasConfig", "KerasLayerMixin", "configure"]
 

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
-from kerasinit.bridge.module_specs import ParamSpec
 from kerasinit.mappings.versions import VersionLike
+from kerasinit.modules.params import ParamSpec
 from kerasinit.nn._base import KerasLayerMixin, configure
 
 __all__ = [

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from kerasinit.bridge.modules import ModuleKeywordError
 from kerasinit.mappings.versions import VersionLike
+from kerasinit.modules.apply import ModuleKeywordError
 from kerasinit.nn._base import KerasLayerMixin, configure
 
 __all__ = ["Embedding", "Linear", "PReLU"]

@@ -5,6 +5,8 @@ first use and raises :class:`ParityDependencyError` (install ``kerasinit[parity]
 missing. See ``docs/parity.md`` for the statistics (n, alpha, power) and measured figures.
 """
 
+from collections.abc import Callable
+
 from kerasinit.parity.cases import matrix as matrix
 from kerasinit.parity.cases import mutants as mutants
 from kerasinit.parity.cases import quick as quick
@@ -13,6 +15,7 @@ from kerasinit.parity.compare import compare as compare
 from kerasinit.parity.engine import Case as Case
 from kerasinit.parity.engine import run_case as run_case
 from kerasinit.parity.reference import ParityDependencyError as ParityDependencyError
+from kerasinit.parity.report import write_report as _write
 from kerasinit.parity.result import ParityResult as ParityResult
 from kerasinit.parity.runner import Calibration as Calibration
 from kerasinit.parity.runner import MatrixResult as MatrixResult
@@ -39,8 +42,7 @@ __all__ = [
 ]
 
 
-def write_report(result: MatrixResult, directory: str) -> list[object]:
+def write_report(result: MatrixResult, directory: str,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[object]:
     """Write report.md + report.html (+ plots/) for a matrix run; see :mod:`.report`."""
-    from kerasinit.parity.report import write_report as _write
-
-    return list(_write(result, directory))
+    return list(_write(result, directory, progress=progress))

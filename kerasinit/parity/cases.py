@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-import kerasinit
+from kerasinit.bridge.initializer import describe, get
 from kerasinit.bridge.layouts import Depthwise, LayoutLike, MHAOutput, MHAProjection
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.table import ROWS
@@ -74,7 +74,7 @@ _STFT_FAMILIES = ("stft_conv1d", "conv1d", "dense", "scalar")
 
 def _available(ref: object, version: str) -> bool:
     try:
-        kerasinit.get(ref, keras_version=version)
+        get(ref, keras_version=version)
     except KerasInitError:
         return False
     return True
@@ -83,8 +83,8 @@ def _available(ref: object, version: str) -> bool:
 def same_as_latest(ref: object, shape: tuple[int, ...], layout: LayoutLike) -> bool:
     """True if Keras 3.14 and 3.15 resolve ``ref`` on this tensor to the same distribution."""
     try:
-        a = kerasinit.describe(ref, shape, layout=layout, keras_version="3.14")
-        b = kerasinit.describe(ref, shape, layout=layout, keras_version="3")
+        a = describe(ref, shape, layout=layout, keras_version="3.14")
+        b = describe(ref, shape, layout=layout, keras_version="3")
     except KerasInitError:
         return True  # refused by both versions alike (checked by the "3" refusal case)
     def strip(r: Any) -> tuple[Any, ...]:
@@ -159,16 +159,16 @@ def _abs_trunc(t: torch.Tensor) -> None:
 
 
 def _torch_fans_depthwise(t: torch.Tensor) -> None:
-    kerasinit.get("he_uniform")(t, layout="torch")
+    get("he_uniform")(t, layout="torch")
 
 
 def _swapped(t: torch.Tensor) -> None:
     fan_in, fan_out = 784.0, 256.0  # Dense(256) on 784 inputs
-    kerasinit.get("he_normal")(t, fans=(fan_out, fan_in))
+    get("he_normal")(t, fans=(fan_out, fan_in))
 
 
 def _scale2(t: torch.Tensor) -> None:
-    kerasinit.get("glorot_uniform")(t)
+    get("glorot_uniform")(t)
     t.mul_(1.02)
 
 

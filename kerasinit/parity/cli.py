@@ -8,6 +8,13 @@ import time
 from typing import TextIO
 
 from kerasinit._text import text_table
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.versions import parse_version
+from kerasinit.parity import cases as cases_mod
+from kerasinit.parity.compare import DEFAULT_SAMPLES
+from kerasinit.parity.reference import check_dependencies, keras_module
+from kerasinit.parity.report import write_report
+from kerasinit.parity.runner import calibrate, run_matrix
 
 __all__ = ["add_arguments", "run"]
 
@@ -57,11 +64,6 @@ class Bar:
 
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; print the summary table; return 0 iff every case passes."""
-    from kerasinit.mappings.errors import KerasInitError
-    from kerasinit.parity import cases as cases_mod
-    from kerasinit.parity.compare import DEFAULT_SAMPLES
-    from kerasinit.parity.runner import calibrate, run_matrix
-
     try:
         cases = cases_mod.quick() if args.quick else cases_mod.matrix()
         if args.keras_version:
@@ -72,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
         if not cases:
             print(f"no case matches --only {args.only!r}", file=sys.stderr)
             return 2
+        versions = {parse_version(c.keras_version) for c in cases}
+        report = bool(args.report) and not args.calibrate
+        # every optional dependency is checked (and all missing ones named) before any work
+        feature = "the parity suite" + (" with --report" if report else "")
+        check_dependencies(feature, versions, report)
+        for version in sorted(versions, key=lambda v: v.label()):
+            keras_module(version)  # import TensorFlow now: its log lines come before the bar
         n = args.samples or DEFAULT_SAMPLES
         if args.calibrate:
             cal = calibrate(cases, n=n, seeds=args.calibrate, alpha=args.alpha, progress=Bar())
@@ -90,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
             if not r.ok:
                 print(f"\n{r}")
     if args.report:
-        from kerasinit.parity.report import write_report
-
-        paths = write_report(result, args.report)
+        paths = write_report(result, args.report, progress=Bar())
         print(f"report: {', '.join(str(p) for p in paths)}")
     print(result.summary())
     return 0 if result.passed else 1

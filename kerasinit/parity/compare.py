@@ -10,7 +10,10 @@ import torch
 
 from kerasinit.bridge.layouts import LayoutLike
 from kerasinit.mappings.errors import KerasInitError, LayoutError, format_choices
+from kerasinit.mappings.versions import parse_version
+from kerasinit.modules.params import module_params
 from kerasinit.parity.engine import Case, run_case
+from kerasinit.parity.reference import check_dependencies
 from kerasinit.parity.result import ParityResult
 
 __all__ = ["DEFAULT_SAMPLES", "compare"]
@@ -49,7 +52,7 @@ def compare(
             (``passed`` is False); nothing is raised.
         shape: the torch tensor shape. Or give ``module`` and ``param`` instead.
         module, param: a torch module and the name of one of its parameters; the shape and
-            layout come from :func:`kerasinit.bridge.modules.module_params`.
+            layout come from :func:`kerasinit.modules.apply.module_params`.
         layout, fans, keras_version: as for :meth:`kerasinit.Initializer.__call__`.
         samples: values per side (default 2^17).
         alpha: family-wise level of the case (Holm over its checks).
@@ -97,6 +100,7 @@ def compare(
                 reference=reference, shape=shape, layout=layout, fans=fans,
                 keras_version=keras_version, candidate=candidate, candidate_label=label,
                 family=family)
+    check_dependencies("kerasinit.parity.compare", [parse_version(keras_version)])
     return run_case(case, n=n, alpha=float(alpha), seed=seed)
 
 
@@ -116,13 +120,6 @@ def _from_module(module: object, param: str | None) -> tuple[tuple[int, ...], An
     """Shape and layout of ``module.<param>`` from kerasinit's module specs."""
     if module is None or param is None:
         raise LayoutError("`module` and `param` go together: pass both.")
-    try:
-        from kerasinit.bridge.modules import module_params  # type: ignore[attr-defined]
-    except ImportError:
-        raise KerasInitError(
-            "compare(module=..., param=...) needs kerasinit.bridge.modules (not in this build); "
-            "pass shape= and layout= instead."
-        ) from None
     specs = list(module_params(module))  # type: ignore[arg-type]
     for spec in specs:
         if spec.name == param:

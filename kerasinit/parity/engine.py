@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import kerasinit
+from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
 from kerasinit.mappings.distributions import Constant, Identity, Orthogonal
 from kerasinit.mappings.errors import KerasInitError
@@ -46,8 +46,8 @@ class Case:
     """One parity case.
 
     Attributes:
-        id: case id; reference: anything ``kerasinit.get`` accepts; shape: torch shape.
-        layout, fans, keras_version: as for :meth:`kerasinit.Initializer.__call__`.
+        id: case id; reference: anything ``get`` accepts; shape: torch shape.
+        layout, fans, keras_version: as for :meth:`Initializer.__call__`.
         candidate: callable filling a torch tensor in place (None: kerasinit's translation).
         candidate_label: how the candidate is named in reports.
         expect_fail: a planted wrong mapping (mutant) that must be detected.
@@ -181,7 +181,7 @@ def run_case(case: Case, *, n: int, alpha: float, seed: int = 0, calibrate: bool
     """
     start = time.perf_counter()
     version = parse_version(case.keras_version)
-    init = kerasinit.get(case.reference, keras_version=case.keras_version)
+    init = get(case.reference, keras_version=case.keras_version)
     layout = parse_layout(case.layout)
     shape = tuple(int(d) for d in case.shape)
     label = "TF (calibration)" if calibrate else case.candidate_label
@@ -248,13 +248,13 @@ def run_case(case: Case, *, n: int, alpha: float, seed: int = 0, calibrate: bool
                         seconds=time.perf_counter() - start, power_note=note, quantiles=quant)
 
 
-def _default_fill(init: kerasinit.Initializer, layout: Layout,
+def _default_fill(init: Initializer, layout: Layout,
                   fans: tuple[float, float] | None, seed: int) -> Fill:
     g = torch.Generator().manual_seed(seed)
     return lambda t: init(t, layout=layout, fans=fans, generator=g)
 
 
-def _refusal(case: Case, init: kerasinit.Initializer, layout: Layout, shape: tuple[int, ...],
+def _refusal(case: Case, init: Initializer, layout: Layout, shape: tuple[int, ...],
              version: Any, message: str, common: dict[str, Any], start: float) -> ParityResult:
     """kerasinit refuses the case: parity means Keras refuses it too."""
     try:

@@ -22,27 +22,62 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from kerasinit.mappings.errors import KerasInitError
+from kerasinit._deps import install_lines, require
+from kerasinit.mappings.errors import MissingDependencyError
 from kerasinit.mappings.versions import KerasVersion
 
 __all__ = [
     "ParityDependencyError",
     "ReferenceDraws",
+    "check_dependencies",
     "draw_reference",
     "keras_module",
+    "needed_modules",
+    "quiet_tensorflow",
     "reference_label",
 ]
 
 _INSTALL = "pip install 'kerasinit[parity]'"
 
 
-class ParityDependencyError(KerasInitError):
-    """TensorFlow / Keras / SciPy needed by the parity suite are missing or misconfigured."""
+class ParityDependencyError(MissingDependencyError):
+    """TensorFlow / Keras / SciPy / tf_keras needed by the parity suite are missing or misconfigured."""
+
+
+def needed_modules(versions: Iterable[KerasVersion] = (), report: bool = False) -> list[str]:
+    """Top-level modules the parity suite needs to draw references for ``versions``.
+
+    >>> from kerasinit.mappings.versions import parse_version
+    >>> needed_modules([parse_version("2"), parse_version("3")], report=True)
+    ['scipy', 'tensorflow', 'keras', 'tf_keras', 'matplotlib']
+    """
+    majors = {v.major for v in versions} or {3}
+    modules = ["scipy", "tensorflow"]
+    if majors - {2}:
+        modules.append("keras")
+    if 2 in majors:
+        modules.append("tf_keras")
+    if report:
+        modules.append("matplotlib")
+    return modules
+
+
+def check_dependencies(feature: str, versions: Iterable[KerasVersion] = (),
+                       report: bool = False) -> None:
+    """Raise :class:`ParityDependencyError` naming every missing module, before any work.
+
+    Raises:
+        ParityDependencyError: one or more are missing (all named, with install commands).
+    """
+    try:
+        require(feature, needed_modules(versions, report))
+    except MissingDependencyError as exc:
+        raise ParityDependencyError(str(exc), missing=exc.missing) from None
 
 
 def _require(module: str, what: str) -> Any:
@@ -53,8 +88,21 @@ def _require(module: str, what: str) -> Any:
     except ImportError as exc:
         raise ParityDependencyError(
             f"kerasinit.parity needs {what} (module {module!r} could not be imported: {exc}). "
-            f"Install the parity extra: {_INSTALL}"
+            f"Install with: {install_lines([module])}", missing=(module,)
         ) from None
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ and absl log lines (oneDNN notices, absl warnings) before import."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
 
 
 def keras_module(version: KerasVersion) -> Any:
@@ -64,16 +112,17 @@ def keras_module(version: KerasVersion) -> Any:
         ParityDependencyError: TensorFlow (or tf_keras for Keras 2) is not installed, or
             ``keras`` was already imported with a backend other than TensorFlow.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _require("scipy", "SciPy")
-    _require("tensorflow", "TensorFlow")
-    if version.major == 2:
-        return _require("tf_keras", "tf_keras (the Keras 2 reference: pip install tf_keras)")
-    if version.major != 3:
+    if version.major not in (2, 3):
         raise ParityDependencyError(
             f"No TensorFlow reference for {version.label()}: the parity suite draws Keras 3 "
             f"(keras_version '3', '3.14') or tf_keras (keras_version '2')."
         )
+    check_dependencies("kerasinit.parity", [version])
+    quiet_tensorflow()
+    _require("scipy", "SciPy")
+    _require("tensorflow", "TensorFlow")
+    if version.major == 2:
+        return _require("tf_keras", "tf_keras (the Keras 2 reference)")
     import sys
 
     if "keras" not in sys.modules:
@@ -90,11 +139,9 @@ def keras_module(version: KerasVersion) -> Any:
 
 def reference_label(version: KerasVersion) -> str:
     """Which library drew the reference samples, for reports."""
-    if version.major == 2:
-        import tf_keras  # type: ignore[import-untyped]
-
-        return f"tf_keras {tf_keras.__version__} (TensorFlow)"
     keras = keras_module(version)
+    if version.major == 2:
+        return f"tf_keras {keras.__version__} (TensorFlow)"
     return f"Keras {keras.__version__} on TensorFlow"
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kerasinit._deps import require
 from kerasinit.parity.result import ParityResult
 from kerasinit.parity.runner import MatrixResult
 
@@ -79,12 +81,22 @@ def _header(result: MatrixResult) -> list[str]:
     ]
 
 
-def write_report(result: MatrixResult, directory: str | Path) -> list[Path]:
+def write_report(result: MatrixResult, directory: str | Path,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
     """Write ``report.md``, ``report.html`` and ``plots/*.png`` into ``directory``.
+
+    Args:
+        result: a matrix run.
+        directory: created if needed.
+        progress: called as ``progress(done, total, label)`` while the plots are written.
 
     Returns:
         The paths of the markdown and HTML files.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (checked before anything is written).
     """
+    require("kerasinit parity --report", ["matplotlib"])
     out = Path(directory)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -92,10 +104,13 @@ def write_report(result: MatrixResult, directory: str | Path) -> list[Path]:
     md += ["| case | status | n | case p (Holm) | detects (0.99) | checks failed |",
            "|---|---|---|---|---|---|"]
     images: dict[str, str] = {}
-    for r in result.results:
+    total = len(result.results)
+    for i, r in enumerate(result.results):
         png = plots / f"{_slug(r.case)}.png"
         if _plot(r, png):
             images[r.case] = f"plots/{png.name}"
+        if progress is not None:
+            progress(i + 1, total, f"plot {r.case}")
         det = "-" if r.detectable_error is None else f"{100 * r.detectable_error:.2f} %"
         failed = ", ".join(c.name for c in r.checks if not c.passed) or (r.error or "-")
         md.append(f"| {r.case} | {r.status} | {r.n} | {r.p_value:.3g} | {det} | {failed} |")

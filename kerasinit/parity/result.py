@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from kerasinit._text import text_table
-from kerasinit.parity.stats import POWER, Check
+from kerasinit.parity.stats import POWER, Check, holm
 
 __all__ = ["ParityResult", "Quantiles"]
 
@@ -99,8 +99,6 @@ class ParityResult:
 
     def with_alpha(self, alpha: float) -> ParityResult:
         """Re-decide the stochastic checks with Holm at a new family-wise ``alpha``."""
-        from kerasinit.parity.stats import holm
-
         checks, p = holm(self.checks, alpha)
         return replace(self, checks=tuple(checks), alpha=alpha, p_value=p)
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import kerasinit
+from kerasinit.bridge.initializer import get
+from kerasinit.mappings.errors import KerasInitError
 from kerasinit.parity.engine import Case, run_case
 from kerasinit.parity.result import ParityResult
 
@@ -161,6 +162,6 @@ def calibrate(cases: Sequence[Case], *, n: int, seeds: int, alpha: float = 1e-3,
 
 def _is_random(case: Case) -> bool:
     try:
-        return bool(kerasinit.get(case.reference, keras_version=case.keras_version).spec.is_random)
-    except kerasinit.KerasInitError:
+        return bool(get(case.reference, keras_version=case.keras_version).spec.is_random)
+    except KerasInitError:
         return False

@@ -2,7 +2,7 @@
 
 Pairing is :func:`kerasinit.porting.pairing.pair` (names, the traced data flow, kinds and
 shapes; ``mapping`` entries first). Every pair is checked (:mod:`kerasinit.porting.checks`)
-before anything is written; the writes go through :func:`kerasinit.bridge.modules.initialize`
+before anything is written; the writes go through :func:`kerasinit.modules.apply.initialize`
 (``recurse=False``) or, for weights it has no keyword for (Keras 1 per-gate RNN blocks, old-Keras
 fan overrides, grouped convs that look depthwise, modules grouped by the pairing), straight
 through :class:`kerasinit.Initializer`. If a write fails, what was written is put back.
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from kerasinit.bridge import modules as module_apply
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import GRU
-from kerasinit.bridge.module_rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
+from kerasinit.modules import apply as module_apply
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.checks import Work, check_pair
 from kerasinit.porting.pairing import Pairing, pair
 from kerasinit.porting.report import (
@@ -33,7 +33,7 @@ from kerasinit.porting.report import (
 )
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan
+    from kerasinit.porting.rows import PlanView
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
@@ -55,7 +55,7 @@ def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initiali
 
 
 def apply_plan(
-    plan: Plan,
+    plan: PlanView,
     model: nn.Module,
     *,
     mapping: object = None,
@@ -105,7 +105,7 @@ def apply_plan(
     return _report(plan, model, pairing, works, done, problems, notes, written=True)
 
 
-def _report(plan: Plan, model: nn.Module, pairing: Pairing, works: list[Work],
+def _report(plan: PlanView, model: nn.Module, pairing: Pairing, works: list[Work],
             done: dict[str, tuple[str, str, str]], problems: tuple[str, ...],
             notes: tuple[str, ...], written: bool) -> ApplyReport:
     """One entry per torch parameter of the model (and per buffer a Keras weight explains)."""
@@ -180,7 +180,7 @@ def _check_rng(works: list[Work], rng: str) -> None:
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
 
 
-def _write(works: list[Work], plan: Plan, generator: torch.Generator | None,
+def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
            rng: str) -> dict[str, tuple[str, str, str]]:
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:

@@ -8,10 +8,9 @@ The plan records the axes; :func:`kerasinit.mappings.resolve.resolve` picks by v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from kerasinit.porting.layers import LayerCtx, WeightDef
+from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 
 __all__ = ["additive_attention", "analyze_einsum", "dot_attention", "einsum_dense",
            "multi_head_attention"]
@@ -37,7 +36,6 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     kernel = ctx.init("glorot_uniform", "kernel_initializer")
     bias = ctx.init("zeros", "bias_initializer")
     proj_axes: Axes = ((0,), (1, 2))
-    from kerasinit.porting.layers import WeightDef
 
     rows = []
     for name, e_in, width in (("query", eq, d), ("key", ek, d), ("value", ev, dv)):
@@ -62,7 +60,6 @@ def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:
     equation = str(ctx.get("equation", default=""))
     out = ctx.get("output_shape")
     out_shape = [out] if isinstance(out, int) else list(out or [])
-    from kerasinit.porting.layers import WeightDef
 
     kernel_shape, axes, bias_shape = analyze_einsum(equation, ctx.input_shape, out_shape,
                                                      ctx.get("bias_axes"))
@@ -118,7 +115,6 @@ def _align(spec: str, dims: list[Any]) -> dict[str, Dim] | None:
 def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
     """``Attention``: scalar ``scale`` (use_scale) and ``concat_score_weight`` (score_mode
     'concat'), both initialized to ones by the layer (no initializer keyword)."""
-    from kerasinit.porting.layers import WeightDef
 
     rows = []
     if ctx.get("use_scale"):
@@ -130,7 +126,6 @@ def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
 
 def additive_attention(ctx: LayerCtx) -> list[WeightDef]:
     """``AdditiveAttention(use_scale=True)``: ``scale`` of shape (dim,), glorot_uniform."""
-    from kerasinit.porting.layers import WeightDef
 
     if not ctx.get("use_scale", default=True):
         return []

@@ -16,10 +16,17 @@ from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
-from kerasinit.porting.layers import LayerCtx, WeightDef, gru_default_reset_after, weights_of
+from kerasinit.porting.layers import (
+    FAMILIES,
+    WEIGHTLESS,
+    LayerCtx,
+    WeightDef,
+    gru_default_reset_after,
+    weights_of,
+)
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import Loaded, ModelFileError, load
-from kerasinit.porting.walk import LayerRecord, walk
+from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
 
@@ -149,8 +156,6 @@ _STATE_LAYERS = {
 
 def _check_top_level(config: Mapping[str, Any], origin: str) -> None:
     """A subclassed model or a non-model object at the top level is an error, not an empty plan."""
-    from kerasinit.porting.layers import FAMILIES, WEIGHTLESS
-    from kerasinit.porting.walk import MODEL_CLASSES
 
     cls = str(config.get("class_name"))
     if cls in MODEL_CLASSES or cls in FAMILIES or cls in WEIGHTLESS or cls in (

@@ -18,17 +18,17 @@ import torch
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
-from kerasinit.bridge.module_rnn import tensor_at
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec, VarianceScalingSpec
 from kerasinit.mappings.versions import KerasVersion
+from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, keras_family
 from kerasinit.porting.report import Dropped
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import PlanLayer, PlanRow
+    from kerasinit.porting.rows import PlanLayer, PlanRow
 
 __all__ = ["Work", "check_pair", "keras_layer_for"]
 
@@ -218,7 +218,7 @@ def check_pair(pair: Pair, version: KerasVersion, excluded: frozenset[str] = fro
 def _gru_bias_plan(work: Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
-    :func:`~kerasinit.bridge.modules.initialize` follows the version's default ``reset_after``
+    :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
     (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /

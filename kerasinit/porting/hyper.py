@@ -31,7 +31,7 @@ from kerasinit.porting.report import WIDTH, wrap_table
 
 if TYPE_CHECKING:
     from kerasinit.porting.pairing import Pairing
-    from kerasinit.porting.plan import Plan, PlanLayer
+    from kerasinit.porting.rows import PlanLayer, PlanView
 
 __all__ = ["CheckReport", "Difference", "check_hyperparameters", "set_hyperparameters"]
 
@@ -109,7 +109,7 @@ def _tuple(value: object) -> tuple[int, ...]:
     return (1,)
 
 
-def _options(plan: Plan, layer: PlanLayer) -> dict[str, Any]:
+def _options(plan: PlanView, layer: PlanLayer) -> dict[str, Any]:
     for node in plan.graph:
         if node.path == layer.path:
             return {**dict(node.options), **layer.options}
@@ -120,7 +120,7 @@ def _differs(a: float, b: float) -> bool:
     return not math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
 
 
-def _pair_differences(plan: Plan, layer: PlanLayer, path: str, m: nn.Module) -> list[Difference]:
+def _pair_differences(plan: PlanView, layer: PlanLayer, path: str, m: nn.Module) -> list[Difference]:
     opts = _options(plan, layer)
     fam = keras_family(layer.class_name)
     out: list[Difference] = []
@@ -151,6 +151,16 @@ def _pair_differences(plan: Plan, layer: PlanLayer, path: str, m: nn.Module) -> 
                 f"padding={getattr(m, 'padding', '?')}",
                 advice="TF pads total//2 before and the rest after (one more at the end for an "
                        "odd kernel on an even input): F.pad(x, (0, 1, 0, 1)) then padding=0"))
+    torch_stride = getattr(m, "stride", None)
+    if fam.startswith(("Conv", "DepthwiseConv")) and isinstance(torch_stride, tuple) and \
+            "strides" in opts:
+        keras_stride = _tuple(opts.get("strides"))
+        if len(keras_stride) == 1:
+            keras_stride = keras_stride * len(torch_stride)
+        if keras_stride != torch_stride:
+            out.append(Difference(layer.path, path, "strides", keras_stride, torch_stride,
+                                  advice="a different architecture (e.g. ResNet v1 vs "
+                                         "torchvision's v1.5); set the conv's stride to match"))
     if fam in ("GRU", "LSTM", "SimpleRNN"):
         if fam == "GRU" and opts.get("reset_after") is False:
             out.append(Difference(layer.path, path, "reset_after", False, True,
@@ -168,7 +178,7 @@ def _pair_differences(plan: Plan, layer: PlanLayer, path: str, m: nn.Module) -> 
     return out
 
 
-def _pool_differences(plan: Plan, model: nn.Module) -> tuple[list[Difference], list[str]]:
+def _pool_differences(plan: PlanView, model: nn.Module) -> tuple[list[Difference], list[str]]:
     out: list[Difference] = []
     notes: list[str] = []
     avg = [(p, m) for p, m in model.named_modules()
@@ -190,7 +200,7 @@ def _pool_differences(plan: Plan, model: nn.Module) -> tuple[list[Difference], l
     return out, notes
 
 
-def check_hyperparameters(plan: Plan, pairing: Pairing, model: nn.Module) -> CheckReport:
+def check_hyperparameters(plan: PlanView, pairing: Pairing, model: nn.Module) -> CheckReport:
     """The :class:`CheckReport` for the pairs of ``pairing`` and the model's pooling layers."""
     diffs: list[Difference] = []
     for p in pairing.pairs:
@@ -200,7 +210,7 @@ def check_hyperparameters(plan: Plan, pairing: Pairing, model: nn.Module) -> Che
     return CheckReport(tuple(diffs + pools), tuple(notes))
 
 
-def set_hyperparameters(plan: Plan, pairing: Pairing, model: nn.Module) -> tuple[str, ...]:
+def set_hyperparameters(plan: PlanView, pairing: Pairing, model: nn.Module) -> tuple[str, ...]:
     """Set the settable differences on the modules; notes on what was set and what was not."""
     report = check_hyperparameters(plan, pairing, model)
     notes = []

@@ -9,90 +9,16 @@ layer-map.md when a config omits an initializer key.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
+from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef
 
 __all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "gru_default_reset_after",
            "weights_of"]
 
-Shape = tuple[int, ...]
-Dim = int | None
-Axes = tuple[tuple[int, ...], tuple[int, ...]]
-
 _UNIFORM_005 = {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05}}
-
-
-@dataclass(frozen=True)
-class WeightDef:
-    """One Keras weight of a layer.
-
-    Attributes:
-        weight: Keras weight name inside the layer (``"kernel"``, ``"query/kernel"``).
-        role: kerasinit role (``"kernel"``, ``"bias"``, ``"recurrent_kernel"``, ...).
-        keyword: the Keras initializer keyword (``"kernel_initializer"``).
-        identifier: the initializer as the config stores it (or the layer default).
-        shape: Keras-layout shape, or None when it cannot be derived.
-        einsum_axes: (input_axes, output_axes) of EinsumDense/MHA kernels.
-        blocks: Keras 1 per-gate RNN weights: the weight is ``blocks`` separately initialized
-            blocks along the last axis.
-        fans: a fan override where old Keras computed fans on another layout.
-        note: a remark shown in the plan.
-    """
-
-    weight: str
-    role: str
-    keyword: str
-    identifier: object
-    shape: Shape | None
-    einsum_axes: Axes | None = None
-    blocks: int = 1
-    fans: tuple[float, float] | None = None
-    note: str = ""
-
-
-@dataclass
-class LayerCtx:
-    """A layer config with its input shape(s) and the Keras version of the file."""
-
-    class_name: str
-    config: Mapping[str, Any]
-    version: KerasVersion
-    input_shape: tuple[Dim, ...] | None = None
-    extra_shapes: dict[str, tuple[Dim, ...]] = field(default_factory=dict)
-
-    def get(self, *keys: str, default: object = None) -> Any:
-        for key in keys:
-            if key in self.config:
-                return self.config[key]
-        return default
-
-    def init(self, default: object, *keys: str) -> object:
-        value = self.get(*keys)
-        return default if value is None else value
-
-    def dim(self, axis: int) -> Dim:
-        shape = self.input_shape
-        if shape is None or not -len(shape) <= axis < len(shape):
-            return None
-        d = shape[axis]
-        return int(d) if isinstance(d, int) and d >= 0 else None
-
-    @property
-    def channels_first(self) -> bool:
-        fmt = self.get("data_format", "dim_ordering")
-        return fmt in ("channels_first", "th")
-
-    @property
-    def in_channels(self) -> Dim:
-        return self.dim(1 if self.channels_first else -1)
-
-    @property
-    def use_bias(self) -> bool:
-        return bool(self.get("use_bias", "bias", default=True))
 
 
 def _shape(*dims: Dim) -> Shape | None:

@@ -1,6 +1,6 @@
 """Pair weight-bearing Keras layers of a plan with torch modules (positional, or by mapping).
 
-A torch *unit* is a module :func:`~kerasinit.bridge.modules.module_params` knows (its claimed
+A torch *unit* is a module :func:`~kerasinit.modules.apply.module_params` knows (its claimed
 children, such as ``MultiheadAttention.out_proj``, are not units of their own), or a plain
 container with ``.depthwise`` and ``.pointwise`` conv children (a Keras ``SeparableConv``).
 A torch RNN with ``num_layers`` L and D directions takes L·D consecutive Keras layers
@@ -17,9 +17,10 @@ from torch import nn
 
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
 from kerasinit.mappings.errors import format_choices, suggest
+from kerasinit.modules.params import ParamSpec, claimed_children, module_params
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer
+    from kerasinit.porting.rows import PlanLayer, PlanView
 
 __all__ = ["Pair", "Unit", "keras_family", "pair_up", "torch_units"]
 
@@ -82,9 +83,7 @@ def keras_family(class_name: str) -> str:
     return name
 
 
-def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> Any:
-    from kerasinit.bridge.modules import ParamSpec
-
+def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> ParamSpec:
     return ParamSpec(name, role, keyword, layout, layer)
 
 
@@ -126,9 +125,6 @@ def _fuse_separable(dw: Unit, pw: Unit) -> Unit | None:
 
 def torch_units(model: nn.Module) -> list[Unit]:
     """The torch modules with a Keras view, in ``named_modules()`` order."""
-    from kerasinit.bridge.module_specs import claimed_children
-    from kerasinit.bridge.modules import module_params
-
     units: list[Unit] = []
     claimed: list[str] = []
     for path, module in model.named_modules():
@@ -171,7 +167,7 @@ def _compatible(layers: tuple[PlanLayer, ...], unit: Unit) -> tuple[str | None, 
             f"({type(unit.module).__name__}, plays Keras {unit.kind})"), unit
 
 
-def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
+def _keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
     exact = [layer for layer in plan.layers if layer.path == key]
     if exact:
         return exact
@@ -182,7 +178,7 @@ def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
 
 
 def pair_up(
-    plan: Plan, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
+    plan: PlanView, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
 ) -> tuple[list[Pair], list[str], list[Unit], list[str]]:
     """Pairs, unmatched Keras layer paths, unmatched units, problems."""
     problems: list[str] = []

@@ -62,7 +62,7 @@ from kerasinit.porting.targets import (
 from kerasinit.porting.trace import INPUT, Flow, example_inputs, trace
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import Plan, PlanLayer
+    from kerasinit.porting.rows import PlanLayer, PlanView
 
 __all__ = ["Pairing", "pair", "units_of"]
 
@@ -108,7 +108,7 @@ def units_of(model: nn.Module) -> list[Unit]:
     return sorted(units, key=lambda u: order.get(u.path.split("+")[0], len(order)))
 
 
-def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
+def _keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
     exact = [layer for layer in plan.layers if layer.path == key]
     if exact:
         return exact
@@ -119,7 +119,7 @@ def _keras_group(plan: Plan, key: str) -> list[PlanLayer]:
 
 
 class _Pairer:
-    def __init__(self, plan: Plan, model: nn.Module, mapping: object,
+    def __init__(self, plan: PlanView, model: nn.Module, mapping: object,
                  example_input: object) -> None:
         self.plan, self.model, self.example = plan, model, example_input
         self.entries = parse_mapping(mapping)
@@ -460,7 +460,7 @@ def refine(kpreds: dict[int, set[int]], tpreds: dict[int, set[int]], start: dict
     return pairs, [c for round_ in reversed(history) for c in round_]
 
 
-def pair(plan: Plan, model: nn.Module, mapping: object = None,
+def pair(plan: PlanView, model: nn.Module, mapping: object = None,
          example_input: object = None) -> Pairing:
     """Pair the plan's weight-bearing Keras layers with ``model``'s modules.
 
@@ -591,7 +591,7 @@ def pair(plan: Plan, model: nn.Module, mapping: object = None,
                      flow_text)
 
 
-def _fuse_in_order(plan: Plan, tnodes: list[TNode], preds: dict[int, set[int]],
+def _fuse_in_order(plan: PlanView, tnodes: list[TNode], preds: dict[int, set[int]],
                    order: dict[int, float]) -> None:
     """Without a trace: a depthwise conv directly followed (module order) by a 1x1 conv."""
     if not any(keras_family(k.class_name).startswith("SeparableConv") for k in plan.layers):

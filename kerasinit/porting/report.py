@@ -169,30 +169,44 @@ class ApplyReport:
 
 
 def wrap_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]],
-               width: int = WIDTH) -> list[str]:
-    """:func:`~kerasinit._text.text_table` whose last column wraps so lines stay near ``width``
-    (other cells longer than 44 characters keep their end: ``...layer.3.conv1.weight``).
+               width: int = WIDTH, cap: int = 44) -> list[str]:
+    """:func:`~kerasinit._text.text_table` with lines of at most ``width`` characters.
+
+    Cells wider than ``cap`` continue on the next lines; a last cell that does not fit in what
+    is left of the line goes below its row, indented, at full width.
 
     Example:
-        >>> print("\\n".join(wrap_table(("a", "b"), [("x", "one two three four five six")],
-        ...                            width=20)))
+        >>> print("\\n".join(wrap_table(("a", "b"), [("x", "one two three four five six"),
+        ...                                         ("y", "short")], width=20)))
         a  b
         -  -
-        x  one two three
-           four five six
+        x
+            one two three
+            four five six
+        y  short
     """
-    cap = 44
-    cut = [tuple(c if len(c) <= cap or i == len(r) - 1 else "..." + c[3 - cap:]
-                 for i, c in enumerate(r)) for r in rows]
-    widths = [max(len(r[i]) for r in (header, *cut)) for i in range(len(header) - 1)]
-    indent = sum(widths) + 2 * (len(widths))
-    room = max(16, width - indent)
-    out_rows: list[tuple[str, ...]] = []
-    for r in cut:
-        parts = textwrap.wrap(r[-1], room) or [""]
-        out_rows.append((*r[:-1], parts[0]))
-        out_rows += [(*("",) * (len(r) - 1), p) for p in parts[1:]]
-    return text_table(header, out_rows)
+    widths = [min(cap, max(len(r[i]) for r in (header, *rows))) for i in range(len(header) - 1)]
+    while sum(widths) + 2 * len(widths) > width - 10 and max(widths) > 12:
+        widths[widths.index(max(widths))] -= 1  # narrow the widest column until a line fits
+    room = width - sum(widths) - 2 * len(widths)
+    out: list[tuple[str, ...]] = []
+    below: list[list[str]] = []
+    for r in rows:
+        cells = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] for c, w in
+                 zip(r[:-1], widths, strict=True)]
+        last = r[-1]
+        fits = len(last) <= room
+        cells.append([last] if fits else [""])
+        depth = max(len(c) for c in cells)
+        out += [tuple(c[i] if i < len(c) else "" for c in cells) for i in range(depth)]
+        below.append([] if fits else textwrap.wrap(last, width - 4, break_on_hyphens=False))
+        below += [[] for _ in range(depth - 1)]
+    table = text_table(header, out)
+    lines = table[:2]
+    for line, extra in zip(table[2:], below, strict=True):
+        lines.append(line)
+        lines += ["    " + e for e in extra]
+    return lines
 
 
 def mismatch_message(problems: tuple[str, ...], shown: int = 3) -> str:
@@ -203,14 +217,16 @@ def mismatch_message(problems: tuple[str, ...], shown: int = 3) -> str:
         The torch model does not match the Keras plan; nothing was written. 2 problems; the first:
           - a vs b
           - c
-        (all of them: error.problems; pass mapping={keras_layer: torch_module} to pair layers explicitly, or strict=False to apply what matches)
+        (all of them: error.problems; pass mapping={keras_layer: torch_module} to pair layers
+        explicitly, or strict=False to apply what matches)
     """
     more = len(problems) - shown
     lines = [f"The torch model does not match the Keras plan; nothing was written. "
              f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; the first:"]
-    lines += [f"  - {p}" for p in problems[:shown]]
+    for p in problems[:shown]:
+        lines += textwrap.wrap(p, WIDTH, initial_indent="  - ", subsequent_indent="    ")
     if more > 0:
         lines.append(f"  ... and {more} more")
-    lines.append("(all of them: error.problems; pass mapping={keras_layer: torch_module} to pair "
-                 "layers explicitly, or strict=False to apply what matches)")
+    lines += ["(all of them: error.problems; pass mapping={keras_layer: torch_module} to pair "
+              "layers", "explicitly, or strict=False to apply what matches)"]
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting.matching import Unit, keras_family
 
 if TYPE_CHECKING:
-    from kerasinit.porting.plan import PlanLayer
+    from kerasinit.porting.rows import PlanLayer
 
 __all__ = ["KNode", "TNode", "auto_name", "keras_nodes", "keras_signature", "name_key",
            "torch_nodes"]

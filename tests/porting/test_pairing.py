@@ -63,7 +63,7 @@ def test_candidates_that_would_differ_are_never_guessed():
         read(GATED).apply(model)
     assert torch.equal(model.a.bias, before)
     assert "'gate': " in str(info.value) and len(info.value.problems) == 1
-    report = read(GATED).apply(model, mapping={"gate": "b", "value": "a"})
+    read(GATED).apply(model, mapping={"gate": "b", "value": "a"})
     assert torch.equal(model.b.bias, torch.ones(8))
 
 

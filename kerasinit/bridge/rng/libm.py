@@ -9,7 +9,7 @@ op by op exactly as the C code does, then rounded once to float32.
 
 Only two inputs occur: ``u1 = m 2^-23`` (``m`` = low 23 bits of a word, 0 clamped to 1e-7)
 for the radius, and ``v = float32(2 pi * m 2^-23)`` for the angle. So each function has 2^23
-possible inputs, checked exhaustively against the platform in ``tests/test_rng_libm.py``.
+possible inputs, checked exhaustively against the platform in ``tests/bridge/rng/test_rng_libm.py``.
 For large tensors the three functions are tabulated once per process and device (3 x 32 MiB);
 small tensors evaluate the emulation directly.
 

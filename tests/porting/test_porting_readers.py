@@ -29,7 +29,7 @@ from kerasinit.porting import (
 )
 from kerasinit.porting import readers as readers_module
 
-DATA = Path(__file__).parent / "data" / "porting"
+DATA = Path(__file__).parents[1] / "data" / "porting"
 C = 0.87962566103423978
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from kerasinit.porting import ApplyReport, PlanMismatchError, read
 
-DATA = Path(__file__).parent / "data" / "porting"
+DATA = Path(__file__).parents[1] / "data" / "porting"
 C = 0.87962566103423978
 
 
@@ -225,7 +225,7 @@ def test_seed_faithful_rng_needs_seeds_and_writes_nothing():
 
 
 def test_failure_while_writing_rolls_back(monkeypatch):
-    import kerasinit.bridge.modules as modules
+    import kerasinit.modules.apply as modules
 
     real, calls = modules.initialize, []
 

@@ -1,6 +1,6 @@
 """Statistical checks of kerasinit.nn layers against Keras's exact distributions.
 
-Battery per case (as in test_core_stats.py / parity-statistics.md):
+Battery per case (as in tests/bridge/test_stats.py / parity-statistics.md):
 
 1. exact support: every value inside the Keras target's support;
 2. ``scipy.stats.ks_1samp`` against the exact target CDF, rejecting at p < ALPHA;

@@ -19,10 +19,10 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
-from kerasinit.bridge.module_report import ReportRow, make_row
-from kerasinit.bridge.module_specs import ParamSpec
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.params import ParamSpec
+from kerasinit.modules.report import ReportRow, make_row
 
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
            "qualified", "tensor_at"]

@@ -13,7 +13,7 @@ import pytest
 from kerasinit.cli import main
 from kerasinit.porting import PlanMismatchError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "porting.md"
 
 

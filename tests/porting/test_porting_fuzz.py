@@ -22,7 +22,7 @@ import pytest
 from kerasinit import KerasInitError
 from kerasinit.porting import read
 
-DATA = Path(__file__).parent / "data" / "porting"
+DATA = Path(__file__).parents[1] / "data" / "porting"
 JUNK: list[Any] = [None, 3, -1, 2.5, "x", [], {}, [None], {"class_name": 5}, True, [1, "a"],
                    {"a": {}}, 10**12, "-1", [[]]]
 

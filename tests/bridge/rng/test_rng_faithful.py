@@ -89,7 +89,7 @@ def test_bench_rng_runs(capsys: pytest.CaptureFixture[str]) -> None:
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rng.py"
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_rng.py"
     spec = importlib.util.spec_from_file_location("bench_rng", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,5 +1,5 @@
-""":class:`InitReport`: what :func:`~kerasinit.bridge.modules.initialize` and
-:func:`~kerasinit.bridge.modules.keras_defaults_` did to each parameter, and what they skipped."""
+""":class:`InitReport`: what :func:`~kerasinit.modules.apply.initialize` and
+:func:`~kerasinit.modules.apply.keras_defaults_` did to each parameter, and what they skipped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kerasinit._text import text_table
-from kerasinit.bridge.module_specs import ParamSpec, layout_label
+from kerasinit.modules.params import ParamSpec, layout_label
 
 if TYPE_CHECKING:
     from kerasinit.bridge.initializer import Initializer

@@ -1,7 +1,7 @@
 """Keras initializers on whole torch modules: :func:`initialize` and :func:`keras_defaults_`.
 
 Each parameter gets the layout of the Keras weight it plays (see
-:mod:`kerasinit.bridge.module_specs` and ``shared/reference/layer-map.md``), so the fans are
+:mod:`kerasinit.modules.params` and ``shared/reference/layer-map.md``), so the fans are
 Keras's: depthwise convs (``groups == in_channels``), Embedding (vocab = fan_in), packed MHA
 ``in_proj_weight`` (one Keras kernel per q/k/v block, fans per the Keras version), and whole
 RNN matrices (recurrent orthogonal on the whole Keras ``(H, G·H)`` matrix, never per gate).
@@ -34,17 +34,9 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
-from kerasinit.bridge.module_report import InitReport, ReportRow, SkippedParam, make_row
-from kerasinit.bridge.module_rnn import (
-    RNN_LAYERS,
-    RnnBias,
-    apply_rnn_bias,
-    gru_reset_after,
-    plan_rnn_bias,
-    qualified,
-    tensor_at,
-)
-from kerasinit.bridge.module_specs import (
+from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
+from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.params import (
     KEYWORDS,
     MHABias,
     ParamSpec,
@@ -53,8 +45,16 @@ from kerasinit.bridge.module_specs import (
     module_params,
     skipped_params,
 )
-from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
-from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.report import InitReport, ReportRow, SkippedParam, make_row
+from kerasinit.modules.rnn import (
+    RNN_LAYERS,
+    RnnBias,
+    apply_rnn_bias,
+    gru_reset_after,
+    plan_rnn_bias,
+    qualified,
+    tensor_at,
+)
 
 __all__ = [
     "KEYWORDS",

@@ -32,7 +32,7 @@ from kerasinit.mappings.distributions import STFT
 from kerasinit.mappings.specs import CLASS_NAMES
 from kerasinit.mappings.table import ALIASES, REFUSED, ROWS, TORCH_SYNONYMS, all_names
 
-DATA = pathlib.Path(__file__).parent / "data" / "keras_registry.json"
+DATA = pathlib.Path(__file__).parents[1] / "data" / "keras_registry.json"
 CHECKED_IN = json.loads(DATA.read_text(encoding="utf-8"))
 K3_KEYS: dict[str, str] = CHECKED_IN["keras"]["keys"]
 TFK_KEYS: dict[str, str] = CHECKED_IN["tf_keras"]["keys"]

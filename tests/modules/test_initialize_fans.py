@@ -18,8 +18,8 @@ from torch import nn
 
 import kerasinit
 from kerasinit import nn as knn
-from kerasinit.bridge.modules import module_params
 from kerasinit.mappings.distributions import TruncatedNormal, Uniform
+from kerasinit.modules.apply import module_params
 
 C = 0.87962566103423978
 FAN_OUT_U = {"class_name": "VarianceScaling",

@@ -260,7 +260,7 @@ def module_params(module: nn.Module) -> tuple[ParamSpec, ...]:
 
     Example:
         >>> import torch
-        >>> from kerasinit.bridge.modules import module_params
+        >>> from kerasinit.modules.apply import module_params
         >>> [(p.name, p.role, p.keyword, p.keras_layer) for p in module_params(torch.nn.Linear(3, 2))]
         [('weight', 'kernel', 'kernel_initializer', 'Dense'), ('bias', 'bias', 'bias_initializer', 'Dense')]
         >>> module_params(torch.nn.Conv2d(8, 16, 3, groups=8))[0].layout
@@ -279,7 +279,7 @@ def skipped_params(module: nn.Module) -> tuple[tuple[str, str], ...]:
 
     Example:
         >>> import torch
-        >>> from kerasinit.bridge.modules import skipped_params
+        >>> from kerasinit.modules.apply import skipped_params
         >>> skipped_params(torch.nn.Bilinear(2, 3, 4))
         (('weight', 'Bilinear has no Keras counterpart'), ('bias', 'Bilinear has no Keras counterpart'))
     """
@@ -320,7 +320,7 @@ def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[
     """The Keras default of each initializer keyword a Keras layer takes.
 
     Example:
-        >>> from kerasinit.bridge.modules import keras_defaults
+        >>> from kerasinit.modules.apply import keras_defaults
         >>> keras_defaults("LSTM")
         {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
     """

@@ -18,7 +18,7 @@ import torch
 
 import kerasinit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location("make_rng_golden",
                                                ROOT / "scripts/make_rng_golden.py")
 assert _spec is not None and _spec.loader is not None

@@ -14,7 +14,7 @@ from torch import nn
 
 import kerasinit
 from kerasinit import nn as knn
-from kerasinit.bridge.modules import ModuleKeywordError
+from kerasinit.modules.apply import ModuleKeywordError
 
 
 def _model() -> nn.Module:

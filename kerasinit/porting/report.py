@@ -223,8 +223,7 @@ def mismatch_message(problems: tuple[str, ...], shown: int = 3) -> str:
     more = len(problems) - shown
     lines = [f"The torch model does not match the Keras plan; nothing was written. "
              f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; the first:"]
-    for p in problems[:shown]:
-        lines += textwrap.wrap(p, WIDTH, initial_indent="  - ", subsequent_indent="    ")
+    lines += [f"  - {p}" for p in problems[:shown]]  # one line each: easy to grep
     if more > 0:
         lines.append(f"  ... and {more} more")
     lines += ["(all of them: error.problems; pass mapping={keras_layer: torch_module} to pair "

@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "table": ("kerasinit.table_cli", "print the Keras -> torch mapping table"),
     "parity": ("kerasinit.parity.cli", "check initializers against TensorFlow's own samples"),
     "inspect": ("kerasinit.porting.cli", "show the initializer plan of a saved Keras model"),
+    "port": ("kerasinit.porting.port_cli",
+             "load a Keras model's weights into a torch model and check the port"),
 }
 
 

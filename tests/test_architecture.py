@@ -177,7 +177,7 @@ def _fresh(code: str) -> list[str]:
 
 
 def test_mappings_import_no_torch() -> None:
-    code = ("import sys, kerasinit.mappings, kerasinit.mappings.table; "
+    code = ("import sys, kerasinit.mappings, kerasinit.mappings.table, kerasinit.mappings.layers; "
             "print(*sorted(m for m in ('torch', 'numpy', 'kerasinit.bridge') if m in sys.modules))")
     assert _fresh(code) == []
 

@@ -15,6 +15,7 @@ Three cases, chosen so that the *global* tensor is what a single-device call wou
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,11 @@ def fill_dtensor(
     full = torch.empty(tuple(tensor.shape), dtype=tensor.dtype, device=local.device)
     fill_full(full)
     same_everywhere = seeded and generator is None
-    shards = distribute_tensor(full, tensor.device_mesh, tensor.placements,
-                               src_data_rank=None if same_everywhere else 0)
+    if "src_data_rank" in inspect.signature(distribute_tensor).parameters:  # newer torch (not 2.5)
+        shards = distribute_tensor(full, tensor.device_mesh, tensor.placements,
+                                   src_data_rank=None if same_everywhere else 0)
+    else:  # torch 2.5/2.6 always scatter from rank 0: the same global tensor, one more message
+        shards = distribute_tensor(full, tensor.device_mesh, tensor.placements)
     with torch.no_grad():
         local.copy_(shards.to_local())
     return tensor  # type: ignore[no-any-return]

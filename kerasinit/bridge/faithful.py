@@ -46,7 +46,7 @@ from kerasinit.mappings.errors import InitializerArgumentError
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["sample_keras", "tf_flavour"]
+__all__ = ["check_faithful_version", "sample_keras", "tf_flavour"]
 
 
 def tf_flavour(version: KerasVersion) -> str:
@@ -65,6 +65,22 @@ def tf_flavour(version: KerasVersion) -> str:
         f"{version.label()} used stateful TF1 random ops whose values depend on the call "
         f"history. Use keras_version='3' or '2', or rng='torch'."
     )
+
+
+def check_faithful_version(rng: str, keras_version: KerasVersion) -> None:
+    """Refuse a Keras version that ``rng`` has no exact stream for (before any draw).
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> check_faithful_version("tensorflow", parse_version("3"))
+    """
+    if rng == "tensorflow":
+        tf_flavour(keras_version)
+    elif rng == "keras-torch" and keras_version.major != 3:
+        raise InitializerArgumentError(
+            f"rng='keras-torch' reproduces Keras 3's torch backend; {keras_version.label()} "
+            f"has none. Use rng='tensorflow' or rng='torch'."
+        )
 
 
 def sample_keras(

@@ -21,7 +21,9 @@ from kerasinit.bridge.layouts import LayoutLike
 from kerasinit.mappings.specs import (
     PRESETS,
     ConstantSpec,
+    DistributionName,
     IdentitySpec,
+    Mode,
     OrthogonalSpec,
     RandomNormalSpec,
     RandomUniformSpec,
@@ -54,8 +56,8 @@ def _preset(name: str, tensor: torch.Tensor, seed: int | None, input_axes: Axes,
             generator: torch.Generator | None, keras_version: VersionLike) -> torch.Tensor:
     scale, mode, dist = PRESETS[name]
     spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed,
-                               input_axes=None if input_axes is None else tuple(input_axes),
-                               output_axes=None if output_axes is None else tuple(output_axes))
+                               input_axes=input_axes,  # type: ignore[arg-type]  # validated by the spec
+                               output_axes=output_axes)  # type: ignore[arg-type]
     return _apply(spec, tensor, layout, fans, generator, keras_version)
 
 
@@ -176,8 +178,8 @@ def lecun_normal_(
 def variance_scaling_(
     tensor: torch.Tensor,
     scale: float = 1.0,
-    mode: str = "fan_in",
-    distribution: str = "truncated_normal",
+    mode: Mode = "fan_in",
+    distribution: DistributionName = "truncated_normal",
     seed: int | None = None,
     *,
     input_axes: Sequence[int] | None = None,
@@ -202,8 +204,8 @@ def variance_scaling_(
         True
     """
     spec = VarianceScalingSpec(scale=scale, mode=mode, distribution=distribution, seed=seed,
-                               input_axes=None if input_axes is None else tuple(input_axes),
-                               output_axes=None if output_axes is None else tuple(output_axes))
+                               input_axes=input_axes,  # type: ignore[arg-type]  # validated by the spec
+                               output_axes=output_axes)  # type: ignore[arg-type]
     return _apply(spec, tensor, layout, fans, generator, keras_version)
 
 

@@ -15,28 +15,30 @@ wins over the seed. Unseeded initializers use ``generator=`` or torch's global R
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 
+from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
-from kerasinit.bridge.faithful import sample_keras
-from kerasinit.bridge.layouts import Layout, LayoutLike, parse_layout
+from kerasinit.bridge.faithful import check_faithful_version, sample_keras
+from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
 from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
-from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices
+from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices, shown
 from kerasinit.mappings.parse import object_version, parse_identifier
 from kerasinit.mappings.resolve import Resolved, check_fans, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
-__all__ = ["RNGS", "Initializer", "describe", "get"]
+__all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
 
 RngName = Literal["torch", "tensorflow", "keras-torch"]
-RNGS: tuple[str, ...] = ("keras-torch", "tensorflow", "torch")
+RNGS: tuple[RngName, ...] = ("keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -60,7 +62,8 @@ class Initializer:
 
     __slots__ = ("_calls", "_lock", "keras_version", "rng", "spec")
 
-    def __init__(self, spec: Spec, keras_version: VersionLike = None, rng: str = "torch") -> None:
+    def __init__(self, spec: Spec, keras_version: VersionLike = None,
+                 rng: RngName | None = "torch") -> None:
         self.spec = spec
         self.keras_version: KerasVersion = parse_version(keras_version)
         self.rng = _check_rng(rng)
@@ -105,11 +108,23 @@ class Initializer:
         return hash((self.spec, self.keras_version, self.rng))
 
     # -- resolution ----------------------------------------------------------------------
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+                 fans: tuple[float, float] | None = None) -> tuple[Resolved, ...]: ...
+
+    @overload
+    def describe(self, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+                 fans: tuple[float, float] | None = None) -> Resolved: ...
+
     def describe(
         self, shape: Sequence[int], *, layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
     ) -> Resolved | tuple[Resolved, ...]:
         """The exact distribution(s) for a torch tensor of ``shape`` (one per packed block).
+
+        Returns one :class:`Resolved`, or a tuple of them (one per block) for a
+        :class:`~kerasinit.bridge.layouts.Packed` layout such as ``mha_in_proj(h)``; the
+        overloads tell type checkers which.
 
         Example:
             >>> import kerasinit
@@ -117,7 +132,7 @@ class Initializer:
             >>> (r.fan_in, r.fan_out, round(r.distribution.realised_std, 6))
             (784.0, 256.0, 0.050508)
         """
-        plan = _plan(self.spec, self.keras_version, parse_layout(layout),
+        plan = _plan(self.spec, self.keras_version, _layout(layout),
                      _shape(shape), None if fans is None else check_fans(fans))
         resolved = tuple(r for _, _, r in plan)
         return resolved[0] if plan[0][0] is None else resolved
@@ -130,7 +145,7 @@ class Initializer:
         layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
         generator: torch.Generator | None = None,
-        rng: str | None = None,
+        rng: RngName | None = None,
     ) -> torch.Tensor:
         """Fill ``tensor`` in place with this Keras initializer; return the same tensor.
 
@@ -147,14 +162,17 @@ class Initializer:
             KerasInitError: (a ValueError) for a tensor, layout or fans that do not fit;
                 raised before the tensor is touched.
         """
-        if not isinstance(tensor, torch.Tensor):
-            raise LayoutError(
-                f"Expected a torch.Tensor to initialize. Received {type(tensor).__name__}."
-            )
+        # The validation boundary: nothing below may fail for bad input once writing starts.
+        check_tensor(tensor, self.class_name)
         rng_name = self.rng if rng is None else _check_rng(rng)
-        plan = _plan(self.spec, self.keras_version, parse_layout(layout), tuple(tensor.shape),
+        plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(tensor.shape),
                      None if fans is None else check_fans(fans))
         _check_dtype(tensor, plan, self.class_name)
+        check_generator(generator, tensor, self.class_name)
+        check_values((r.distribution for _, _, r in plan), tensor.dtype, rng_name,
+                     self.class_name)
+        if rng_name != "torch":
+            _check_faithful(self, rng_name, generator)
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
@@ -189,15 +207,6 @@ class Initializer:
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
         call_index: int, generator: torch.Generator | None,
     ) -> torch.Tensor:
-        if generator is not None:
-            raise InitializerArgumentError(
-                f"rng={rng!r} reproduces Keras's own stream from the seed; it cannot use "
-                f"generator=. Drop generator= or use rng='torch'."
-            )
-        if seed is None and self.spec.is_random:
-            raise InitializerArgumentError(
-                f"rng={rng!r} needs a seeded initializer; {self.class_name} has seed=None."
-            )
         index = call_index if getattr(self.spec, "advancing_seed", False) else 0
         values = []
         for rows, block_layout, resolved in plan:
@@ -212,27 +221,59 @@ class Initializer:
         return tensor
 
 
-def _check_rng(rng: object) -> str:
-    if rng not in RNGS:
+def _check_faithful(init: Initializer, rng: str, generator: object) -> None:
+    """What a seed-faithful call needs, checked before any draw."""
+    if generator is not None:
         raise InitializerArgumentError(
-            f"Unknown rng {rng!r}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
+            f"rng={rng!r} reproduces Keras's own stream from the seed; it cannot use "
+            f"generator=. Drop generator= or use rng='torch'."
+        )
+    if getattr(init.spec, "seed", None) is None and init.spec.is_random:
+        raise InitializerArgumentError(
+            f"rng={rng!r} needs a seeded initializer; {init.class_name} has seed=None."
+        )
+    check_faithful_version(rng, init.keras_version)
+
+
+def _layout(layout: object) -> Layout:
+    parsed = parse_layout(layout)  # type: ignore[arg-type]
+    try:
+        hash(parsed)
+    except TypeError:
+        raise LayoutError(
+            f"A layout object must be hashable (a frozen dataclass, like kerasinit's layouts). "
+            f"Received: {shown(layout)}."
+        ) from None
+    return parsed
+
+
+def _check_rng(rng: object) -> RngName:
+    if rng is None:
+        return "torch"
+    if not isinstance(rng, str) or rng not in RNGS:
+        raise InitializerArgumentError(
+            f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
             f"distribution with torch's generator; the others reproduce Keras's values)."
         )
-    return str(rng)
+    return rng  # type: ignore[return-value]
 
 
 def _mix_seed(seed: int, index: int) -> int:
     return (seed + index * _SEED_MIX) % (1 << 64)
 
 
-def _shape(shape: Sequence[int]) -> tuple[int, ...]:
-    try:
-        out = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise LayoutError(f"`shape` must be a sequence of ints. Received: {shape!r}.") from None
-    if any(d < 0 for d in out) or any(isinstance(d, bool) for d in shape):
-        raise LayoutError(f"`shape` must hold non-negative ints. Received: {shape!r}.")
-    return out
+def _shape(shape: object) -> tuple[int, ...]:
+    """A shape of non-negative ints (``torch.Size``, tuple, list; NumPy ints pass; floats such
+    as 3.5 and bools are refused rather than truncated)."""
+    ok = isinstance(shape, (Sequence, torch.Size)) and not isinstance(shape, (str, bytes))
+    items: list[object] = list(shape) if isinstance(shape, Sequence) and ok else []
+    if not ok or len(items) > 64 or any(
+            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in items):
+        raise LayoutError(
+            f"`shape` must be a sequence of at most 64 non-negative ints. Received: "
+            f"{shown(shape)}."
+        )
+    return tuple(int(d) for d in items)  # type: ignore[call-overload]
 
 
 def _check_dtype(tensor: torch.Tensor, plan: Plan, class_name: str) -> None:
@@ -282,7 +323,7 @@ def get(
     *,
     keras_version: VersionLike = None,
     seed: int | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
 ) -> Initializer:
     """Any Keras initializer identifier -> an in-place torch :class:`Initializer`.
 
@@ -295,7 +336,8 @@ def get(
             tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
-        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`).
+        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`);
+            None means the default, ``"torch"``.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -326,6 +368,18 @@ def get(
             )
         spec = spec.replace(seed=seed, advancing_seed=False)
     return Initializer(spec, version, rng)
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: Packed,  # type: ignore[overload-overlap]
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> tuple[Resolved, ...]: ...
+
+
+@overload
+def describe(identifier: object, shape: Sequence[int], *, layout: LayoutName | Layout = "torch",
+             fans: tuple[float, float] | None = None,
+             keras_version: VersionLike = None) -> Resolved: ...
 
 
 def describe(

@@ -25,10 +25,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import torch
 
-from kerasinit.mappings.errors import LayoutError, format_choices, suggest
+from kerasinit.mappings.errors import LayoutError, format_choices, shown, suggest
 
 __all__ = [
     "GRU",
@@ -37,6 +38,7 @@ __all__ = [
     "KerasLayout",
     "Layout",
     "LayoutLike",
+    "LayoutName",
     "MHAOutput",
     "MHAProjection",
     "Packed",
@@ -145,7 +147,8 @@ class Depthwise(Layout):
     def __post_init__(self) -> None:
         m = self.depth_multiplier
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            raise LayoutError(f"Depthwise: depth_multiplier must be an int >= 1. Received: {m!r}.")
+            raise LayoutError(
+                f"Depthwise: depth_multiplier must be an int >= 1. Received: {shown(m)}.")
 
     def keras_shape(self, shape: Shape) -> Shape:
         m = self.depth_multiplier
@@ -207,6 +210,9 @@ class MHAProjection(Layout):
     num_heads: int = 1
     name: str = "mha_projection"
 
+    def __post_init__(self) -> None:
+        _check_heads(self.num_heads, "MHAProjection")
+
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
         if len(shape) != 2 or shape[0] % h:
@@ -232,6 +238,9 @@ class MHAOutput(Layout):
 
     num_heads: int = 1
     name: str = "mha_output"
+
+    def __post_init__(self) -> None:
+        _check_heads(self.num_heads, "MHAOutput")
 
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
@@ -260,6 +269,15 @@ class Packed(Layout):
     parts: tuple[Layout, ...] = ()
     name: str = "packed"
 
+    def __post_init__(self) -> None:
+        parts = self.parts
+        if not isinstance(parts, tuple) or not parts or not all(
+                isinstance(p, Layout) and not isinstance(p, Packed) for p in parts):
+            raise LayoutError(
+                f"Packed: `parts` must be a non-empty tuple of (unpacked) layout objects. "
+                f"Received: {shown(parts)}."
+            )
+
     def blocks(self, shape: Shape) -> tuple[tuple[slice, Layout], ...]:
         n = len(self.parts)
         if n == 0 or len(shape) < 1 or shape[0] % n:
@@ -273,12 +291,20 @@ class Packed(Layout):
         raise LayoutError("A packed layout has one Keras shape per block; use blocks().")
 
 
+def _check_heads(h: object, owner: str) -> None:
+    if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+        raise LayoutError(f"{owner}: num_heads must be an int >= 1. Received: {shown(h)}.")
+
+
 def mha_in_proj(num_heads: int) -> Packed:
     """Layout of ``nn.MultiheadAttention.in_proj_weight`` (3E, E): q, k, v projections."""
     return Packed((MHAProjection(num_heads),) * 3, name="mha_in_proj")
 
 
-LayoutLike = str | Layout
+#: the layout names :func:`parse_layout` accepts (typos are type errors, not only runtime errors)
+LayoutName = Literal["torch", "keras", "embedding", "depthwise", "gru", "linear", "conv", "rnn",
+                     "lstm"]
+LayoutLike = LayoutName | Layout
 _NAMED: dict[str, Layout] = {
     "torch": TorchLayout(),
     "keras": KerasLayout(),
@@ -299,7 +325,7 @@ def _parse_name(name: str) -> Layout:
     hint = suggest(name, _NAMED)
     extra = f" Did you mean {hint!r}?" if hint else ""
     raise LayoutError(
-        f"Unknown layout {name!r}.{extra} Valid layouts: {format_choices(_NAMED)}, or a layout "
+        f"Unknown layout {shown(name)}.{extra} Valid layouts: {format_choices(_NAMED)}, or a layout "
         f"object (kerasinit.layouts.Depthwise(depth_multiplier), MHAProjection(num_heads), ...)."
     )
 
@@ -312,7 +338,7 @@ def parse_layout(layout: LayoutLike) -> Layout:
         return _parse_name(layout)
     raise LayoutError(
         f"`layout` must be a layout name ({format_choices(_NAMED)}) or a kerasinit layout object. "
-        f"Received: {layout!r} (type {type(layout).__name__})."
+        f"Received: {shown(layout)} (type {type(layout).__name__})."
     )
 
 

@@ -39,7 +39,7 @@ from kerasinit.mappings.resolve import Resolved
 #: How one tensor is filled: ``(rows or None for all, layout, resolved block)`` per block.
 Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
-__all__ = ["fill_", "keras_layout_values"]
+__all__ = ["fill_", "keras_layout_values", "scalar_tensor"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -54,16 +54,39 @@ def fill_(
     """Write a sample of ``dist`` into ``tensor`` (already validated; under no_grad)."""
     if isinstance(dist, Uniform):
         lo, hi = dist.support
-        tensor.uniform_(lo, hi, generator=generator)
+        if _fits(tensor.dtype, lo, hi, hi - lo):
+            tensor.uniform_(lo, hi, generator=generator)
+        else:  # Keras's arithmetic, low + (high - low) * u, overflowing to inf/NaN as Keras's
+            tensor.uniform_(0.0, 1.0, generator=generator).mul_(hi - lo).add_(lo)
     elif isinstance(dist, Normal):
-        tensor.normal_(dist.mean, abs(dist.std), generator=generator)
+        if _fits(tensor.dtype, dist.mean, dist.std):
+            tensor.normal_(dist.mean, abs(dist.std), generator=generator)
+        else:  # mean + std * z, as Keras computes it (inf/NaN parameters give inf/NaN)
+            tensor.normal_(0.0, 1.0, generator=generator).mul_(dist.std).add_(dist.mean)
     elif isinstance(dist, TruncatedNormal):
         _truncated_normal_(tensor, dist, generator)
     elif isinstance(dist, Constant) and dist.is_scalar:
-        tensor.fill_(float(dist.value))  # type: ignore[arg-type]
+        tensor.fill_(scalar_tensor(float(dist.value), tensor.dtype))  # type: ignore[arg-type]
     else:
         values = keras_layout_values(dist, keras_shape, tensor.dtype, tensor.device, generator)
         tensor.copy_(layout.to_torch(values, tuple(tensor.shape)))
+
+
+def _fits(dtype: torch.dtype, *values: float) -> bool:
+    """Whether every value is finite and within ``dtype``'s range (torch's samplers need it)."""
+    top = torch.finfo(dtype).max
+    return all(math.isfinite(v) and abs(v) <= top for v in values)
+
+
+def scalar_tensor(value: float, dtype: torch.dtype) -> torch.Tensor:
+    """``value`` as a 0-d tensor that ``fill_``/``copy_`` cast to ``dtype`` as Keras's cast
+    does: floats overflow to infinity, integers are truncated toward zero and wrap to the
+    dtype's width, bools are ``value != 0`` (the caller has refused non-finite integers)."""
+    if dtype.is_floating_point or dtype.is_complex:
+        return torch.tensor(value, dtype=torch.float64)
+    if dtype == torch.bool:
+        return torch.tensor(value != 0.0)
+    return torch.tensor(math.trunc(value), dtype=torch.int64)
 
 
 def _truncated_normal_(
@@ -71,10 +94,16 @@ def _truncated_normal_(
 ) -> None:
     std = abs(dist.std)
     if std == 0.0:
-        tensor.fill_(dist.mean)
+        tensor.fill_(scalar_tensor(dist.mean, tensor.dtype))
         return
     a = (dist.low - dist.mean) / std
     b = (dist.high - dist.mean) / std
+    if not (_fits(tensor.dtype, dist.mean, dist.low, dist.high, std) and a < b):
+        # NaN/inf parameters, bounds beyond the dtype, or a std below the mean's resolution
+        # (the cut collapses): Keras's own arithmetic, mean + std * z with z ~ TN(0, 1, ±2).
+        _truncated_normal_(tensor, TruncatedNormal(0.0, 1.0, -2.0, 2.0), generator)
+        tensor.mul_(dist.std).add_(dist.mean)
+        return
     lo, hi = math.erf(a / math.sqrt(2.0)), math.erf(b / math.sqrt(2.0))
     work = tensor if tensor.dtype not in _LOW_PRECISION else torch.empty(
         tensor.shape, dtype=torch.float32, device=tensor.device)
@@ -110,6 +139,10 @@ def keras_layout_values(
             value = value.reshape(keras_shape)
         else:
             value = np.broadcast_to(value, keras_shape)
+        if dtype == torch.bool:
+            value = value != 0.0
+        elif not (dtype.is_floating_point or dtype.is_complex):  # Keras's cast: trunc, wrap
+            value = np.trunc(value).astype(np.int64)
         return torch.from_numpy(np.array(value, order="C")).to(device=device, dtype=dtype)
     if isinstance(dist, STFT):
         kernel = stft_kernel(dist, keras_shape[0], keras_shape[2])

@@ -9,6 +9,7 @@ did-you-mean when one is close.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 
 __all__ = [
@@ -20,8 +21,12 @@ __all__ = [
     "UnsupportedInitializerError",
     "UnsupportedVersionError",
     "format_choices",
+    "shown",
     "suggest",
 ]
+
+#: Longest repr of a received value quoted in an error message (longer ones are cut).
+SHOWN_LIMIT = 200
 
 
 class KerasInitError(ValueError):
@@ -69,7 +74,27 @@ def format_choices(choices: Iterable[str], limit: int | None = None) -> str:
     return text
 
 
+def shown(value: object, limit: int = SHOWN_LIMIT) -> str:
+    """A bounded ``repr(value)`` for messages: at most ``limit`` characters, nested containers
+    cut at a few levels and items (a huge or deeply nested config stays cheap and readable).
+
+    Example:
+        >>> shown("x" * 500)[-12:], shown([[[[[[1]]]]]])
+        ("xxxxxxxxxxx'", '[[[[[...]]]]]')
+    """
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 4, 12, 12, 12, 12
+    r.maxstring = r.maxother = r.maxlong = limit
+    try:
+        text = r.repr(value)
+    except Exception:
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def suggest(received: str, choices: Iterable[str]) -> str | None:
     """The closest valid choice by spelling (difflib), or None."""
+    if len(received) > SHOWN_LIMIT:  # difflib is quadratic; no name is that long
+        return None
     matches = difflib.get_close_matches(received, list(choices), n=1, cutoff=0.6)
     return matches[0] if matches else None

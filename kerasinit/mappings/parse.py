@@ -12,11 +12,13 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from kerasinit.mappings import safejson
 from kerasinit.mappings.errors import (
     InitializerArgumentError,
     UnknownInitializerError,
     UnsupportedInitializerError,
     format_choices,
+    shown,
     suggest,
 )
 from kerasinit.mappings.specs import (
@@ -79,7 +81,7 @@ def canonical_name(name: str) -> str:
         return names[name]
     if name in REFUSED:
         raise UnsupportedInitializerError(
-            f"Keras initializer {name!r} cannot be used: {REFUSED[name]}. "
+            f"Keras initializer {shown(name)} cannot be used: {REFUSED[name]}. "
             f"Valid names: {format_choices(ROWS)}."
         )
     raise UnknownInitializerError(_unknown_message(name))
@@ -87,7 +89,7 @@ def canonical_name(name: str) -> str:
 
 def _unknown_message(name: str) -> str:
     hint = _did_you_mean(name)
-    text = f"Unknown Keras initializer {name!r}."
+    text = f"Unknown Keras initializer {shown(name)}."
     if hint:
         text += f" Did you mean {hint}?"
     return (text + f" Valid names: {format_choices(ROWS)} (plus their Keras class names and "
@@ -140,12 +142,21 @@ def parse_identifier(identifier: object, version: KerasVersion) -> Spec:
         text = identifier.strip()
         if text.startswith("{"):
             try:
-                data = json.loads(text)
+                data = safejson.loads(text)
             except json.JSONDecodeError as exc:
                 raise InitializerArgumentError(
-                    f"Could not parse the initializer JSON string {identifier[:80]!r}: {exc.msg} "
-                    f"at position {exc.pos}."
+                    f"Could not parse the initializer JSON string {shown(identifier, 80)}: "
+                    f"{exc.msg} at position {exc.pos}."
                 ) from None
+            except (safejson.JSONLimitError, ValueError) as exc:  # too deep/large, or 10**5000
+                raise InitializerArgumentError(
+                    f"Refusing the initializer JSON string {shown(identifier, 80)}: {exc}"
+                ) from None
+            if not isinstance(data, Mapping):
+                raise InitializerArgumentError(
+                    f"An initializer JSON string must hold an object (a config dict). Received: "
+                    f"{shown(identifier, 80)}."
+                )
             return spec_from_config(data, version)
         return spec_from_config({"class_name": text, "config": {}}, version, from_string=True)
     if isinstance(identifier, Mapping):
@@ -170,7 +181,7 @@ def _from_keras_object(obj: object, version: KerasVersion) -> Spec:
     get_config = getattr(obj, "get_config", None)
     if not callable(get_config):
         raise UnknownInitializerError(
-            f"Cannot interpret initializer identifier {obj!r} (type {cls.__name__}): expected a "
+            f"Cannot interpret initializer identifier {shown(obj)} (type {cls.__name__}): expected a "
             f"name, a config dict, a JSON string or a Keras initializer object with get_config()."
         )
     config: dict[str, Any] = {} if isinstance(obj, type) else dict(get_config())
@@ -219,17 +230,17 @@ def spec_from_config(
     if "class_name" not in data:
         raise InitializerArgumentError(
             f"An initializer config needs a 'class_name' key. Received keys: "
-            f"{format_choices(str(k) for k in data)}."
+            f"{format_choices((str(k)[:40] for k in data), limit=12) or '(none)'}."
         )
     class_name = data["class_name"]
     if not isinstance(class_name, str):
         raise InitializerArgumentError(
-            f"'class_name' must be a string. Received: {class_name!r}."
+            f"'class_name' must be a string. Received: {shown(class_name)}."
         )
     raw_config = data.get("config") or {}
     if not isinstance(raw_config, Mapping):
         raise InitializerArgumentError(
-            f"'config' of {class_name!r} must be a dict. Received: {raw_config!r}."
+            f"'config' of {shown(class_name)} must be a dict. Received: {shown(raw_config)}."
         )
     name = canonical_name(class_name)
     if name == "stft" and not version.has_stft:
@@ -244,13 +255,19 @@ def spec_from_config(
 def _clean_config(name: str, class_name: str, config: dict[str, Any], quiet: bool) -> dict[str, Any]:
     valid = _CONFIG_KEYS[name]
     for key in list(config):
+        if not isinstance(key, str):
+            raise InitializerArgumentError(
+                f"Config keys must be strings. Received key {shown(key)} (type "
+                f"{type(key).__name__}) in the {class_name} config. Valid keys: "
+                f"{format_choices(valid) if valid else '(none)'}."
+            )
         if key in valid:
             continue
         if key in _STRAY_KEYS or key in _IGNORED_KEYS:
             value = config.pop(key)
             if key in _STRAY_KEYS and not quiet:
                 warnings.warn(
-                    f"Ignoring {key}={value!r} in the {class_name} config ({_STRAY_KEYS[key]}). "
+                    f"Ignoring {key}={shown(value)} in the {class_name} config ({_STRAY_KEYS[key]}). "
                     f"Keras 3 cannot load this config; kerasinit reads it unambiguously.",
                     UserWarning, stacklevel=4,
                 )
@@ -258,7 +275,7 @@ def _clean_config(name: str, class_name: str, config: dict[str, Any], quiet: boo
         hint = suggest(key, valid)
         extra = f" Did you mean {hint!r}?" if hint else ""
         raise InitializerArgumentError(
-            f"Unexpected config key {key!r} for {class_name}.{extra} Valid keys: "
+            f"Unexpected config key {shown(key)} for {class_name}.{extra} Valid keys: "
             f"{format_choices(valid) if valid else '(none)'}."
         )
     if "seed" in config:
@@ -271,9 +288,14 @@ def _read_seed(seed: object, class_name: str) -> tuple[object, bool]:
         if seed.get("class_name") != "SeedGenerator":
             raise InitializerArgumentError(
                 f"{class_name}: a dict seed must be a Keras SeedGenerator config. Received: "
-                f"{dict(seed)!r}."
+                f"{shown(seed)}."
             )
         inner = seed.get("config") or {}
+        if not isinstance(inner, Mapping):
+            raise InitializerArgumentError(
+                f"{class_name}: the SeedGenerator's 'config' must be a dict with a 'seed'. "
+                f"Received: {shown(inner)}."
+            )
         return inner.get("seed"), True
     return seed, False
 
@@ -304,4 +326,4 @@ def _build(name: str, config: dict[str, Any], version: KerasVersion, *, from_str
             return ConstantSpec(**config)
         return STFTSpec(**config)
     except TypeError as exc:  # a missing/unexpected keyword the key check did not catch
-        raise InitializerArgumentError(f"Bad config for {name!r}: {exc}.") from None
+        raise InitializerArgumentError(f"Bad config for {name!r}: {shown(str(exc))}.") from None

@@ -7,16 +7,17 @@ independent of any tensor. Arguments are validated here, at construction, as Ker
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
+from kerasinit.mappings.errors import InitializerArgumentError, format_choices, shown, suggest
 
 __all__ = [
     "DISTRIBUTIONS",
     "MODES",
+    "SEED_MAX",
+    "SEED_MIN",
     "ConstantSpec",
     "IdentitySpec",
     "OrthogonalSpec",
@@ -55,18 +56,30 @@ PRESETS: dict[str, tuple[float, str, str]] = {
 }
 
 
+#: Keras hands seeds to its backend as int64 (``[seed, 0]``); values outside are refused.
+SEED_MIN, SEED_MAX = -(1 << 63), (1 << 63) - 1
+
+
 def _real(name: str, value: object, owner: str) -> float:
+    """A real argument as a float64, as Keras reads it.
+
+    Keras does not validate these values: NaN and infinities pass (the samples are then NaN or
+    infinite, as Keras's are), and so do finite values whose samples overflow the tensor dtype
+    (they become infinite). What Keras cannot represent at all is refused: a non-number, or an
+    integer beyond the float64 range (Keras fails converting it).
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InitializerArgumentError(
-            f"{owner}: argument `{name}` must be a real number. Received: {name}={value!r} "
+            f"{owner}: argument `{name}` must be a real number. Received: {name}={shown(value)} "
             f"(type {type(value).__name__})."
         )
-    out = float(value)
-    if not math.isfinite(out):
+    try:
+        return float(value)
+    except (OverflowError, ValueError, TypeError):
         raise InitializerArgumentError(
-            f"{owner}: argument `{name}` must be finite. Received: {name}={value!r}."
-        )
-    return out
+            f"{owner}: argument `{name}` is outside the float64 range (Keras cannot convert it "
+            f"either). Received: {name}={shown(value, 60)}."
+        ) from None
 
 
 def _seed(value: object, owner: str) -> int | None:
@@ -75,9 +88,16 @@ def _seed(value: object, owner: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InitializerArgumentError(
             f"{owner}: argument `seed` must be an integer or None (a Keras SeedGenerator config "
-            f"is read as its integer seed). Received: seed={value!r} (type {type(value).__name__})."
+            f"is read as its integer seed). Received: seed={shown(value)} "
+            f"(type {type(value).__name__})."
         )
-    return int(value)
+    seed = int(value)
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise InitializerArgumentError(
+            f"{owner}: `seed` must fit in int64 ([-2**63, 2**63 - 1]); Keras refuses larger "
+            f"seeds (it converts [seed, 0] to an int64 tensor). Received: seed={shown(seed, 60)}."
+        )
+    return seed
 
 
 def _axes(value: object, name: str, owner: str) -> tuple[int, ...] | None:
@@ -90,7 +110,7 @@ def _axes(value: object, name: str, owner: str) -> tuple[int, ...] | None:
     ):
         return tuple(int(a) for a in value)
     raise InitializerArgumentError(
-        f"{owner}: argument `{name}` must be None or a sequence of ints. Received: {name}={value!r}."
+        f"{owner}: argument `{name}` must be None or a sequence of ints. Received: {name}={shown(value)}."
     )
 
 
@@ -158,7 +178,7 @@ class VarianceScalingSpec(_RandomSpec):
         scale = _real("scale", self.scale, owner)
         if scale <= 0.0:
             raise InitializerArgumentError(
-                f"{owner}: argument `scale` must be a positive float. Received: scale={self.scale!r}."
+                f"{owner}: argument `scale` must be a positive float. Received: scale={shown(self.scale)}."
             )
         if self.mode not in MODES:
             hint = suggest(str(self.mode), MODES)
@@ -166,13 +186,13 @@ class VarianceScalingSpec(_RandomSpec):
                 hint = self.mode.lower()
             extra = f" Did you mean {hint!r}? (mode is case-sensitive in Keras)" if hint else ""
             raise InitializerArgumentError(
-                f"{owner}: invalid `mode` argument {self.mode!r}.{extra} "
+                f"{owner}: invalid `mode` argument {shown(self.mode)}.{extra} "
                 f"Valid modes: {format_choices(MODES)}."
             )
         if not isinstance(self.distribution, str):
             raise InitializerArgumentError(
                 f"{owner}: argument `distribution` must be a string. Received: "
-                f"distribution={self.distribution!r}. Valid: {format_choices(DISTRIBUTIONS)}."
+                f"distribution={shown(self.distribution)}. Valid: {format_choices(DISTRIBUTIONS)}."
             )
         dist = self.distribution.lower()
         dist = DISTRIBUTION_ALIASES.get(dist, dist)
@@ -180,7 +200,7 @@ class VarianceScalingSpec(_RandomSpec):
             hint = suggest(dist, [*DISTRIBUTIONS, *DISTRIBUTION_ALIASES])
             extra = f" Did you mean {DISTRIBUTION_ALIASES.get(hint, hint)!r}?" if hint else ""
             raise InitializerArgumentError(
-                f"{owner}: invalid `distribution` argument {self.distribution!r}.{extra} "
+                f"{owner}: invalid `distribution` argument {shown(self.distribution)}.{extra} "
                 f"Valid distributions: {format_choices(DISTRIBUTIONS)} (and the legacy alias "
                 f"'normal' = 'truncated_normal')."
             )
@@ -328,16 +348,16 @@ class STFTSpec(_SpecBase):
     def __post_init__(self) -> None:
         if self.side not in STFT_SIDES:
             raise InitializerArgumentError(
-                f"STFT: invalid `side` {self.side!r}. Valid: {format_choices(STFT_SIDES)}."
+                f"STFT: invalid `side` {shown(self.side)}. Valid: {format_choices(STFT_SIDES)}."
             )
         if self.scaling is not None and self.scaling not in STFT_SCALINGS:
             raise InitializerArgumentError(
-                f"STFT: invalid `scaling` {self.scaling!r}. Valid: "
+                f"STFT: invalid `scaling` {shown(self.scaling)}. Valid: "
                 f"{format_choices(STFT_SCALINGS)} or None."
             )
         if not isinstance(self.periodic, bool):
             raise InitializerArgumentError(
-                f"STFT: argument `periodic` must be a bool. Received: periodic={self.periodic!r}."
+                f"STFT: argument `periodic` must be a bool. Received: periodic={shown(self.periodic)}."
             )
         window = self.window
         if window is not None and not isinstance(window, str):
@@ -346,7 +366,7 @@ class STFTSpec(_SpecBase):
             except (TypeError, ValueError):
                 raise InitializerArgumentError(
                     f"STFT: `window` must be a window name, a 1-D sequence of floats or None. "
-                    f"Received: window={self.window!r}."
+                    f"Received: window={shown(self.window)}."
                 ) from None
         object.__setattr__(self, "window", window)
 
@@ -372,33 +392,63 @@ def _listify_nested(value: object) -> object:
     return value
 
 
+#: Deepest nesting accepted for a Constant array (Keras kernels have rank <= 5; a config
+#: nested deeper is refused with an error, never a RecursionError).
+MAX_ARRAY_RANK = 32
+
+
 def _constant_value(value: object) -> ConstantValue:
-    """A float, or a nested tuple of floats for array values (numpy/list/tensor-like)."""
+    """A float, or a nested tuple of floats for array values (numpy/list/tensor-like).
+
+    Numbers follow :func:`_real` (NaN and infinities pass as Keras lets them; integers beyond
+    float64 are refused). Arrays must be rectangular (Keras cannot convert ragged lists) and
+    at most ``MAX_ARRAY_RANK`` deep.
+    """
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, numbers.Real):
-        out = float(value)
-        return out
+        return _real("value", value, "Constant")
     if isinstance(value, dict) and value.get("class_name") == "__numpy__":
-        return _constant_value(value.get("config", {}).get("value"))
+        inner = value.get("config")
+        return _constant_value(inner.get("value") if isinstance(inner, dict) else inner)
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
         value = tolist()
     if isinstance(value, (list, tuple)):
-        return tuple(_nest(v) for v in value)
-    if isinstance(value, numbers.Real):
-        return float(value)
+        out, _ = _nest(value, 1)
+        return out  # type: ignore[no-any-return]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _real("value", value, "Constant")
     raise InitializerArgumentError(
-        f"Constant: `value` must be a number or an array of numbers. Received: value={value!r} "
-        f"(type {type(value).__name__})."
+        f"Constant: `value` must be a number or an array of numbers. Received: "
+        f"value={shown(value)} (type {type(value).__name__})."
     )
 
 
-def _nest(value: object) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_nest(v) for v in value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+def _nest(value: object, depth: int) -> tuple[Any, tuple[int, ...]]:
+    """``(nested tuple of floats, shape)``; refuses ragged, non-numeric and too-deep values."""
+    if not isinstance(value, (list, tuple)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InitializerArgumentError(
+                f"Constant: array values must be numbers. Received element {shown(value)} "
+                f"(type {type(value).__name__})."
+            )
+        return _real("value", value, "Constant"), ()
+    if depth > MAX_ARRAY_RANK:
         raise InitializerArgumentError(
-            f"Constant: array values must be numbers. Received element {value!r}."
+            f"Constant: the value array is nested deeper than {MAX_ARRAY_RANK} levels (the "
+            f"limit on its rank). Received: value={shown(value)}."
         )
-    return float(value)
+    items, shapes = [], set()
+    for v in value:
+        item, shape = _nest(v, depth + 1)
+        items.append(item)
+        shapes.add(shape)
+    if len(shapes) > 1 or (shapes and () in shapes and isinstance(items[0], tuple)):
+        raise InitializerArgumentError(
+            f"Constant: the value array is ragged (sub-arrays of different shapes "
+            f"{sorted(shapes)[:4]}); Keras cannot convert it either. Received: "
+            f"value={shown(value)}."
+        )
+    inner = shapes.pop() if shapes else ()
+    return tuple(items), (len(items), *inner)

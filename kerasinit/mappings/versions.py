@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-from kerasinit.mappings.errors import UnsupportedVersionError
+from kerasinit.mappings.errors import UnsupportedVersionError, shown
 
 __all__ = ["LATEST", "FanRule", "KerasVersion", "VersionLike", "parse_version"]
 
@@ -162,7 +162,14 @@ def parse_version(value: VersionLike) -> KerasVersion:
         return LATEST
     if isinstance(value, KerasVersion):
         return value
-    return _parse_cached(value if not isinstance(value, float) else repr(value))
+    if isinstance(value, float):
+        value = repr(value)
+    hashable = (isinstance(value, (str, int)) or (isinstance(value, tuple)
+                and all(isinstance(p, int) for p in value)))
+    if not hashable or (isinstance(value, str) and len(value) > 64) or (
+            isinstance(value, int) and not -(1 << 31) <= value < 1 << 31):
+        raise _bad(value)
+    return _parse_cached(value)
 
 
 @lru_cache(maxsize=256)
@@ -203,6 +210,6 @@ def _parse_cached(value: str | int | tuple[int, ...]) -> KerasVersion:
 def _bad(value: object) -> UnsupportedVersionError:
     examples = ", ".join(repr(v) for v in VALID_EXAMPLES)
     return UnsupportedVersionError(
-        f"Unsupported keras_version {value!r}. Expected Keras 1, 2 or 3 as a string, int or "
+        f"Unsupported keras_version {shown(value)}. Expected Keras 1, 2 or 3 as a string, int or "
         f"tuple, for example {examples} (None = latest Keras 3)."
     )

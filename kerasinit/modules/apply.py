@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer, get
+from kerasinit.bridge.initializer import Initializer, RngName, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.params import (
@@ -144,20 +145,17 @@ def _plan_module(
     return actions, rows, used
 
 
-_KERAS1_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
-
-
 def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
     """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
     recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
-    gates = _KERAS1_GATES.get(spec.keras_layer)
-    if version.major == 1 and gates and spec.role in ("kernel", "recurrent_kernel"):
+    gates = table.gate_blocks(spec.keras_layer, version)
+    if gates > 1 and spec.role in ("kernel", "recurrent_kernel"):
         return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
     return spec.layout
 
 
 def resolve_keywords(
-    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: str,
+    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: RngName | None,
 ) -> tuple[dict[str, Initializer], bool | None]:
     """Validate Keras keywords and resolve their identifiers (None = not given).
 
@@ -221,7 +219,7 @@ def initialize(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
     recurse: bool = True,
     **initializers: object,
@@ -288,7 +286,7 @@ def keras_defaults_(
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     seed: int | None = None,
 ) -> InitReport:
     """Re-initialize every supported submodule with its Keras layer's defaults (in place).

@@ -50,6 +50,7 @@ from kerasinit.bridge.layouts import (
     TorchLayout,
     mha_in_proj,
 )
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import LayoutError
 from kerasinit.mappings.versions import VersionLike, parse_version
 
@@ -60,24 +61,13 @@ __all__ = [
     "keras_defaults",
     "layout_label",
     "module_params",
+    "param_spec",
+    "separable_specs",
     "skipped_params",
 ]
 
-#: Every Keras initializer keyword kerasinit knows, with the weight role it controls.
-KEYWORDS: dict[str, str] = {
-    "kernel_initializer": "kernel",
-    "bias_initializer": "bias",
-    "recurrent_initializer": "recurrent_kernel",
-    "unit_forget_bias": "bias (LSTM forget gate)",
-    "embeddings_initializer": "embeddings",
-    "depthwise_initializer": "depthwise_kernel",
-    "pointwise_initializer": "pointwise_kernel",
-    "gamma_initializer": "gamma",
-    "beta_initializer": "beta",
-    "moving_mean_initializer": "moving_mean",
-    "moving_variance_initializer": "moving_variance",
-    "alpha_initializer": "alpha",
-}
+#: Every Keras initializer keyword of a layer with a torch counterpart -> the weight role it sets.
+KEYWORDS: dict[str, str] = table.keyword_roles()
 
 _TORCH = TorchLayout()
 _KERAS = KerasLayout()
@@ -148,9 +138,41 @@ def layout_label(layout: Layout) -> str:
     return layout.name
 
 
-def _p(name: str, role: str, keyword: str, layout: Layout, layer: str,
-       buffer: bool = False) -> ParamSpec:
-    return ParamSpec(name, role, keyword, layout, layer, buffer)
+#: torch-only roles -> the Keras weight whose initializer keyword they follow
+_ROLE_WEIGHT = {"recurrent_bias": "bias", "depthwise_bias": "bias"}
+
+
+def param_spec(name: str, role: str, layout: Layout, keras_layer: str,
+               buffer: bool = False) -> ParamSpec:
+    """The :class:`ParamSpec` of torch tensor ``name`` playing ``role`` of ``keras_layer``.
+
+    The initializer keyword comes from the Keras layer table
+    (:mod:`kerasinit.mappings.layers`).
+
+    Example:
+        >>> from kerasinit.modules.params import param_spec
+        >>> param_spec("bias_hh_l0", "recurrent_bias", TorchLayout(), "LSTM").keyword
+        'bias_initializer'
+    """
+    keyword = table.weight(keras_layer, _ROLE_WEIGHT.get(role, role)).keyword
+    assert keyword is not None, (keras_layer, role)  # torch modules only play keyword weights
+    return ParamSpec(name, role, keyword, layout, keras_layer, buffer)
+
+
+_p = param_spec
+
+
+def separable_specs(n: int, depth_multiplier: int, pointwise_bias: bool,
+                    depthwise_bias: bool = False) -> tuple[ParamSpec, ...]:
+    """A SeparableConv{n}D held as ``depthwise`` and ``pointwise`` child convs."""
+    layer = f"SeparableConv{n}D"
+    out = [param_spec("depthwise.weight", "depthwise_kernel", Depthwise(depth_multiplier), layer),
+           param_spec("pointwise.weight", "pointwise_kernel", _TORCH, layer)]
+    if pointwise_bias:
+        out.append(param_spec("pointwise.bias", "bias", _TORCH, layer))
+    if depthwise_bias:
+        out.append(param_spec("depthwise.bias", "depthwise_bias", _TORCH, layer))
+    return tuple(out)
 
 
 def _present(module: nn.Module, name: str) -> bool:
@@ -164,9 +186,9 @@ def _present(module: nn.Module, name: str) -> bool:
 
 
 def _dense_like(layer: str, kernel_layout: Layout = _TORCH, kernel_role: str = "kernel",
-                keyword: str = "kernel_initializer", prefix: str = "") -> list[ParamSpec]:
-    return [_p(prefix + "weight", kernel_role, keyword, kernel_layout, layer),
-            _p(prefix + "bias", "bias", "bias_initializer", _TORCH, layer)]
+                prefix: str = "") -> list[ParamSpec]:
+    return [_p(prefix + "weight", kernel_role, kernel_layout, layer),
+            _p(prefix + "bias", "bias", _TORCH, layer)]
 
 
 def _conv(module: nn.Module) -> list[ParamSpec]:
@@ -176,8 +198,7 @@ def _conv(module: nn.Module) -> list[ParamSpec]:
     if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
         return _dense_like(f"Conv{n}DTranspose")
     if n <= 2 and groups > 1 and groups == cin and cout % cin == 0:
-        return _dense_like(f"DepthwiseConv{n}D", Depthwise(cout // cin), "depthwise_kernel",
-                           "depthwise_initializer")
+        return _dense_like(f"DepthwiseConv{n}D", Depthwise(cout // cin), "depthwise_kernel")
     return _dense_like(f"Conv{n}D")
 
 
@@ -192,38 +213,31 @@ def _rnn(module: nn.Module) -> list[ParamSpec]:
         mode = str(getattr(module, "mode", ""))
         layer = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "SimpleRNN")
     weight_layout: Layout = _GRU if layer.startswith("GRU") else _TORCH
-    roles = {("weight", "ih"): ("kernel", "kernel_initializer"),
-             ("weight", "hh"): ("recurrent_kernel", "recurrent_initializer"),
-             ("bias", "ih"): ("bias", "bias_initializer"),
-             ("bias", "hh"): ("recurrent_bias", "bias_initializer")}
+    roles = {("weight", "ih"): "kernel", ("weight", "hh"): "recurrent_kernel",
+             ("bias", "ih"): "bias", ("bias", "hh"): "recurrent_bias"}
     out = []
     for name, _ in module.named_parameters(recurse=False):
         match = _RNN_NAME.match(name)
         if match is None or (match.group(1), match.group(2)) not in roles:
             continue  # weight_hr (LSTM proj_size): no Keras counterpart -> skipped_params
-        role, keyword = roles[(match.group(1), match.group(2))]
-        out.append(_p(name, role, keyword, weight_layout, layer))
+        out.append(_p(name, roles[(match.group(1), match.group(2))], weight_layout, layer))
     return out
 
 
 def _mha(module: nn.MultiheadAttention) -> list[ParamSpec]:
     h, layer = module.num_heads, "MultiHeadAttention"
-    out = [_p("in_proj_weight", "kernel", "kernel_initializer", mha_in_proj(h), layer)]
-    out += [_p(f"{c}_proj_weight", "kernel", "kernel_initializer", MHAProjection(h), layer)
-            for c in "qkv"]
-    out.append(_p("in_proj_bias", "bias", "bias_initializer",
-                  Packed((MHABias(h),) * 3, name="mha_in_bias"), layer))
+    out = [_p("in_proj_weight", "kernel", mha_in_proj(h), layer)]
+    out += [_p(f"{c}_proj_weight", "kernel", MHAProjection(h), layer) for c in "qkv"]
+    out.append(_p("in_proj_bias", "bias", Packed((MHABias(h),) * 3, name="mha_in_bias"), layer))
     out += _dense_like(layer, MHAOutput(h), prefix="out_proj.")
     return out
 
 
 def _norm(layer: str, buffers: bool = False) -> list[ParamSpec]:
-    out = [_p("weight", "gamma", "gamma_initializer", _KERAS, layer),
-           _p("bias", "beta", "beta_initializer", _KERAS, layer)]
+    out = [_p("weight", "gamma", _KERAS, layer), _p("bias", "beta", _KERAS, layer)]
     if buffers:
-        out += [_p("running_mean", "moving_mean", "moving_mean_initializer", _KERAS, layer, True),
-                _p("running_var", "moving_variance", "moving_variance_initializer", _KERAS,
-                   layer, True)]
+        out += [_p("running_mean", "moving_mean", _KERAS, layer, True),
+                _p("running_var", "moving_variance", _KERAS, layer, True)]
     return out
 
 
@@ -238,7 +252,7 @@ def _candidates(module: nn.Module) -> list[ParamSpec]:
     if isinstance(module, nn.modules.conv._ConvNd):
         return _conv(module)
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return [_p("weight", "embeddings", "embeddings_initializer", _EMBEDDING, "Embedding")]
+        return [_p("weight", "embeddings", _EMBEDDING, "Embedding")]
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         return _rnn(module)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
@@ -248,7 +262,7 @@ def _candidates(module: nn.Module) -> list[ParamSpec]:
     if isinstance(module, nn.GroupNorm):
         return _norm("GroupNormalization")
     if isinstance(module, nn.PReLU):
-        return [_p("weight", "alpha", "alpha_initializer", _KERAS, "PReLU")]
+        return [_p("weight", "alpha", _KERAS, "PReLU")]
     return []
 
 
@@ -299,52 +313,13 @@ def skipped_params(module: nn.Module) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-#: Keras's default per keyword; identical for every weight-bearing layer and Keras 1, 2, 3.
-_DEFAULTS: dict[str, object] = {
-    "kernel_initializer": "glorot_uniform",
-    "bias_initializer": "zeros",
-    "recurrent_initializer": "orthogonal",
-    "unit_forget_bias": True,
-    "embeddings_initializer": "uniform",  # RandomUniform(-0.05, 0.05) in every version
-    "depthwise_initializer": "glorot_uniform",
-    "pointwise_initializer": "glorot_uniform",
-    "gamma_initializer": "ones",
-    "beta_initializer": "zeros",
-    "moving_mean_initializer": "zeros",
-    "moving_variance_initializer": "ones",
-    "alpha_initializer": "zeros",
-}
-
-
 def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[str, object]:
-    """The Keras default of each initializer keyword a Keras layer takes.
+    """The Keras default of each initializer keyword a Keras layer takes (from the layer table).
 
     Example:
-        >>> from kerasinit.modules.apply import keras_defaults
+        >>> from kerasinit.modules.params import keras_defaults
         >>> keras_defaults("LSTM")
         {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
     """
     parse_version(keras_version)
-    keys = {
-        "Embedding": ("embeddings_initializer",),
-        "SimpleRNN": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "GRU": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "LSTM": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
-                 "unit_forget_bias"),
-        "SimpleRNNCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "GRUCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer"),
-        "LSTMCell": ("kernel_initializer", "recurrent_initializer", "bias_initializer",
-                     "unit_forget_bias"),
-        "BatchNormalization": ("gamma_initializer", "beta_initializer",
-                               "moving_mean_initializer", "moving_variance_initializer"),
-        "LayerNormalization": ("gamma_initializer", "beta_initializer"),
-        "GroupNormalization": ("gamma_initializer", "beta_initializer"),
-        "PReLU": ("alpha_initializer",),
-    }.get(keras_layer)
-    if keras_layer.startswith(("DepthwiseConv", "SeparableConv")):
-        keys = ("depthwise_initializer", "bias_initializer")
-        if keras_layer.startswith("Separable"):
-            keys = ("depthwise_initializer", "pointwise_initializer", "bias_initializer")
-    if keys is None:
-        keys = ("kernel_initializer", "bias_initializer")
-    return {k: _DEFAULTS[k] for k in keys}
+    return table.defaults(keras_layer)

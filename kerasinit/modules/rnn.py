@@ -19,6 +19,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, get
 from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.params import ParamSpec
@@ -27,19 +28,21 @@ from kerasinit.modules.report import ReportRow, make_row
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
            "qualified", "tensor_at"]
 
-RNN_LAYERS = ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell")
+#: Keras recurrent layers with a torch counterpart (the table's ``builder="rnn"`` layers).
+RNN_LAYERS = tuple(name for name, entry in table.LAYERS.items()
+                   if entry.builder == "rnn" and entry.torch and name == entry.class_name)
 _KERAS = KerasLayout()
 
 
 def gru_reset_after(keras_version: VersionLike = None) -> bool:
-    """Whether Keras's GRU default is ``reset_after=True`` (Keras 3 and tf.keras >= 2.3).
+    """Whether Keras's GRU default is ``reset_after=True`` (see
+    :func:`kerasinit.mappings.layers.gru_reset_after`).
 
     Example:
         >>> gru_reset_after("3"), gru_reset_after("2.2.4-tf")
         (True, False)
     """
-    v = parse_version(keras_version)
-    return v.major == 3 or (v.major == 2 and v.tf and v.at_least(2, 3))
+    return table.gru_reset_after(parse_version(keras_version))
 
 
 def tensor_at(module: nn.Module, name: str) -> torch.Tensor:

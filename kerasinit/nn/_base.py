@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import get
+from kerasinit.bridge.initializer import RngName, get
 from kerasinit.mappings.versions import VersionLike, parse_version
 from kerasinit.modules.apply import (
     ModuleKeywordError,
@@ -39,7 +39,7 @@ class KerasConfig:
     initializers: dict[str, Any]
     keras_version: str
     seed: int | None
-    rng: str
+    rng: RngName | None
 
 
 def configure(
@@ -49,7 +49,7 @@ def configure(
     present: Mapping[str, bool],
     keras_version: VersionLike,
     seed: int | None,
-    rng: str,
+    rng: RngName | None,
 ) -> KerasConfig:
     """Resolve the Keras keywords of a layer (None -> the Keras default); raise before building.
 

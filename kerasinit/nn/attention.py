@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.nn._base import KerasLayerMixin, configure
 
@@ -36,7 +37,7 @@ class MultiheadAttention(KerasLayerMixin, nn.MultiheadAttention):
         vdim: int | None = None, batch_first: bool = False, device: Any = None,
         dtype: Any = None, *, kernel_initializer: object = None,
         bias_initializer: object = None, keras_version: VersionLike = None,
-        seed: int | None = None, generator: torch.Generator | None = None, rng: str = "torch",
+        seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             "MultiheadAttention", "MultiHeadAttention",

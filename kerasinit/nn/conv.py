@@ -20,9 +20,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
 from kerasinit.mappings.versions import VersionLike
-from kerasinit.modules.params import ParamSpec
+from kerasinit.modules.params import ParamSpec, param_spec, separable_specs
 from kerasinit.nn._base import KerasLayerMixin, configure
 
 __all__ = [
@@ -34,13 +35,8 @@ _TORCH = TorchLayout()
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
-def _specs(layer: str, kernel: tuple[str, str, Layout], prefix: str = "",
-           bias: bool = True) -> tuple[ParamSpec, ...]:
-    role, keyword, layout = kernel
-    out = [ParamSpec(prefix + "weight", role, keyword, layout, layer)]
-    if bias:
-        out.append(ParamSpec(prefix + "bias", "bias", "bias_initializer", _TORCH, layer))
-    return tuple(out)
+def _specs(layer: str, role: str, layout: Layout) -> tuple[ParamSpec, ...]:
+    return (param_spec("weight", role, layout, layer), param_spec("bias", "bias", _TORCH, layer))
 
 
 class _Conv(KerasLayerMixin):
@@ -53,7 +49,7 @@ class _Conv(KerasLayerMixin):
         padding_mode: PaddingMode = "zeros", device: Any = None, dtype: Any = None, *,
         kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             type(self).__name__, self._keras_name(),
@@ -69,7 +65,7 @@ class _Conv(KerasLayerMixin):
         return f"Conv{cls._n}D" + ("Transpose" if cls._transpose else "")
 
     def _kerasinit_params(self) -> tuple[ParamSpec, ...]:
-        return _specs(self._keras_name(), ("kernel", "kernel_initializer", _TORCH))
+        return _specs(self._keras_name(), "kernel", _TORCH)
 
 
 class _ConvTranspose(_Conv):
@@ -81,7 +77,7 @@ class _ConvTranspose(_Conv):
         dilation: Any = 1, padding_mode: PaddingMode = "zeros", device: Any = None,
         dtype: Any = None, *, kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             type(self).__name__, self._keras_name(),
@@ -158,7 +154,7 @@ class _Depthwise(KerasLayerMixin):
         device: Any = None, dtype: Any = None, *,
         depthwise_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         Depthwise(depth_multiplier)  # validates depth_multiplier
         config = configure(
@@ -174,8 +170,8 @@ class _Depthwise(KerasLayerMixin):
         self.reset_parameters()
 
     def _kerasinit_params(self) -> tuple[ParamSpec, ...]:
-        return _specs(f"DepthwiseConv{self._n}D", ("depthwise_kernel", "depthwise_initializer",
-                                                    Depthwise(self.depth_multiplier)))
+        return _specs(f"DepthwiseConv{self._n}D", "depthwise_kernel",
+                      Depthwise(self.depth_multiplier))
 
 
 class DepthwiseConv1d(_Depthwise, nn.Conv1d):
@@ -211,7 +207,7 @@ class _Separable(KerasLayerMixin, nn.Module):
         bias: bool = True, padding_mode: PaddingMode = "zeros", device: Any = None, dtype: Any = None,
         *, depthwise_initializer: object = None, pointwise_initializer: object = None,
         bias_initializer: object = None, keras_version: VersionLike = None,
-        seed: int | None = None, generator: torch.Generator | None = None, rng: str = "torch",
+        seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         Depthwise(depth_multiplier)
         config = configure(
@@ -231,11 +227,7 @@ class _Separable(KerasLayerMixin, nn.Module):
         self.reset_parameters()
 
     def _kerasinit_params(self) -> tuple[ParamSpec, ...]:
-        layer = f"SeparableConv{self._n}D"
-        return (ParamSpec("depthwise.weight", "depthwise_kernel", "depthwise_initializer",
-                          Depthwise(self.depth_multiplier), layer),
-                *_specs(layer, ("pointwise_kernel", "pointwise_initializer", _TORCH),
-                        prefix="pointwise."))
+        return separable_specs(self._n, self.depth_multiplier, pointwise_bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))  # type: ignore[no-any-return]

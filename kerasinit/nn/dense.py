@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.apply import ModuleKeywordError
 from kerasinit.nn._base import KerasLayerMixin, configure
@@ -37,7 +38,7 @@ class Linear(KerasLayerMixin, nn.Linear):
         device: Any = None, dtype: Any = None, *,
         kernel_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             "Linear", "Dense",
@@ -71,7 +72,7 @@ class Embedding(KerasLayerMixin, nn.Embedding):
         device: Any = None, dtype: Any = None, *,
         embeddings_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure("Embedding", "Embedding",
                            {"embeddings_initializer": embeddings_initializer}, {},
@@ -101,7 +102,7 @@ class PReLU(KerasLayerMixin, nn.PReLU):
         device: Any = None, dtype: Any = None, *,
         alpha_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         if init is not None:
             if alpha_initializer is not None:

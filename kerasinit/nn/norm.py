@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.nn._base import KerasLayerMixin, configure
 
@@ -25,7 +26,7 @@ class _BatchNorm(KerasLayerMixin):
         dtype: Any = None, *, gamma_initializer: object = None,
         beta_initializer: object = None, moving_mean_initializer: object = None,
         moving_variance_initializer: object = None, keras_version: VersionLike = None,
-        seed: int | None = None, generator: torch.Generator | None = None, rng: str = "torch",
+        seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             type(self).__name__, "BatchNormalization",
@@ -86,7 +87,7 @@ class LayerNorm(KerasLayerMixin, nn.LayerNorm):
         bias: bool = True, device: Any = None, dtype: Any = None, *,
         gamma_initializer: object = None, beta_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             "LayerNorm", "LayerNormalization",
@@ -111,7 +112,7 @@ class GroupNorm(KerasLayerMixin, nn.GroupNorm):
         self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
         device: Any = None, dtype: Any = None, *, gamma_initializer: object = None,
         beta_initializer: object = None, keras_version: VersionLike = None,
-        seed: int | None = None, generator: torch.Generator | None = None, rng: str = "torch",
+        seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         config = configure(
             "GroupNorm", "GroupNormalization",

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.nn._base import KerasLayerMixin, configure, torch_uniform_
 
@@ -35,7 +36,7 @@ class _Recurrent(KerasLayerMixin):
         self, torch_kwargs: dict[str, Any], kernel_initializer: object,
         recurrent_initializer: object, bias_initializer: object, unit_forget_bias: object,
         keras_version: VersionLike, seed: int | None, generator: torch.Generator | None,
-        rng: str,
+        rng: RngName | None,
     ) -> None:
         given = {"kernel_initializer": kernel_initializer,
                  "recurrent_initializer": recurrent_initializer,
@@ -82,7 +83,7 @@ class RNN(_Recurrent, nn.RNN):
         dtype: Any = None, *, kernel_initializer: object = None,
         recurrent_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         self._keras_init(
             {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
@@ -114,7 +115,7 @@ class LSTM(_Recurrent, nn.LSTM):
         kernel_initializer: object = None, recurrent_initializer: object = None,
         bias_initializer: object = None, unit_forget_bias: bool | None = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         self._keras_init(
             {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,
@@ -143,7 +144,7 @@ class GRU(_Recurrent, nn.GRU):
         device: Any = None, dtype: Any = None, *, kernel_initializer: object = None,
         recurrent_initializer: object = None, bias_initializer: object = None,
         keras_version: VersionLike = None, seed: int | None = None,
-        generator: torch.Generator | None = None, rng: str = "torch",
+        generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
         self._keras_init(
             {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers,

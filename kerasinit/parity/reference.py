@@ -20,9 +20,11 @@ rank rule before). The reference for "3.14" is therefore Keras 3.15 *without* th
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -93,16 +95,36 @@ def _require(module: str, what: str) -> Any:
 
 
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ and absl log lines (oneDNN notices, absl warnings) before import."""
+    """Quiet TensorFlow's C++/absl logging (set before its import; no effect after it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
-    try:
-        import absl.logging
 
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:
-        pass
+
+@contextlib.contextmanager
+def _fd2_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null while TensorFlow is first imported.
+
+    TF 2.21 prints absl's "All log messages before absl::InitializeLog()" and the oneDNN notice
+    from C++ at import time regardless of ``TF_CPP_MIN_LOG_LEVEL``; they would break into the
+    progress bar. Python exceptions still propagate; ``KERASINIT_TF_LOGS=1`` keeps the lines.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("KERASINIT_TF_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def keras_module(version: KerasVersion) -> Any:
@@ -120,14 +142,13 @@ def keras_module(version: KerasVersion) -> Any:
     check_dependencies("kerasinit.parity", [version])
     quiet_tensorflow()
     _require("scipy", "SciPy")
-    _require("tensorflow", "TensorFlow")
-    if version.major == 2:
-        return _require("tf_keras", "tf_keras (the Keras 2 reference)")
-    import sys
-
     if "keras" not in sys.modules:
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    keras = _require("keras", "Keras 3")
+    with _fd2_silenced():
+        _require("tensorflow", "TensorFlow")
+        if version.major == 2:
+            return _require("tf_keras", "tf_keras (the Keras 2 reference)")
+        keras = _require("keras", "Keras 3")
     backend = keras.backend.backend()
     if backend != "tensorflow":
         raise ParityDependencyError(

@@ -15,21 +15,29 @@ from kerasinit.porting.apply import PlanMismatchError as PlanMismatchError
 from kerasinit.porting.build import CustomObjectError as CustomObjectError
 from kerasinit.porting.build import UnknownLayerError as UnknownLayerError
 from kerasinit.porting.build import read as read
+from kerasinit.porting.load_report import LoadReport as LoadReport
+from kerasinit.porting.load_report import WeightsMismatchError as WeightsMismatchError
 from kerasinit.porting.plan import Plan as Plan
 from kerasinit.porting.plan import PlanLayer as PlanLayer
 from kerasinit.porting.plan import PlanRow as PlanRow
 from kerasinit.porting.readers import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
 from kerasinit.porting.readers import ModelFileError as ModelFileError
+from kerasinit.porting.verify import verify as verify
+from kerasinit.porting.verify_report import VerifyReport as VerifyReport
 
 __all__ = [
     "MAX_CONFIG_BYTES",
     "ApplyReport",
     "CustomObjectError",
+    "LoadReport",
     "ModelFileError",
     "Plan",
     "PlanLayer",
     "PlanMismatchError",
     "PlanRow",
     "UnknownLayerError",
+    "VerifyReport",
+    "WeightsMismatchError",
     "read",
+    "verify",
 ]

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer
+from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.bridge.layouts import GRU
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import tensor_at
-from kerasinit.porting.checks import Work, check_pair
+from kerasinit.porting.checks import Work, check_pair, keras_layer_for, rows_for
 from kerasinit.porting.pairing import Pairing, pair
 from kerasinit.porting.report import (
     ApplyEntry,
@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
+_keras_layer_for = keras_layer_for  # the names load_weights imports
+_rows_for = rows_for
+
 
 def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
                    reset_after: bool, fans: tuple[float, float] | None,
-                   generator: torch.Generator | None, rng: str) -> None:
+                   generator: torch.Generator | None, rng: RngName | None) -> None:
     ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
     n = ih.shape[0]
     keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
@@ -61,7 +64,7 @@ def apply_plan(
     mapping: object = None,
     strict: bool = True,
     generator: torch.Generator | None = None,
-    rng: str = "torch",
+    rng: RngName | None = "torch",
     example_input: object = None,
     notes: tuple[str, ...] = (),
     pairing: Pairing | None = None,
@@ -166,7 +169,7 @@ def _tensors(work: Work) -> list[torch.Tensor]:
             if unit.qual(p.name) not in work.skipped]
 
 
-def _check_rng(works: list[Work], rng: str) -> None:
+def _check_rng(works: list[Work], rng: RngName | None) -> None:
     """Seed-faithful streams need seeded initializers: refuse before anything is written."""
     if rng == "torch":
         return
@@ -181,7 +184,7 @@ def _check_rng(works: list[Work], rng: str) -> None:
 
 
 def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
-           rng: str) -> dict[str, tuple[str, str, str]]:
+           rng: RngName | None) -> dict[str, tuple[str, str, str]]:
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
         unit = w.pair.unit

@@ -12,8 +12,7 @@ from typing import Any
 
 from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 
-__all__ = ["additive_attention", "analyze_einsum", "dot_attention", "einsum_dense",
-           "multi_head_attention"]
+__all__ = ["analyze_einsum", "dot_attention", "einsum_dense", "multi_head_attention"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -33,8 +32,8 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     eq, ek, ev = (None if s is None else s[-1] for s in (q, k, v))
     out = ctx.get("output_shape")
     eo = eq if out is None else (out if isinstance(out, int) else (out[-1] if len(out) == 1 else None))
-    kernel = ctx.init("glorot_uniform", "kernel_initializer")
-    bias = ctx.init("zeros", "bias_initializer")
+    kernel = ctx.weight("kernel", None).identifier
+    bias = ctx.weight("bias", None).identifier
     proj_axes: Axes = ((0,), (1, 2))
 
     rows = []
@@ -63,12 +62,9 @@ def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:
 
     kernel_shape, axes, bias_shape = analyze_einsum(equation, ctx.input_shape, out_shape,
                                                      ctx.get("bias_axes"))
-    rows = [WeightDef("kernel", "kernel", "kernel_initializer",
-                      ctx.init("glorot_uniform", "kernel_initializer"), kernel_shape,
-                      einsum_axes=axes)]
+    rows = [ctx.weight("kernel", kernel_shape, einsum_axes=axes)]
     if ctx.get("bias_axes"):
-        rows.append(WeightDef("bias", "bias", "bias_initializer",
-                              ctx.init("zeros", "bias_initializer"), bias_shape))
+        rows.append(ctx.weight("bias", bias_shape))
     return rows
 
 
@@ -118,15 +114,7 @@ def dot_attention(ctx: LayerCtx) -> list[WeightDef]:
 
     rows = []
     if ctx.get("use_scale"):
-        rows.append(WeightDef("scale", "scale", "", "ones", ()))
+        rows.append(ctx.weight("scale", ()))
     if ctx.get("score_mode") == "concat":
-        rows.append(WeightDef("concat_score_weight", "scale", "", "ones", ()))
+        rows.append(ctx.weight("concat_score_weight", ()))
     return rows
-
-
-def additive_attention(ctx: LayerCtx) -> list[WeightDef]:
-    """``AdditiveAttention(use_scale=True)``: ``scale`` of shape (dim,), glorot_uniform."""
-
-    if not ctx.get("use_scale", default=True):
-        return []
-    return [WeightDef("scale", "scale", "", "glorot_uniform", _shape(ctx.dim(-1)))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError
 from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
@@ -21,7 +22,6 @@ from kerasinit.porting.layers import (
     WEIGHTLESS,
     LayerCtx,
     WeightDef,
-    gru_default_reset_after,
     weights_of,
 )
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
@@ -188,7 +188,7 @@ def _options(record: LayerRecord, version: KerasVersion) -> dict[str, Any]:
         else:
             out["unit_forget_bias"] = bool(cfg.get("unit_forget_bias", True))
     if record.class_name in ("GRU", "GRUCell"):
-        out["reset_after"] = bool(cfg.get("reset_after", gru_default_reset_after(version)))
+        out["reset_after"] = bool(cfg.get("reset_after", table.gru_reset_after(version)))
     for key in ("depth_multiplier", "num_heads", "groups"):
         if key in cfg:
             out[key] = cfg[key]

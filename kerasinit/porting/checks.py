@@ -18,19 +18,19 @@ import torch
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec, VarianceScalingSpec
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.modules.rnn import tensor_at
-from kerasinit.porting.layers import gru_default_reset_after
 from kerasinit.porting.matching import Pair, keras_family
 from kerasinit.porting.report import Dropped
 
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanLayer, PlanRow
 
-__all__ = ["Work", "check_pair", "keras_layer_for"]
+__all__ = ["Work", "check_pair", "keras_layer_for", "rows_for"]
 
 
 @dataclass
@@ -74,7 +74,7 @@ _MHA_ROWS = {"in_proj_weight": ("query/kernel", "key/kernel", "value/kernel"),
              "out_proj.bias": ("attention_output/bias",)}
 
 
-def _rows_for(layer: PlanLayer, name: str, role: str) -> list[PlanRow]:
+def rows_for(layer: PlanLayer, name: str, role: str) -> list[PlanRow]:
     if layer.class_name == "MultiHeadAttention" and name in _MHA_ROWS:
         wanted = _MHA_ROWS[name]
         return [r for w in wanted for r in layer.rows if r.weight == w]
@@ -93,9 +93,8 @@ def _same(role: str, torch_shapes: list[tuple[int, ...]], rows: list[PlanRow]) -
     keras = [r.keras_shape for r in rows]
     if any(k is None for k in keras):
         return len(keras) == len(torch_shapes)
-    if role in ("bias", "recurrent_bias") and rows[0].class_name in (
-            "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "CuDNNLSTM",
-            "CuDNNGRU"):
+    entry = table.layer(rows[0].class_name)
+    if role in ("bias", "recurrent_bias") and entry is not None and entry.builder == "rnn":
         k = keras[0]
         return k is not None and len(torch_shapes) == 1 and torch_shapes[0][-1:] == k[-1:]
     if role == "alpha":
@@ -136,7 +135,7 @@ def check_pair(pair: Pair, version: KerasVersion, excluded: frozenset[str] = fro
     for p in unit.params:
         layer = keras_layer_for(pair, p.name)
         torch_name = unit.qual(p.name)
-        rows = _rows_for(layer, p.name, p.role)
+        rows = rows_for(layer, p.name, p.role)
         if rows and all(f"{r.layer}/{r.weight}" in excluded for r in rows):
             seen_rows.update((r.layer, r.weight) for r in rows)
             work.skipped[torch_name] = "its Keras weight was dropped with plan.drop()"
@@ -219,7 +218,7 @@ def _gru_bias_plan(work: Work) -> None:
     """GRU biases whose ``reset_after`` differs from the version default are filled here.
 
     :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
-    (the same rule as :func:`~kerasinit.porting.layers.gru_default_reset_after`);
+    (the same rule as :func:`~kerasinit.mappings.layers.gru_reset_after`);
     a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
     ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
     ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
@@ -229,7 +228,7 @@ def _gru_bias_plan(work: Work) -> None:
     if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
         return
     version = pair.keras[0].rows[0].keras_version
-    if all(k.options.get("reset_after") == gru_default_reset_after(version)
+    if all(k.options.get("reset_after") == table.gru_reset_after(version)
            for k in pair.keras):
         return
     spec = work.keywords.pop("bias_initializer")

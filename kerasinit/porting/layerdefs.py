@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kerasinit.mappings import layers as table
+from kerasinit.mappings.layers import LayerWeight
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["Axes", "Dim", "LayerCtx", "Shape", "WeightDef"]
+__all__ = ["Axes", "Dim", "LayerCtx", "Shape", "WeightDef", "weight_def"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -86,3 +88,23 @@ class LayerCtx:
     @property
     def use_bias(self) -> bool:
         return bool(self.get("use_bias", "bias", default=True))
+
+    def weight(self, role: str, shape: Shape | None, **extra: Any) -> WeightDef:
+        """The layer's weight playing ``role``: name, keyword and default from the layer table,
+        the initializer from the config when it sets one."""
+        return weight_def(self, table.weight(self.class_name, role), shape, **extra)
+
+
+def weight_def(ctx: LayerCtx, w: LayerWeight, shape: Shape | None, **extra: Any) -> WeightDef:
+    """A table weight of ``ctx``'s layer with its initializer: ``Constant(config[value_key])``,
+    else the config's keyword (or a legacy key), else the table's default."""
+    if w.value_key is not None:
+        value = ctx.get(w.value_key)
+        ident = w.default if value is None else {"class_name": "Constant",
+                                                 "config": {"value": value}}
+    elif w.keyword is None:
+        ident = w.default
+    else:
+        ident = ctx.init(w.default, w.keyword, *w.legacy_keys)
+    return WeightDef(w.keras_name(ctx.version.major), w.role, w.keyword or "", ident, shape,
+                     **extra)

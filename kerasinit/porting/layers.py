@@ -1,25 +1,27 @@
 """Weight-bearing Keras layers: config + input shape -> the weights, their shapes and initializers.
 
-One function per layer family (layer-map.md §2), for Keras 3, tf_keras / Keras 2 and Keras 1
-config keys. Shapes are Keras-layout shapes (``(*kernel_size, in, out)``, channels-last),
-``None`` where the config and the known input shape do not determine them. Defaults follow
-layer-map.md when a config omits an initializer key.
+Which layers exist, their weights, keywords and defaults come from the Keras layer table
+(:mod:`kerasinit.mappings.layers`); here one shape rule per ``builder`` family, for Keras 3,
+tf_keras / Keras 2 and Keras 1 config keys. Shapes are Keras-layout shapes
+(``(*kernel_size, in, out)``, channels-last), ``None`` where the config and the known input
+shape do not determine them.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from typing import Any
 
+from kerasinit.mappings import layers as table
+from kerasinit.mappings.layers import LayerWeight
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
-from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef
+from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef, weight_def
 
 __all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "gru_default_reset_after",
            "weights_of"]
-
-_UNIFORM_005 = {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05}}
-
 
 def _shape(*dims: Dim) -> Shape | None:
     return None if any(d is None for d in dims) else tuple(int(d) for d in dims)  # type: ignore[arg-type]
@@ -29,6 +31,58 @@ def _ints(value: object, n: int) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * n
     return tuple(int(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _rank(ctx: LayerCtx) -> int:
+    """The spatial rank of a conv-like class (``Conv2D`` -> 2, Keras 1 ``Deconvolution2D``)."""
+    match = re.search(r"(\d)D", ctx.class_name)
+    return int(match.group(1)) if match else 1
+
+
+def _has(ctx: LayerCtx, w: LayerWeight) -> bool:
+    """False when the config switches the weight off (``use_bias=False``, ``scale=False``)."""
+    if w.when is None:
+        return True
+    return bool(ctx.get(*w.when.split("|"), default=True))
+
+
+def _def(ctx: LayerCtx, role: str, shape: Shape | None, **extra: Any) -> WeightDef:
+    return ctx.weight(role, shape, **extra)
+
+
+def _token(ctx: LayerCtx, token: str) -> list[Dim] | None:
+    """The dims a shape token of the layer table stands for (None: not derivable)."""
+    if token == "in":
+        d = ctx.dim(-1)
+        value = d if d is not None else ctx.get("input_dim")
+        return [None if value is None else int(value)]
+    if token == "axis":
+        axis = ctx.get("axis", default=-1)
+        axes = [axis] if isinstance(axis, int) else list(axis or [])
+        return None if ctx.input_shape is None else [ctx.dim(int(a)) for a in axes]
+    mult, _, keys = token.rpartition("*")
+    if mult and not mult.isdigit():
+        return None
+    value = ctx.get(*keys.split("|"))
+    return [None if value is None else int(mult or 1) * int(value)]
+
+
+def _generic(ctx: LayerCtx) -> list[WeightDef]:
+    """A layer whose weight shapes are the table's shape tokens."""
+    entry = table.LAYERS[ctx.class_name]
+    rows = []
+    for w in entry.weights:
+        if not _has(ctx, w):
+            continue
+        dims: list[Dim] = []
+        for token in w.shape:
+            got = _token(ctx, token)
+            if got is None:
+                dims = [None]
+                break
+            dims += got
+        rows.append(weight_def(ctx, w, _shape(*dims)))
+    return rows
 
 
 def _kernel_size(ctx: LayerCtx, rank: int) -> tuple[int, ...]:
@@ -47,44 +101,31 @@ def _filters(ctx: LayerCtx) -> Dim:
     return None if value is None else int(value)
 
 
-def _bias(ctx: LayerCtx, n: Dim, default: object = "zeros") -> list[WeightDef]:
-    if not ctx.use_bias:
-        return []
-    ident = ctx.init(default, "bias_initializer")
-    return [WeightDef("bias", "bias", "bias_initializer", ident, _shape(n))]
+def _bias(ctx: LayerCtx, n: Dim) -> list[WeightDef]:
+    return [_def(ctx, "bias", _shape(n))] if ctx.use_bias else []
 
 
-def _kernel_init(ctx: LayerCtx) -> object:
-    return ctx.init("glorot_uniform", "kernel_initializer", "init")
+def _conv(ctx: LayerCtx, transpose: bool = False) -> list[WeightDef]:
+    rank = _rank(ctx)
+    k = _kernel_size(ctx, rank)
+    filters, cin = _filters(ctx), ctx.in_channels
+    groups = int(ctx.get("groups", default=1) or 1)
+    if transpose:
+        shape = _shape(*k, filters, cin)  # tf_keras ignores `groups` here
+    else:
+        shape = _shape(*k, None if cin is None else cin // groups, filters)
+    fans, note = None, ""
+    if ctx.version.major == 1 and shape is not None and not transpose:
+        fans, note = _keras1_conv_fans(ctx, rank, shape)
+    return [_def(ctx, "kernel", shape, fans=fans, note=note), *_bias(ctx, filters)]
 
 
-def _dense(ctx: LayerCtx) -> list[WeightDef]:
-    units = ctx.get("units", "output_dim")
-    return [WeightDef("kernel", "kernel", "kernel_initializer", _kernel_init(ctx),
-                      _shape(ctx.dim(-1) if ctx.dim(-1) is not None else ctx.get("input_dim"),
-                             units)),
-            *_bias(ctx, units)]
-
-
-def _conv(rank: int, transpose: bool = False) -> Callable[[LayerCtx], list[WeightDef]]:
-    def build(ctx: LayerCtx) -> list[WeightDef]:
-        k = _kernel_size(ctx, rank)
-        filters, cin = _filters(ctx), ctx.in_channels
-        groups = int(ctx.get("groups", default=1) or 1)
-        if transpose:
-            shape = _shape(*k, filters, cin)  # tf_keras ignores `groups` here
-        else:
-            shape = _shape(*k, None if cin is None else cin // groups, filters)
-        fans, note = None, ""
-        if ctx.version.major == 1 and shape is not None and not transpose:
-            fans, note = _keras1_conv_fans(ctx, rank, shape)
-        return [WeightDef("kernel", "kernel", "kernel_initializer", _kernel_init(ctx), shape,
-                          fans=fans, note=note), *_bias(ctx, filters)]
-    return build
+def _conv_transpose(ctx: LayerCtx) -> list[WeightDef]:
+    return _conv(ctx, transpose=True)
 
 
 def _keras1_conv_fans(ctx: LayerCtx, rank: int, shape: Shape) -> tuple[tuple[float, float] | None, str]:
-    """Keras 1 fans on its own kernel layouts (keras-initializers.md §3.4)."""
+    """Keras 1 fans on its own kernel layouts."""
     *k, cin, cout = shape
     if rank == 1:  # W = (filter_length, 1, input_dim, nb_filter) initialised with 'th' fans
         rf = cin * cout
@@ -95,81 +136,55 @@ def _keras1_conv_fans(ctx: LayerCtx, rank: int, shape: Shape) -> tuple[tuple[flo
     return None, ""
 
 
-def _depthwise(rank: int) -> Callable[[LayerCtx], list[WeightDef]]:
-    def build(ctx: LayerCtx) -> list[WeightDef]:
-        k = _kernel_size(ctx, rank)
-        m = int(ctx.get("depth_multiplier", default=1))
-        cin = ctx.in_channels
-        name = "kernel" if ctx.version.major >= 3 else "depthwise_kernel"
-        return [WeightDef(name, "depthwise_kernel", "depthwise_initializer",
-                          ctx.init("glorot_uniform", "depthwise_initializer", "init"),
-                          _shape(*k, cin, m)),
-                *_bias(ctx, None if cin is None else cin * m)]
-    return build
+def _depthwise(ctx: LayerCtx) -> list[WeightDef]:
+    k = _kernel_size(ctx, _rank(ctx))
+    m = int(ctx.get("depth_multiplier", default=1))
+    cin = ctx.in_channels
+    return [_def(ctx, "depthwise_kernel", _shape(*k, cin, m)),
+            *_bias(ctx, None if cin is None else cin * m)]
 
 
-def _separable(rank: int) -> Callable[[LayerCtx], list[WeightDef]]:
-    def build(ctx: LayerCtx) -> list[WeightDef]:
-        k = _kernel_size(ctx, rank)
-        m = int(ctx.get("depth_multiplier", default=1))
-        cin, filters = ctx.in_channels, _filters(ctx)
-        mid = None if cin is None else cin * m
-        return [WeightDef("depthwise_kernel", "depthwise_kernel", "depthwise_initializer",
-                          ctx.init("glorot_uniform", "depthwise_initializer", "init"),
-                          _shape(*k, cin, m)),
-                WeightDef("pointwise_kernel", "pointwise_kernel", "pointwise_initializer",
-                          ctx.init("glorot_uniform", "pointwise_initializer", "init"),
-                          _shape(*(1,) * rank, mid, filters)),
-                *_bias(ctx, filters)]
-    return build
-
-
-def _embedding(ctx: LayerCtx) -> list[WeightDef]:
-    return [WeightDef("embeddings", "embeddings", "embeddings_initializer",
-                      ctx.init(_UNIFORM_005, "embeddings_initializer", "init"),
-                      _shape(ctx.get("input_dim"), ctx.get("output_dim")))]
-
-
-_GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3, "ConvLSTM1D": 4, "ConvLSTM2D": 4, "ConvLSTM3D": 4}
+def _separable(ctx: LayerCtx) -> list[WeightDef]:
+    rank = _rank(ctx)
+    k = _kernel_size(ctx, rank)
+    m = int(ctx.get("depth_multiplier", default=1))
+    cin, filters = ctx.in_channels, _filters(ctx)
+    mid = None if cin is None else cin * m
+    return [_def(ctx, "depthwise_kernel", _shape(*k, cin, m)),
+            _def(ctx, "pointwise_kernel", _shape(*(1,) * rank, mid, filters)),
+            *_bias(ctx, filters)]
 
 
 def _rnn(ctx: LayerCtx) -> list[WeightDef]:
-    kind = ctx.class_name.removesuffix("Cell").removeprefix("CuDNN")
-    gates = _GATES[kind]
+    entry = table.LAYERS[ctx.class_name]
+    gates = entry.gates
     units = ctx.get("units", "output_dim")
     g_units = None if units is None else gates * int(units)
     feat = ctx.dim(-1) if ctx.dim(-1) is not None else ctx.get("input_dim")
-    blocks = 1
-    note = ""
-    if ctx.version.major == 1 and gates > 1 and ctx.get("consume_less", default="cpu") != "gpu":
-        blocks = gates
-        note = f"Keras 1 per-gate weights: {gates} blocks initialized separately"
-    rows = [WeightDef("kernel", "kernel", "kernel_initializer", _kernel_init(ctx),
-                      _shape(feat, g_units), blocks=blocks, note=note),
-            WeightDef("recurrent_kernel", "recurrent_kernel", "recurrent_initializer",
-                      ctx.init("orthogonal", "recurrent_initializer", "inner_init"),
-                      _shape(units, g_units), blocks=blocks, note=note)]
+    blocks = table.gate_blocks(ctx.class_name, ctx.version, ctx.get("consume_less", default="cpu"))
+    note = f"Keras 1 per-gate weights: {gates} blocks initialized separately" if blocks > 1 else ""
+    rows = [_def(ctx, "kernel", _shape(feat, g_units), blocks=blocks, note=note),
+            _def(ctx, "recurrent_kernel", _shape(units, g_units), blocks=blocks, note=note)]
     if ctx.version.major == 1 or ctx.use_bias:
-        reset_after = bool(ctx.get("reset_after", default=gru_default_reset_after(ctx.version)))
-        bias_shape = _shape(2, g_units) if kind == "GRU" and reset_after else _shape(g_units)
+        reset_after = bool(ctx.get("reset_after", default=table.gru_reset_after(ctx.version)))
+        gru = entry.class_name.startswith("GRU")
+        bias_shape = _shape(2, g_units) if gru and reset_after else _shape(g_units)
         bias_note = ""
-        if kind == "LSTM" and _forget_bias(ctx):
+        if "unit_forget_bias" in entry.options and _forget_bias(ctx):
             bias_note = "unit_forget_bias: the forget-gate block is set to 1"
-        rows.append(WeightDef("bias", "bias", "bias_initializer",
-                              ctx.init("zeros", "bias_initializer"), bias_shape,
-                              note=bias_note))
+        rows.append(_def(ctx, "bias", bias_shape, note=bias_note))
     return rows
 
 
 def gru_default_reset_after(version: KerasVersion) -> bool:
-    """Keras's GRU default ``reset_after``: True in Keras 3 and tf.keras >= 2.3, else False.
+    """Keras's GRU default ``reset_after`` (:func:`kerasinit.mappings.layers.gru_reset_after`).
 
     Example:
         >>> from kerasinit.mappings.versions import parse_version
         >>> [gru_default_reset_after(parse_version(v)) for v in ("3", "2.2.4-tf", "2.1.6", "2")]
         [True, False, False, True]
     """
-    return version.major == 3 or (version.major == 2 and version.tf and version.at_least(2, 3))
+    return table.gru_reset_after(version)
 
 
 def _forget_bias(ctx: LayerCtx) -> bool:
@@ -178,58 +193,15 @@ def _forget_bias(ctx: LayerCtx) -> bool:
     return bool(ctx.get("unit_forget_bias", default=True))
 
 
-def _conv_lstm(rank: int) -> Callable[[LayerCtx], list[WeightDef]]:
-    def build(ctx: LayerCtx) -> list[WeightDef]:
-        k = _kernel_size(ctx, rank)
-        units = _filters(ctx)
-        g = None if units is None else 4 * units
-        rows = [WeightDef("kernel", "kernel", "kernel_initializer", _kernel_init(ctx),
-                          _shape(*k, ctx.in_channels, g)),
-                WeightDef("recurrent_kernel", "recurrent_kernel", "recurrent_initializer",
-                          ctx.init("orthogonal", "recurrent_initializer"), _shape(*k, units, g))]
-        if ctx.use_bias:
-            note = "unit_forget_bias: the forget-gate block is set to 1" if _forget_bias(ctx) else ""
-            rows.append(WeightDef("bias", "bias", "bias_initializer",
-                                  ctx.init("zeros", "bias_initializer"), _shape(g), note=note))
-        return rows
-    return build
-
-
-def _axes_dims(ctx: LayerCtx, default_axis: int = -1) -> tuple[Dim, ...] | None:
-    axis = ctx.get("axis", default=default_axis)
-    axes = [axis] if isinstance(axis, int) else list(axis or [])
-    if ctx.input_shape is None:
-        return None
-    return tuple(ctx.dim(int(a)) for a in axes)
-
-
-def _batch_norm(ctx: LayerCtx) -> list[WeightDef]:
-    dims = _axes_dims(ctx)
-    shape = None if dims is None else _shape(*dims)
-    rows = []
-    if ctx.get("scale", default=True):
-        rows.append(WeightDef("gamma", "gamma", "gamma_initializer",
-                              ctx.init("ones", "gamma_initializer", "gamma_init"), shape))
-    if ctx.get("center", default=True):
-        rows.append(WeightDef("beta", "beta", "beta_initializer",
-                              ctx.init("zeros", "beta_initializer", "beta_init"), shape))
-    if ctx.class_name == "BatchNormalization":
-        rows.append(WeightDef("moving_mean", "moving_mean", "moving_mean_initializer",
-                              ctx.init("zeros", "moving_mean_initializer"), shape))
-        rows.append(WeightDef("moving_variance", "moving_variance", "moving_variance_initializer",
-                              ctx.init("ones", "moving_variance_initializer"), shape))
-    return rows
-
-
-def _group_norm(ctx: LayerCtx) -> list[WeightDef]:
-    shape = _shape(ctx.dim(int(ctx.get("axis", default=-1))))
-    rows = []
-    if ctx.get("scale", default=True):
-        rows.append(WeightDef("gamma", "gamma", "gamma_initializer",
-                              ctx.init("ones", "gamma_initializer"), shape))
-    if ctx.get("center", default=True):
-        rows.append(WeightDef("beta", "beta", "beta_initializer",
-                              ctx.init("zeros", "beta_initializer"), shape))
+def _conv_lstm(ctx: LayerCtx) -> list[WeightDef]:
+    k = _kernel_size(ctx, _rank(ctx))
+    units = _filters(ctx)
+    g = None if units is None else 4 * units
+    rows = [_def(ctx, "kernel", _shape(*k, ctx.in_channels, g)),
+            _def(ctx, "recurrent_kernel", _shape(*k, units, g))]
+    if ctx.use_bias:
+        note = "unit_forget_bias: the forget-gate block is set to 1" if _forget_bias(ctx) else ""
+        rows.append(_def(ctx, "bias", _shape(g), note=note))
     return rows
 
 
@@ -240,34 +212,27 @@ def _prelu(ctx: LayerCtx) -> list[WeightDef]:
         for axis in ctx.get("shared_axes", default=None) or []:
             dims[int(axis) - 1] = 1
         shape = _shape(*dims)
-    return [WeightDef("alpha", "alpha", "alpha_initializer",
-                      ctx.init("zeros", "alpha_initializer", "init"), shape)]
+    return [_def(ctx, "alpha", shape)]
 
 
-FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
-    "Dense": _dense,
-    "EinsumDense": attention.einsum_dense,
-    **{f"Conv{n}D": _conv(n) for n in (1, 2, 3)},
-    **{f"Convolution{n}D": _conv(n) for n in (1, 2, 3)},
-    **{f"AtrousConvolution{n}D": _conv(n) for n in (1, 2)},
-    **{f"Conv{n}DTranspose": _conv(n, transpose=True) for n in (1, 2, 3)},
-    "Deconvolution2D": _conv(2, transpose=True),
-    **{f"DepthwiseConv{n}D": _depthwise(n) for n in (1, 2)},
-    **{f"SeparableConv{n}D": _separable(n) for n in (1, 2)},
-    "SeparableConvolution2D": _separable(2),
-    "Embedding": _embedding,
-    **{name: _rnn for name in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell",
-                               "GRUCell", "CuDNNLSTM", "CuDNNGRU")},
-    **{f"ConvLSTM{n}D": _conv_lstm(n) for n in (1, 2, 3)},
-    "BatchNormalization": _batch_norm,
-    "LayerNormalization": _batch_norm,
-    "GroupNormalization": _group_norm,
-    "PReLU": _prelu,
-    "MultiHeadAttention": attention.multi_head_attention,
-    "Attention": attention.dot_attention,
-    "AdditiveAttention": attention.additive_attention,
-    "TimeDistributedDense": _dense,
+#: the table's ``builder`` names -> the function deriving that family's weights
+BUILDERS: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
+    "generic": _generic,
+    "conv": _conv,
+    "conv_transpose": _conv_transpose,
+    "depthwise": _depthwise,
+    "separable": _separable,
+    "rnn": _rnn,
+    "conv_lstm": _conv_lstm,
+    "prelu": _prelu,
+    "mha": attention.multi_head_attention,
+    "einsum": attention.einsum_dense,
+    "dot_attention": attention.dot_attention,
 }
+
+#: every Keras class (and alias) of the layer table -> its weights
+FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
+    name: BUILDERS[entry.builder] for name, entry in table.LAYERS.items()}
 
 #: layers with no initialized weights (activations, shape ops, pooling, merges, ...).
 WEIGHTLESS: frozenset[str] = frozenset({

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
+from kerasinit.bridge.layouts import Layout, TorchLayout
 from kerasinit.mappings.errors import format_choices, suggest
-from kerasinit.modules.params import ParamSpec, claimed_children, module_params
+from kerasinit.modules.params import claimed_children, module_params, separable_specs
 
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanLayer, PlanView
@@ -83,10 +83,6 @@ def keras_family(class_name: str) -> str:
     return name
 
 
-def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> ParamSpec:
-    return ParamSpec(name, role, keyword, layout, layer)
-
-
 def _separable(module: nn.Module) -> Unit | None:
     dw, pw = getattr(module, "depthwise", None), getattr(module, "pointwise", None)
     if not (isinstance(dw, nn.modules.conv._ConvNd) and isinstance(pw, nn.modules.conv._ConvNd)):
@@ -94,15 +90,8 @@ def _separable(module: nn.Module) -> Unit | None:
     n = len(dw.kernel_size)
     layer = f"SeparableConv{n}D"
     m = max(1, dw.out_channels // max(1, dw.in_channels))
-    params = [_param("depthwise.weight", "depthwise_kernel", "depthwise_initializer",
-                     Depthwise(m), layer),
-              _param("pointwise.weight", "pointwise_kernel", "pointwise_initializer",
-                     TorchLayout(), layer)]
-    if pw.bias is not None:
-        params.append(_param("pointwise.bias", "bias", "bias_initializer", TorchLayout(), layer))
-    if dw.bias is not None:
-        params.append(_param("depthwise.bias", "depthwise_bias", "bias_initializer",
-                             TorchLayout(), layer))
+    params = separable_specs(n, m, pointwise_bias=pw.bias is not None,
+                             depthwise_bias=dw.bias is not None)
     return Unit("", module, tuple(params), layer, direct=True)
 
 

@@ -17,6 +17,8 @@ from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting.apply import apply_plan
 from kerasinit.porting.hyper import CheckReport, check_hyperparameters, set_hyperparameters
+from kerasinit.porting.load import load_weights
+from kerasinit.porting.load_report import LoadReport
 from kerasinit.porting.pairing import pair
 from kerasinit.porting.report import WIDTH, ApplyReport, wrap_table
 from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
@@ -25,6 +27,7 @@ from kerasinit.porting.walk import KerasNode
 if TYPE_CHECKING:
     import torch
 
+    from kerasinit.bridge.initializer import RngName
 
 __all__ = ["Plan", "PlanLayer", "PlanRow", "Skipped"]
 
@@ -153,7 +156,7 @@ class Plan:
         mapping: dict[str, str | tuple[str, ...]] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
-        rng: str = "torch",
+        rng: RngName | None = "torch",
         *,
         example_input: object = None,
         hyperparameters: bool = False,
@@ -210,3 +213,38 @@ class Plan:
         """
         pairing = pair(self, torch_model, mapping=mapping, example_input=example_input)
         return check_hyperparameters(self, pairing, torch_model)
+
+    def load_weights(
+        self,
+        torch_model: torch.nn.Module,
+        source: object,
+        mapping: dict[str, str] | None = None,
+        *,
+        allow_dropped: bool = False,
+    ) -> LoadReport:
+        """Copy a trained Keras model's values into ``torch_model`` (pairing as :meth:`apply`).
+
+        Each torch tensor receives the stored Keras array moved into torch's layout (bit for
+        bit; the dtype changes only when the torch tensor's differs, and the report says so).
+        A Keras bias with no torch tensor right before a BatchNormalization is folded into its
+        running mean; any other stored weight without a torch tensor is an error when non-zero.
+
+        Args:
+            torch_model: the torch model.
+            source: a ``.keras`` archive, a legacy full-model ``.h5``, a ``.weights.h5`` (or
+                ``save_weights`` ``.h5``) file of this plan's model, or a live Keras model. Read
+                as data with h5py; nothing is extracted or executed.
+            mapping: explicit pairs, as in :meth:`apply`.
+            allow_dropped: drop non-zero Keras weights that have no torch tensor.
+
+        Returns:
+            A :class:`~kerasinit.porting.load_report.LoadReport`: every torch tensor loaded or
+            untouched (why), every Keras weight used, folded or dropped.
+
+        Raises:
+            WeightsMismatchError: (a :class:`~kerasinit.porting.report.PlanMismatchError`)
+                the weights do not fit the plan or the torch model; nothing was written.
+            ModelFileError: the file cannot be read (truncated, no weights member).
+        """
+        return load_weights(self, torch_model, source, mapping=mapping,
+                            allow_dropped=allow_dropped)

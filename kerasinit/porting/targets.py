@@ -20,9 +20,10 @@ from collections.abc import Mapping
 
 from torch import nn
 
-from kerasinit.bridge.layouts import KerasLayout, TorchLayout
+from kerasinit.bridge.layouts import KerasLayout, Layout, TorchLayout
 from kerasinit.mappings.errors import KerasInitError
-from kerasinit.porting.matching import Unit, _param, _separable
+from kerasinit.modules.params import ParamSpec
+from kerasinit.porting.matching import Unit, _separable
 
 __all__ = ["MHA_ROLES", "find_mha_children", "hf_conv1d_unit", "mha_group", "parse_mapping",
            "separable_group"]
@@ -82,6 +83,10 @@ def parse_mapping(mapping: object) -> list[tuple[str, tuple[str, ...]]]:
             seen[t] = key
         out.append((key, targets))
     return out
+
+
+def _param(name: str, role: str, keyword: str, layout: Layout, layer: str) -> ParamSpec:
+    return ParamSpec(name, role, keyword, layout, layer)
 
 
 def _module(model: nn.Module, path: str) -> nn.Module | None:

@@ -25,3 +25,9 @@ def test_bench_core_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert _load("bench_core").main(["--size", "64", "--repeat", "1", "--no-tf"]) == 0
     out = capsys.readouterr().out
     assert "kerasinit he_normal_" in out and "torch trunc_normal_" in out
+
+
+def test_bench_modules_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _load("bench_modules").main(["--scale", "0.02", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "keras_defaults_(model)" in out and "× torch construct" in out

@@ -107,7 +107,7 @@ def test_stft_before_keras_3_7_is_refused() -> None:
     ({"scale": -1.0}, "positive"),
     ({"scale": 0.0}, "positive"),
     ({"scale": "2"}, "real number"),
-    ({"scale": float("nan")}, "finite"),
+    ({"scale": 10**400}, "float64 range"),  # NaN and inf pass, as in Keras (reliability.md)
     ({"seed": 1.5}, "seed"),
     ({"seed": "abc"}, "seed"),
     ({"seed": True}, "seed"),
@@ -118,7 +118,7 @@ def test_bad_variance_scaling_arguments(config: dict[str, Any], match: str) -> N
     with pytest.raises(kerasinit.InitializerArgumentError, match=match) as info:
         kerasinit.get({"class_name": "VarianceScaling", "config": config})
     bad = next(iter(config.values()))
-    assert repr(bad) in str(info.value) or repr(next(iter(config))) in str(info.value)
+    assert repr(bad)[:20] in str(info.value) or repr(next(iter(config))) in str(info.value)
 
 
 def test_bad_arguments_in_functional_form_touch_nothing() -> None:

@@ -71,5 +71,5 @@ def test_call_succeeds_or_raises_keras_init_error_without_writing(
         return
     assert out is tensor
     assert tensor.shape == sentinel.shape and tensor.dtype == dtype
-    if tensor.is_floating_point():
-        assert not torch.isnan(tensor).any()
+    if tensor.is_floating_point() and "nan" not in repr(identifier):
+        assert not torch.isnan(tensor).any()  # NaN parameters give NaN values, as in Keras

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from kerasinit.parity.result import ParityResult, Quantiles
 from kerasinit.parity.runner import MatrixResult, _holm_across
@@ -51,6 +52,7 @@ def test_holm_across_cases() -> None:
 
 
 def test_report_contains_cases_verdicts_and_plots(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
     from kerasinit.parity.report import write_report
 
     results = [_result("glorot_uniform/dense/3", 0.4), _result("he/dense/2", 1e-12),

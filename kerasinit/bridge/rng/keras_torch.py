@@ -26,6 +26,7 @@ import math
 
 import torch
 
+from kerasinit.bridge.samplers import _qr
 from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
 
 __all__ = ["generator", "sample", "torch_seed"]
@@ -78,7 +79,7 @@ def sample(
         a = torch.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)),
                          generator=generator(seed, call_index, device), dtype=f32,
                          device=device)
-        q, r = torch.linalg.qr(a)
+        q, r = _qr(a)  # single-threaded: concurrent callers and thread counts agree
         q = q * torch.sign(torch.diag(r))
         if rows < cols:
             q = q.t()

@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -288,18 +289,24 @@ def _numpy_scratch(count: int, tag: str) -> tuple[Any, ...]:
     return (*(a[:, :count] for a in pairs), iota[:count])
 
 
-_POOL: ThreadPoolExecutor | None = None
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL
+    """The shared pool with ``workers`` threads (one per worker count, never shut down).
+
+    Several threads may run ``for_chunks`` at once with different ``torch.get_num_threads()``;
+    shutting a pool down on a count change would break a concurrent call that still submits
+    to it ("cannot schedule new futures after shutdown"). Counts are bounded by the core
+    count, so the number of pools stays small; idle pool threads cost no CPU.
+    """
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers != workers:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kerasinit-rng")
-        return _POOL
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix=f"kerasinit-rng{workers}")
+        return pool
 
 
 def for_chunks(
@@ -319,11 +326,13 @@ def for_chunks(
         stop = min(total, start + chunk, (start // align + 1) * align)
         bounds.append((start, stop))
         start = stop
-    workers = min(torch.get_num_threads(), len(bounds)) if device.type == "cpu" else 1
+    cores = os.cpu_count() or 1
+    workers = min(torch.get_num_threads(), len(bounds), cores) if device.type == "cpu" else 1
     if workers <= 1:
         for a, b in bounds:
             fn(a, b)
         return
-    futures = [_pool(workers).submit(fn, a, b) for a, b in bounds]
+    pool = _pool(workers)
+    futures = [pool.submit(fn, a, b) for a, b in bounds]
     for f in futures:
         f.result()

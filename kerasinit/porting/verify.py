@@ -1,0 +1,237 @@
+"""``kerasinit.porting.verify(keras_model, torch_model, inputs)``: prove a port layer by layer.
+
+Both models run on the same inputs (torch in ``eval()`` under ``no_grad``; Keras with
+``training=False``). Every Keras layer paired with a torch module (the pairing of
+:meth:`Plan.apply <kerasinit.porting.plan.Plan.apply>`) is compared: the Keras layer's output
+(a Keras sub-model output) against the torch module's forward output (a forward hook), moved to
+Keras's layout (channels-first -> channels-last; time-major -> batch-first; an RNN's last
+state from ``h_n``; a Bidirectional's two halves concatenated as Keras does). A Keras layer with
+a built-in activation (``Dense(activation="relu")``) is compared after applying that
+activation to the torch output. The final outputs are compared too; a Keras classifier
+activation (softmax) that the torch model does not apply is applied to the torch output and
+said so. Preprocessing layers at the start of the Keras model (``Rescaling``,
+``Normalization``: EfficientNet, ConvNeXt) are run by Keras and their output is the torch input.
+
+Per output: max |Δ| and max |Δ| / max |Keras| against a float32 tolerance (default 1e-4). For
+the first layer above it, :func:`~kerasinit.porting.verify_causes.diagnose` names the likely
+cause. Independent of how the torch weights got there (``load_weights``, ``apply``, by hand).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.porting.build import read
+from kerasinit.porting.matching import Pair, pair_up, torch_units
+from kerasinit.porting.plan import Plan
+from kerasinit.porting.verify_causes import relative
+from kerasinit.porting.verify_layers import (
+    ACTIVATIONS,
+    activation,
+    alone,
+    compare,
+    folded_bias,
+    to_keras,
+)
+from kerasinit.porting.verify_report import LayerCheck, VerifyReport
+
+__all__ = ["verify"]
+
+_PREPROCESSING = ("Rescaling", "Normalization", "Resizing", "CenterCrop")
+
+
+def _keras() -> Any:
+    try:
+        import keras
+    except ImportError:
+        raise KerasInitError("verify runs the Keras model, so it needs Keras (pip install "
+                             "kerasinit[parity]).") from None
+    return keras
+
+
+def _plan_of(model: Any) -> Plan:
+    try:
+        return read(model)
+    except KerasInitError:
+        return read(model.to_json())
+
+
+def _keras_layer(model: Any, pair: Pair) -> tuple[Any, str]:
+    """The live Keras layer whose output a pair compares, or (None, why not)."""
+    path = pair.keras[-1].path
+    parts = path.split("/")
+    layer = model.get_layer(parts[0])
+    if len(parts) > 1 and hasattr(layer, "layers"):
+        return None, f"{path} is inside the nested model {parts[0]!r}"
+    return layer, ""
+
+
+def _unpadded(tensor: Any) -> Any:
+    """The input of a ZeroPadding layer that produced ``tensor`` (torch convs pad inside)."""
+    history = getattr(tensor, "_keras_history", None)
+    producer = getattr(history, "operation", None)
+    if type(producer).__name__.startswith("ZeroPadding"):
+        return getattr(producer, "input", tensor)
+    return tensor
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
+def _torch_inputs(arrays: list[np.ndarray], pairs: list[Pair]) -> tuple[list[torch.Tensor], str]:
+    first = pairs[0].unit.module if pairs else None
+    channels_first = isinstance(first, nn.modules.conv._ConvNd)
+    time_major = isinstance(first, nn.RNNBase) and not first.batch_first
+    out, notes = [], []
+    for a in arrays:
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if np.issubdtype(a.dtype, np.integer):
+            t = t.long()
+        elif channels_first and a.ndim >= 3:
+            t = t.movedim(-1, 1).contiguous()
+            notes.append("channels-last -> channels-first")
+        elif time_major and a.ndim == 3:
+            t = t.transpose(0, 1).contiguous()
+            notes.append("batch-first -> time-major")
+        out.append(t)
+    return out, ", ".join(sorted(set(notes))) or "as given"
+
+
+def verify(
+    keras_model: Any,
+    torch_model: nn.Module,
+    inputs: np.ndarray | Sequence[np.ndarray],
+    *,
+    plan: Plan | None = None,
+    mapping: dict[str, str] | None = None,
+    tolerance: float = 1e-4,
+) -> VerifyReport:
+    """Run both models on ``inputs`` and compare every paired layer's output.
+
+    Args:
+        keras_model: a built Keras (functional or Sequential) model.
+        torch_model: its torch port (set to ``eval()`` here).
+        inputs: numpy array(s) in Keras layout (channels-last images, batch-first sequences,
+            integer token ids).
+        plan: the plan to pair with (default: read from ``keras_model``).
+        mapping: explicit pairs, as in :meth:`Plan.apply`.
+        tolerance: the largest max|Δ| / max|Keras| that counts as agreement.
+
+    Returns:
+        A :class:`~kerasinit.porting.verify_report.VerifyReport` (``print`` it).
+    """
+    keras = _keras()
+    if not isinstance(torch_model, nn.Module):
+        raise KerasInitError(f"verify needs a torch.nn.Module. Received "
+                             f"{type(torch_model).__name__}.")
+    arrays = [np.asarray(a) for a in ([inputs] if isinstance(inputs, np.ndarray) else inputs)]
+    plan = plan or _plan_of(keras_model)
+    pairs, _, _, problems = pair_up(plan, torch_model, torch_units(torch_model), mapping)
+    compared = [f"inputs: {', '.join(str(a.shape) for a in arrays)} (Keras layout)"]
+    # preprocessing at the start of the Keras model: its output is the torch model's input
+    pre = []
+    for layer in keras_model.layers[1:] if keras_model.layers and \
+            type(keras_model.layers[0]).__name__ == "InputLayer" else []:
+        if type(layer).__name__ not in _PREPROCESSING:
+            break
+        pre.append(layer)
+    targets: list[tuple[Pair, Any]] = []
+    for pair in pairs:
+        layer, why = _keras_layer(keras_model, pair)
+        if layer is None:
+            problems.append(why)
+            continue
+        targets.append((pair, layer))
+    outs: list[Any] = [pre[-1].output] if pre else []
+    usable = []
+    for pair, layer in targets:
+        try:
+            outs += [layer.output, layer.input, _unpadded(layer.input)]
+            usable.append((pair, layer))
+        except (ValueError, AttributeError) as exc:
+            problems.append(f"{layer.name}: no single output to compare ({exc})")
+    ins = keras_model.inputs
+    sub = keras.Model(ins[0] if len(ins) == 1 else ins, [*outs, *keras_model.outputs])
+    results = [keras.ops.convert_to_numpy(v) for v in
+               sub(arrays[0] if len(arrays) == 1 else arrays, training=False)]
+    if pre:
+        arrays = [results.pop(0)]
+        compared.append("torch input = output of the Keras preprocessing layers "
+                        + ", ".join(f"{p.name} ({type(p).__name__})" for p in pre))
+    torch_in, how = _torch_inputs(arrays, [p for p, _ in usable])
+    compared.append(f"torch input layout: {how}")
+    captured: dict[int, tuple[tuple[Any, ...], Any]] = {}
+
+    def hook(i: int) -> Callable[..., None]:
+        def record(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+            if i not in captured:  # the first call, copied: a later in-place op (ReLU6(inplace))
+                captured[i] = (_copy(args), _copy(out))  # must not change it; returns None
+        return record
+
+    hooks = [pair.unit.module.register_forward_hook(hook(i))
+             for i, (pair, _) in enumerate(usable)]
+    torch_model.eval()
+    try:
+        with torch.no_grad():
+            final = torch_model(*torch_in)
+    finally:
+        for h in hooks:
+            h.remove()
+    checks: list[LayerCheck] = []
+    first, cause = None, ""
+    causes: list[tuple[str, str]] = []
+    fold: torch.Tensor | None = None
+    for i, (pair, layer) in enumerate(usable):
+        check, why = compare(pair, layer, captured.get(i), results[3 * i], results[3 * i + 1],
+                              tolerance, diagnose_it=first is None)
+        shift = fold if isinstance(pair.unit.module, nn.modules.batchnorm._BatchNorm) else None
+        rel_alone, why_alone = alone(pair, layer, captured.get(i), results[3 * i],
+                                     (results[3 * i + 1], results[3 * i + 2]), tolerance, shift)
+        fold = folded_bias(layer, pair.unit.module)
+        if rel_alone is not None:
+            check = dataclasses.replace(check, alone=rel_alone)
+        if why_alone:
+            causes.append((layer.name, why_alone))
+        checks.append(check)
+        if check.ok is False and first is None:
+            first = (f"{layer.name} ({type(layer).__name__}) vs torch "
+                     f"{pair.unit.path or '(root)'} ({type(pair.unit.module).__name__})")
+            cause = why
+    checks.append(_final(results[-1], final, keras_model, tolerance, compared))
+    if first is None and checks[-1].ok is False:
+        first, cause = "(output)", ("the final output differs although every paired layer "
+                                    "agrees: a weightless operation after the last paired layer "
+                                    "(pooling, flatten, activation)")
+    return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems),
+                        tuple(causes))
+
+
+def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,
+           compared: list[str]) -> LayerCheck:
+    value, note = to_keras(out, keras_out.shape, nn.Identity())
+    if value is None:
+        return LayerCheck("(output)", "(model)", keras_out.shape, float("inf"), float("inf"),
+                          False, note)
+    diff, rel = relative(value, keras_out)
+    last = keras_model.layers[-1]
+    act = activation(last)
+    if rel > tol and act in ACTIVATIONS and act != "linear" and isinstance(out, torch.Tensor):
+        fixed, _ = to_keras(ACTIVATIONS[act](out), keras_out.shape, nn.Identity())
+        if fixed is not None and relative(fixed, keras_out)[1] < rel:
+            diff, rel = relative(fixed, keras_out)
+            note = f"after Keras classifier activation {act}"
+            compared.append(f"final output: the torch model returns pre-{act} values; "
+                            f"compared after applying Keras's {act} ({last.name})")
+    return LayerCheck("(output)", "(model)", keras_out.shape, diff, rel, rel <= tol, note)

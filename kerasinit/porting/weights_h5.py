@@ -1,0 +1,274 @@
+"""Trained Keras weights as data: a ``.keras`` archive, a legacy ``.h5``, a ``.weights.h5`` file or
+a live Keras model -> the stored arrays of every Keras layer, in Keras's weight order.
+
+Nothing is executed and nothing is extracted to disk: the ``model.weights.h5`` member of a
+``.keras`` archive is opened by h5py as a file object inside the zip. Arrays are read lazily, one
+at a time and only after their stored shape was checked against the plan, so a hostile file can
+make kerasinit read no more than the torch model holds. The HDF5 tree walk is bounded
+(:data:`MAX_H5_NODES` groups and datasets, :data:`MAX_H5_DEPTH` levels).
+
+Layouts of the formats (Keras 3.15.1 and tf_keras 2.21):
+
+* Keras 3 weights store (``.keras`` member, ``save_weights("x.weights.h5")``): groups named
+  after the layer *class* (``layers/dense_1``, ``layers/gru/cell/vars/0``); the layer's own
+  name is the ``name`` attribute of its ``vars`` group; variables are ``vars/0``, ``vars/1``, ...
+  in creation order (trainable first); sublayers are attribute groups (``cell``,
+  ``forward_layer``/``backward_layer`` -- h5py lists the backward half first --,
+  ``query_dense``, ...); nested models have their own ``layers`` group.
+* Legacy HDF5 (``model.save("x.h5")``: group ``model_weights``; ``save_weights("x.h5")``: the
+  root): one group per top-level layer name with a ``weight_names`` attribute (``dense/kernel``
+  in Keras 3, ``dense/kernel:0`` in tf_keras, which also says ``depthwise_kernel`` where Keras 3
+  says ``kernel``). The order is trainable weights first, also across a nested model's layers.
+* A live Keras model: ``layer.weights`` of each top-level layer (``Variable.path`` names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kerasinit.mappings.errors import format_choices
+from kerasinit.porting.readers import ModelFileError
+
+__all__ = ["MAX_H5_DEPTH", "MAX_H5_NODES", "StoredWeight", "WeightStore", "open_weights"]
+
+#: the most HDF5 groups + datasets a weights file may have (ResNet50 has ~1,500).
+MAX_H5_NODES = 200_000
+#: the deepest group nesting kerasinit walks.
+MAX_H5_DEPTH = 48
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: Keras 3 sublayer attribute groups in Keras's weight order; others follow alphabetically.
+_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense",
+                "value_dense", "output_dense")
+
+
+@dataclass(frozen=True)
+class StoredWeight:
+    """One stored array, not read yet.
+
+    Attributes:
+        name: the stored name (``"dense/kernel"``, ``"dense/kernel:0"``) or, in a Keras 3
+            weights store, the group path (``"layers/dense/vars/0"``).
+        shape: the stored shape.
+        dtype: the stored dtype (``"float32"``).
+        named: True when ``name`` ends in the Keras weight name (legacy HDF5, live models).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    named: bool
+    _read: Callable[[], np.ndarray]
+
+    def read(self) -> np.ndarray:
+        """The array (read from the file now)."""
+        try:
+            arr = np.asarray(self._read())
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"cannot read the stored weight {self.name!r} ({exc}); the file "
+                                 f"is probably truncated or corrupted.") from None
+        if tuple(arr.shape) != self.shape:
+            raise ModelFileError(f"the stored weight {self.name!r} read as shape {arr.shape}, "
+                                 f"its header says {self.shape}.")
+        return arr
+
+
+@dataclass(frozen=True)
+class WeightStore:
+    """The weights of a model: Keras layer path -> its stored weights in Keras's order.
+
+    A key is a top-level layer name (``"dense"``, ``"bidirectional"``, a nested model's name
+    with all its weights) or, for a Keras 3 weights store, a nested path (``"inner/dense"``).
+    """
+
+    groups: dict[str, list[StoredWeight]]
+    origin: str
+    fmt: str  # "keras3" (a Keras 3 weights store), "legacy" (legacy HDF5), "live"
+
+
+@contextlib.contextmanager
+def open_weights(source: object) -> Iterator[WeightStore]:
+    """Open the weights of ``source`` for reading (files stay open inside the ``with``).
+
+    Args:
+        source: a path to a ``.keras`` archive, a legacy ``.h5`` model, a ``.weights.h5`` /
+            ``save_weights`` file, or a live Keras model object.
+
+    Raises:
+        ModelFileError: a missing, truncated or malformed file, or one with no weights.
+
+    Example:
+        >>> with open_weights("missing.keras") as store:  # doctest: +IGNORE_EXCEPTION_DETAIL
+        ...     pass
+        Traceback (most recent call last):
+        kerasinit.porting.readers.ModelFileError: No such file: 'missing.keras'.
+    """
+    if hasattr(source, "layers") and hasattr(source, "weights") and not isinstance(
+            source, (str, os.PathLike)):
+        yield _live(source)
+        return
+    if not isinstance(source, (str, os.PathLike)):
+        raise ModelFileError(
+            f"Cannot read Keras weights from {type(source).__name__}. Expected a path to a "
+            f".keras, .h5 or .weights.h5 file, or a live Keras model.")
+    path = Path(source)
+    if not path.is_file():
+        what = "is not a regular file" if path.exists() else "does not exist"
+        raise ModelFileError(f"No such file: {str(path)!r}." if not path.exists() else
+                             f"{str(path)!r} {what}; expected a .keras, .h5 or .weights.h5 file.")
+    h5py = _h5py(path.name)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    try:
+        if head.startswith(_ZIP_MAGIC):
+            with zipfile.ZipFile(path) as archive:
+                if "model.weights.h5" not in archive.namelist():
+                    raise ModelFileError(
+                        f"{path.name} has no model.weights.h5 member, so it holds no weights. "
+                        f"Members: {format_choices(archive.namelist(), limit=10) or '(none)'}.")
+                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as f:
+                    yield _from_h5(f, f"{path.name}:model.weights.h5")
+            return
+        if not head.startswith(_HDF5_MAGIC):
+            raise ModelFileError(f"{path.name} is neither a .keras archive nor an HDF5 file.")
+        with h5py.File(path, "r") as f:
+            yield _from_h5(f, path.name)
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(f"{path.name}: the archive cannot be opened ({exc}); it is probably "
+                             f"truncated or corrupted.") from None
+    except (OSError, RuntimeError) as exc:
+        raise ModelFileError(f"{path.name}: the HDF5 weights cannot be opened ({exc}); the file "
+                             f"is probably truncated or corrupted.") from None
+
+
+def _h5py(name: str) -> Any:
+    try:
+        import h5py  # optional dependency: pip install kerasinit[porting]
+    except ImportError:
+        raise ModelFileError(f"reading the weights in {name} needs h5py (pip install h5py, or "
+                             f"kerasinit[porting]).") from None
+    return h5py
+
+
+def _from_h5(f: Any, origin: str) -> WeightStore:
+    h5py = _h5py(origin)
+    counter = [0]
+    if "model_weights" in f:
+        return WeightStore(_legacy(f["model_weights"], origin, h5py, counter), origin, "legacy")
+    if "layer_names" in f.attrs:
+        return WeightStore(_legacy(f, origin, h5py, counter), origin, "legacy")
+    if "layers" in f and isinstance(f["layers"], h5py.Group):
+        groups: dict[str, list[StoredWeight]] = {}
+        _keras3_model(f["layers"], "", groups, origin, h5py, counter, 1)
+        return WeightStore(groups, origin, "keras3")
+    keys = format_choices([str(k) for k in f], limit=10) or "(none)"
+    raise ModelFileError(f"{origin} holds no Keras weights: no 'model_weights' group, no "
+                         f"'layer_names' attribute and no 'layers' group. Top-level keys: {keys}.")
+
+
+def _tick(counter: list[int], origin: str, depth: int) -> None:
+    counter[0] += 1
+    if counter[0] > MAX_H5_NODES or depth > MAX_H5_DEPTH:
+        raise ModelFileError(f"{origin}: more than {MAX_H5_NODES} HDF5 nodes or deeper than "
+                             f"{MAX_H5_DEPTH} levels; not a Keras weights file kerasinit reads.")
+
+
+def _dataset(ds: Any, name: str, named: bool, h5py: Any, origin: str) -> StoredWeight:
+    if not isinstance(ds, h5py.Dataset):
+        raise ModelFileError(f"{origin}: {name!r} is not a dataset.")
+    shape = tuple(int(d) for d in ds.shape) if ds.shape is not None else ()
+    return StoredWeight(name, shape, str(ds.dtype), named, lambda: ds[()])
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _legacy(group: Any, origin: str, h5py: Any, counter: list[int]) -> dict[str, list[StoredWeight]]:
+    names = group.attrs.get("layer_names")
+    if names is None:
+        raise ModelFileError(f"{origin}: the 'model_weights' group has no 'layer_names' attribute.")
+    out: dict[str, list[StoredWeight]] = {}
+    for raw in list(names):
+        _tick(counter, origin, 1)
+        layer = _text(raw)
+        if layer not in group:
+            raise ModelFileError(f"{origin}: layer {layer!r} is listed but has no group.")
+        g = group[layer]
+        weights = []
+        for wraw in list(g.attrs.get("weight_names", [])):
+            _tick(counter, origin, 2)
+            wname = _text(wraw)
+            if wname not in g:
+                raise ModelFileError(f"{origin}: weight {wname!r} of layer {layer!r} is listed "
+                                     f"but missing.")
+            weights.append(_dataset(g[wname], wname, True, h5py, origin))
+        if weights:
+            out[layer] = weights
+    return out
+
+
+def _keras3_model(layers: Any, prefix: str, out: dict[str, list[StoredWeight]], origin: str,
+                  h5py: Any, counter: list[int], depth: int) -> None:
+    for key in layers:
+        _tick(counter, origin, depth)
+        g = layers[key]
+        if not isinstance(g, h5py.Group):
+            continue
+        name = _layer_name(g, str(key))
+        if "layers" in g and isinstance(g["layers"], h5py.Group):  # a nested model
+            _keras3_model(g["layers"], f"{prefix}{name}/", out, origin, h5py, counter, depth + 1)
+            continue
+        weights: list[StoredWeight] = []
+        _keras3_layer(g, f"layers/{key}", weights, origin, h5py, counter, depth + 1)
+        if weights:
+            out[prefix + name] = weights
+
+
+def _layer_name(g: Any, fallback: str) -> str:
+    vars_group = g.get("vars")
+    name = vars_group.attrs.get("name") if vars_group is not None else None
+    return _text(name) if name is not None else fallback
+
+
+def _keras3_layer(g: Any, where: str, out: list[StoredWeight], origin: str, h5py: Any,
+                  counter: list[int], depth: int) -> None:
+    _tick(counter, origin, depth)
+    vars_group = g.get("vars")
+    if isinstance(vars_group, h5py.Group):
+        keys = sorted(vars_group, key=lambda k: int(k) if str(k).isdigit() else 1 << 30)
+        for k in keys:
+            _tick(counter, origin, depth + 1)
+            out.append(_dataset(vars_group[k], f"{where}/vars/{k}", False, h5py, origin))
+    children = [k for k in g if k != "vars" and isinstance(g[k], h5py.Group)]
+    rank = {name: i for i, name in enumerate(_CHILD_ORDER)}
+    for k in sorted(children, key=lambda c: (rank.get(c, len(rank)), c)):
+        _keras3_layer(g[k], f"{where}/{k}", out, origin, h5py, counter, depth + 1)
+
+
+def _reader(variable: Any) -> Callable[[], np.ndarray]:
+    return lambda: np.asarray(variable)
+
+
+def _live(model: Any) -> WeightStore:
+    groups: dict[str, list[StoredWeight]] = {}
+    for layer in model.layers:
+        weights = []
+        for v in layer.weights:
+            name = str(getattr(v, "path", None) or v.name)
+            shape = tuple(int(d) for d in v.shape)
+            weights.append(StoredWeight(name, shape, str(np.dtype(getattr(v, "dtype", "float32"))),
+                                        True, _reader(v)))
+        if weights:
+            groups[str(layer.name)] = weights
+    return WeightStore(groups, f"live {type(model).__name__} {getattr(model, 'name', '')!r}",
+                       "live")

@@ -30,7 +30,7 @@ def _normalise(text: str) -> list[str]:
 
 def test_section_six_shows_what_the_example_prints() -> None:
     doc = (ROOT / "docs" / "porting.md").read_text(encoding="utf-8")
-    section = doc[doc.index("## 6. Move trained weights"):]
+    section = doc[doc.index("## 7. Move trained weights"):]
     blocks = re.findall(r"```text\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 2
     example = (ROOT / "examples" / "port_weights.py").read_text(encoding="utf-8")

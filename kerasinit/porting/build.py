@@ -26,6 +26,7 @@ from kerasinit.porting.layers import (
 )
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import Loaded, ModelFileError, load
+from kerasinit.porting.replay import draw_order
 from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
@@ -144,7 +145,8 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
             f"shapes; pass strict=False to plan the rest and list these as skipped."
         )
     return Plan(tuple(layers), version, version_source, loaded.origin, found.model_class,
-                tuple(notes), tuple(skipped), tuple(found.nodes), found.outputs)
+                tuple(notes), tuple(skipped), tuple(found.nodes), found.outputs,
+                draw_order=draw_order(loaded.config, found.records, version, layers))
 
 
 _STATE_LAYERS = {

@@ -132,6 +132,7 @@ def check_pair(pair: Pair, version: KerasVersion, excluded: frozenset[str] = fro
     work = Work(pair)
     unit = pair.unit
     seen_rows: set[tuple[str, str]] = set()
+    split = _split_keywords(pair)
     for p in unit.params:
         layer = keras_layer_for(pair, p.name)
         torch_name = unit.qual(p.name)
@@ -178,18 +179,22 @@ def check_pair(pair: Pair, version: KerasVersion, excluded: frozenset[str] = fro
             seen_rows.add((r.layer, r.weight))
         row = rows[0]
         work.rows[torch_name] = row
-        if row.blocks > 1 or row.fans is not None or unit.direct or p.name in unit.layouts:
-            fill_layout = layout if row.blocks == 1 else Packed((TorchLayout(),) * row.blocks)
-            init = Initializer(row.initializer, row.keras_version)
-            fans = None
-            if isinstance(row.initializer, VarianceScalingSpec) and row.resolved is not None:
-                fans = (row.resolved.fan_in, row.resolved.fan_out)
-            try:
-                init.describe(tuple(tensor.shape), layout=fill_layout, fans=fans)
-            except KerasInitError as exc:
-                work.problems.append(f"torch {torch_name}: {exc}")
-                continue
-            work.direct.append((torch_name, tensor, init, fill_layout, fans))
+        if (row.blocks > 1 or row.fans is not None or unit.direct or p.name in unit.layouts
+                or p.keyword in split):
+            for target, block_layout, block_row in _fill_targets(tensor, layout, rows):
+                fill_layout = (block_layout if block_row.blocks == 1 else
+                               Packed((TorchLayout(),) * block_row.blocks))
+                init = Initializer(block_row.initializer, block_row.keras_version)
+                fans = None
+                if (isinstance(block_row.initializer, VarianceScalingSpec)
+                        and block_row.resolved is not None):
+                    fans = (block_row.resolved.fan_in, block_row.resolved.fan_out)
+                try:
+                    init.describe(tuple(target.shape), layout=fill_layout, fans=fans)
+                except KerasInitError as exc:
+                    work.problems.append(f"torch {torch_name}: {exc}")
+                    break
+                work.direct.append((torch_name, target, init, fill_layout, fans))
         elif p.role != "recurrent_bias":
             prev = work.keywords.get(p.keyword)
             if prev is not None and prev != row.initializer:
@@ -212,6 +217,28 @@ def check_pair(pair: Pair, version: KerasVersion, excluded: frozenset[str] = fro
             work.keywords["unit_forget_bias"] = bool(layer.options["unit_forget_bias"])
     _gru_bias_plan(work)
     return work
+
+
+def _split_keywords(pair: Pair) -> set[str]:
+    """Keywords whose Keras weights in this pair have different initializers (per-weight seeds
+    of a replayed ``set_random_seed``, one torch module for several Keras layers): those
+    tensors are filled one by one instead of through one ``initialize(**keywords)`` call."""
+    specs: dict[str, set[object]] = {}
+    for p in pair.unit.params:
+        for r in rows_for(keras_layer_for(pair, p.name), p.name, p.role):
+            specs.setdefault(p.keyword, set()).add(r.initializer)
+    return {k for k, v in specs.items() if len(v) > 1}
+
+
+def _fill_targets(tensor: torch.Tensor, layout: Layout,
+                  rows: list[PlanRow]) -> list[tuple[torch.Tensor, Layout, PlanRow]]:
+    """One torch tensor holding several Keras weights (``in_proj_weight`` = query, key, value)
+    with different initializers: its blocks, each with its own row."""
+    if len(rows) > 1 and len({r.initializer for r in rows}) > 1:
+        blocks = layout.blocks(tuple(tensor.shape))
+        if blocks is not None and len(blocks) == len(rows):
+            return [(tensor[sl], lay, r) for (sl, lay), r in zip(blocks, rows, strict=True)]
+    return [(tensor, layout, rows[0])]
 
 
 def _gru_bias_plan(work: Work) -> None:

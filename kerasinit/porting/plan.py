@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
@@ -20,11 +20,14 @@ from kerasinit.porting.hyper import CheckReport, check_hyperparameters, set_hype
 from kerasinit.porting.load import load_weights
 from kerasinit.porting.load_report import LoadReport
 from kerasinit.porting.pairing import pair
+from kerasinit.porting.replay import DrawOrder, Order, ReplayError, replay
 from kerasinit.porting.report import WIDTH, ApplyReport, wrap_table
 from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
 from kerasinit.porting.walk import KerasNode
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import torch
 
     from kerasinit.bridge.initializer import RngName
@@ -46,6 +49,9 @@ class Plan:
         graph: every layer with the layers it consumes (the data flow the pairing follows;
             empty when unknown: the layers then count as a chain in file order).
         outputs: the layers producing the model's outputs.
+        excluded: ``"layer/weight"`` rows left out of ``apply`` (:meth:`drop`).
+        draw_order: the seed draws of ``keras.utils.set_random_seed`` (see :meth:`replay`).
+        replayed: the ``keras_seed`` replayed into the rows, or None.
     """
 
     layers: tuple[PlanLayer, ...]
@@ -58,6 +64,8 @@ class Plan:
     graph: tuple[KerasNode, ...] = ()
     outputs: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    draw_order: DrawOrder | None = field(default=None, repr=False, compare=False)
+    replayed: int | None = None
 
     def drop(self, *weights: str) -> Plan:
         """A copy of the plan that leaves these Keras weights out of ``apply``: their torch
@@ -117,12 +125,15 @@ class Plan:
                 f"{self.model_class} model, {len(self.layers)} weight-bearing layers, "
                 f"{len(self.rows)} weights; {self.keras_version.label()} semantics "
                 f"({self.version_source})")
-        cols = ("layer", "class", "weight", "Keras shape", "initializer", "resolved")
-        table = [cols] + [(r.layer, r.class_name, r.weight, r.shape_text, r.initializer_text,
-                           r.resolved_text) for r in self.rows]
+        cols: tuple[str, ...] = ("layer", "class", "weight", "Keras shape", "initializer",
+                                 "resolved")
+        table: list[tuple[str, ...]] = [(r.layer, r.class_name, r.weight, r.shape_text,
+                                         r.initializer_text, r.resolved_text) for r in self.rows]
+        if any(r.seed_source for r in self.rows):
+            cols = (*cols[:5], "seed", cols[5])
+            table = [(*t[:5], _seed_text(r), t[5]) for t, r in zip(table, self.rows, strict=True)]
         lines = [*(w for part in head.split("\n") for w in textwrap.wrap(
-                     part, WIDTH, subsequent_indent="  ")), "",
-                 *wrap_table(table[0], table[1:])]
+                     part, WIDTH, subsequent_indent="  ")), "", *wrap_table(cols, table)]
         notes = [f"{r.layer}/{r.weight}: {r.note}" for r in self.rows if r.note]
         notes += list(self.notes)
         notes += [f"skipped {s.path} ({s.class_name}): {s.reason}" for s in self.skipped]
@@ -150,6 +161,12 @@ class Plan:
         """The plan as JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), indent=indent)
 
+    def replay(self, keras_seed: int, *, order: Order = None,
+               seeds: Mapping[str, int] | None = None) -> Plan:
+        """This plan with the seeds ``keras.utils.set_random_seed(keras_seed)`` gave each unseeded
+        random initializer (see :func:`kerasinit.porting.replay.replay`)."""
+        return replay(self, keras_seed, order=order, seeds=seeds)
+
     def apply(
         self,
         torch_model: torch.nn.Module,
@@ -157,6 +174,9 @@ class Plan:
         strict: bool = True,
         generator: torch.Generator | None = None,
         rng: RngName | None = "torch",
+        keras_seed: int | None = None,
+        keras_order: Order = None,
+        keras_seeds: Mapping[str, int] | None = None,
         *,
         example_input: object = None,
         hyperparameters: bool = False,
@@ -178,6 +198,13 @@ class Plan:
                 explains); ``False`` writes every tensor that fits and reports the rest.
             generator: torch generator to sample from.
             rng: ``"torch"`` or a seed-faithful stream (see :func:`kerasinit.get`).
+            keras_seed: the model was built after ``keras.utils.set_random_seed(keras_seed)``:
+                replay its draws (:meth:`replay`) so that every random tensor equals Keras's;
+                needs a seed-faithful ``rng`` (the Keras backend the model was built on).
+            keras_order: ``"rebuilt"`` for a model rebuilt from its config, or the
+                construction (Keras 3) / first-call (tf_keras) order of the layers when it
+                differs from the config's (``order=`` of :meth:`replay`).
+            keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
             example_input: an input for ``torch_model(example_input)`` to trace the data flow
                 (default: built from the Keras input shapes).
             hyperparameters: also set the module attributes where torch differs from the Keras
@@ -187,11 +214,21 @@ class Plan:
         Returns:
             An :class:`~kerasinit.porting.report.ApplyReport` listing every torch parameter.
         """
-        pairing = pair(self, torch_model, mapping=mapping, example_input=example_input)
-        report = apply_plan(self, torch_model, mapping=mapping, strict=strict,
+        plan = self
+        if keras_seed is not None or keras_seeds is not None or keras_order is not None:
+            if rng in ("torch", None):
+                raise ReplayError(
+                    "keras_seed= reproduces the Keras model's own values, which needs a "
+                    "seed-faithful rng: the Keras backend it was built on ('tensorflow', "
+                    "'keras-torch', or 'jax' where available). Received rng='torch'.")
+            if keras_seed is None:
+                raise ReplayError("keras_order=/keras_seeds= need keras_seed= as well.")
+            plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
+        pairing = pair(plan, torch_model, mapping=mapping, example_input=example_input)
+        report = apply_plan(plan, torch_model, mapping=mapping, strict=strict,
                             generator=generator, rng=rng, pairing=pairing)
         if hyperparameters:  # only after the weights went in (all or nothing)
-            notes = set_hyperparameters(self, pairing, torch_model)
+            notes = set_hyperparameters(plan, pairing, torch_model)
             report = dataclasses.replace(report, notes=report.notes + notes)
         return report
 
@@ -248,3 +285,10 @@ class Plan:
         """
         return load_weights(self, torch_model, source, mapping=mapping,
                             allow_dropped=allow_dropped)
+
+
+def _seed_text(row: PlanRow) -> str:
+    seed = getattr(row.initializer, "seed", None)
+    if seed is None:
+        return ""
+    return f"{seed} ({row.seed_source})" if row.seed_source else str(seed)

@@ -37,6 +37,7 @@ class PlanRow:
         blocks: >1 for Keras 1 per-gate RNN weights (blocks initialized separately).
         fans: a fan override (old Keras layouts).
         note: remarks (``unit_forget_bias``, Keras 1 quirks, why a shape is unknown).
+        seed_source: where a replayed seed came from (``"draw #3"``, ``"seeds="``), or "".
     """
 
     layer: str
@@ -52,6 +53,7 @@ class PlanRow:
     blocks: int = 1
     fans: tuple[float, float] | None = None
     note: str = ""
+    seed_source: str = ""
 
     @property
     def shape_text(self) -> str:
@@ -96,6 +98,7 @@ class PlanRow:
                 "keras_shape": list(r.keras_shape),
             },
             "keras_version": str(self.keras_version), "blocks": self.blocks, "note": self.note,
+            **({"seed_source": self.seed_source} if self.seed_source else {}),
         }
 
 

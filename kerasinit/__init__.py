@@ -21,12 +21,12 @@ from kerasinit._version import __version__ as __version__
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and readers
     from kerasinit import bridge as bridge
+    from kerasinit import layouts as layouts
     from kerasinit import mappings as mappings
     from kerasinit import modules as modules
     from kerasinit import nn as nn
     from kerasinit import parity as parity
     from kerasinit import porting as porting
-    from kerasinit.bridge import layouts as layouts
     from kerasinit.bridge.functional import (
         constant_,
         glorot_normal_,
@@ -100,7 +100,7 @@ _HOMES = {
 }
 _SUBMODULES = {
     "bridge": "bridge", "mappings": "mappings", "modules": "modules", "nn": "nn",
-    "parity": "parity", "porting": "porting", "layouts": "bridge.layouts"}
+    "parity": "parity", "porting": "porting", "layouts": "layouts"}
 
 
 def _home(name: str) -> str | None:

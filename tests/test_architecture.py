@@ -148,7 +148,7 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 
 #: lower rank = lower layer; a module may import only from its own rank or below.
-_RANK = {"mappings": 0, "_text": 0, "_deps": 0, "_version": 0, "bridge": 1, "modules": 2, "nn": 3, "porting": 4,
+_RANK = {"mappings": 0, "_text": 0, "_deps": 0, "_version": 0, "bridge": 1, "layouts": 1, "modules": 2, "nn": 3, "porting": 4,
          "parity": 4}
 
 

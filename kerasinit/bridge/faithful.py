@@ -1,4 +1,4 @@
-"""Seed-faithful sampling (``rng="tensorflow"`` / ``"keras-torch"``): Keras's exact values.
+"""Seed-faithful sampling (``rng="tensorflow"`` / ``"jax"`` / ``"keras-torch"``): Keras's values.
 
 :class:`~kerasinit.bridge.initializer.Initializer` calls :func:`sample_keras` once per kernel
 block with the resolved distribution; the result is the tensor Keras itself would create for
@@ -8,6 +8,9 @@ that seed, in Keras layout, which the layout then maps onto the torch parameter.
   ``keras_version="2"``), bit for bit as TF's CPU kernels on Linux/glibc produce it, without
   TensorFlow (:mod:`kerasinit.bridge.rng.tensorflow`). Orthogonal: the normal matrix is exact,
   its QR agrees with TF's float32 Eigen QR to about 1e-6 relative.
+* ``rng="jax"`` (jax/jaxlib 0.10.x) and ``rng="jax-0.4.38"``: Keras 3 on the JAX backend on an
+  x86-64 CPU, bit for bit, without JAX (:mod:`kerasinit.bridge.rng.keras_jax`). Orthogonal:
+  bit-exact with SciPy's float32 QR (what jaxlib calls), about 2e-6 relative without SciPy.
 * ``rng="keras-torch"``: Keras 3 with ``KERAS_BACKEND=torch``, which draws from torch's own
   generators (:mod:`kerasinit.bridge.rng.keras_torch`); exact on the same torch build/device.
 
@@ -30,6 +33,7 @@ import math
 
 import torch
 
+from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
 from kerasinit.bridge.samplers import _qr, keras_layout_values
@@ -46,7 +50,12 @@ from kerasinit.mappings.errors import InitializerArgumentError
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["check_faithful_version", "sample_keras", "tf_flavour"]
+__all__ = [
+    "FAITHFUL_RNGS", "check_faithful_version", "sample_distribution", "sample_keras", "tf_flavour",
+]
+
+#: The seed-faithful ``rng`` names.
+FAITHFUL_RNGS: tuple[str, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow")
 
 
 def tf_flavour(version: KerasVersion) -> str:
@@ -76,9 +85,10 @@ def check_faithful_version(rng: str, keras_version: KerasVersion) -> None:
     """
     if rng == "tensorflow":
         tf_flavour(keras_version)
-    elif rng == "keras-torch" and keras_version.major != 3:
+    elif (rng == "keras-torch" or rng.startswith("jax")) and keras_version.major != 3:
+        backend = "torch" if rng == "keras-torch" else "JAX"
         raise InitializerArgumentError(
-            f"rng='keras-torch' reproduces Keras 3's torch backend; {keras_version.label()} "
+            f"rng={rng!r} reproduces Keras 3's {backend} backend; {keras_version.label()} "
             f"has none. Use rng='tensorflow' or rng='torch'."
         )
 
@@ -99,7 +109,7 @@ def sample_keras(
         resolved: the distribution, Keras kernel shape and fans of one kernel block.
         seed: the initializer's int seed (None only for deterministic initializers).
         call_index: the draw number of a Keras ``SeedGenerator`` seed (0 for an int seed).
-        rng: ``"tensorflow"`` or ``"keras-torch"``.
+        rng: ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``.
         keras_version: the Keras semantics (picks the seed rule).
         dtype: dtype of the result (sampled in float32, then cast).
         device: device of the result; Philox runs on it (CUDA included).
@@ -107,26 +117,70 @@ def sample_keras(
     Raises:
         InitializerArgumentError: no seed, or a Keras version without a faithful stream.
     """
-    dist = resolved.distribution
-    shape = tuple(resolved.keras_shape)
+    return sample_distribution(resolved.distribution, tuple(resolved.keras_shape), seed=seed,
+                               call_index=call_index, rng=rng, keras_version=keras_version,
+                               dtype=dtype, device=device, name=resolved.name)
+
+
+def sample_distribution(
+    dist: object,
+    shape: tuple[int, ...],
+    *,
+    seed: int | None,
+    call_index: int = 0,
+    rng: str,
+    keras_version: KerasVersion,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+    name: str = "the initializer",
+) -> torch.Tensor:
+    """Keras's exact tensor (Keras layout ``shape``) for a resolved distribution and a seed.
+
+    The entry point for whole-model replay: ``dist`` is ``Resolved.distribution``, ``seed`` the
+    concrete integer seed Keras drew or was given, ``call_index`` the ``SeedGenerator`` draw.
+
+    Example:
+        >>> from kerasinit.mappings.distributions import Uniform
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> t = sample_distribution(Uniform(-1.0, 1.0), (2, 3), seed=7, rng="jax",
+        ...                         keras_version=parse_version("3"))
+        >>> t.shape, t.dtype
+        (torch.Size([2, 3]), torch.float32)
+    """
+    device = torch.device(device)
     if isinstance(dist, (Identity, Constant, STFT)):
         return keras_layout_values(dist, shape, dtype, device, None)
     if seed is None:
         raise InitializerArgumentError(
-            f"rng={rng!r} needs a seeded initializer; {resolved.name} has seed=None."
+            f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
+    check_faithful_version(rng, keras_version)
     if rng == "keras-torch":
-        if keras_version.major != 3:
-            raise InitializerArgumentError(
-                f"rng='keras-torch' reproduces Keras 3's torch backend; {keras_version.label()} "
-                f"has none. Use rng='tensorflow' or rng='torch'."
-            )
         values = keras_torch.sample(dist, shape, seed, call_index, device)
     elif rng == "tensorflow":
         values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
+    elif rng.startswith("jax"):
+        values = _jax(dist, shape, seed, call_index, rng).to(device)
     else:  # pragma: no cover - Initializer validates rng
         raise InitializerArgumentError(f"Unknown seed-faithful rng {rng!r}.")
     return values.to(dtype)
+
+
+def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
+         rng: str) -> torch.Tensor:
+    version = kj.version_of(rng)
+    key = kj.jax_key(seed, call_index)
+    if isinstance(dist, Uniform):
+        return kj.sample_uniform(shape, key, dist.low, dist.high, version)
+    if isinstance(dist, Normal):
+        return kj.sample_normal(shape, key, dist.mean, dist.std, version)
+    if isinstance(dist, TruncatedNormal):
+        return kj.sample_truncated_normal(shape, key, dist.mean, dist.std, version)
+    if isinstance(dist, Orthogonal):
+        return kj.sample_orthogonal(shape, key, dist.gain, version)
+    raise InitializerArgumentError(  # pragma: no cover - every random family is handled
+        f"No seed-faithful sampler for {dist!r}."
+    )
 
 
 def _tensorflow(

@@ -27,6 +27,7 @@ from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.faithful import check_faithful_version, sample_keras
 from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
+from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import Plan, fill_
 from kerasinit.mappings.distributions import Constant
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices, shown
@@ -37,8 +38,8 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
 
-RngName = Literal["torch", "tensorflow", "keras-torch"]
-RNGS: tuple[RngName, ...] = ("keras-torch", "tensorflow", "torch")
+RngName = Literal["torch", "tensorflow", "jax", "jax-0.4.38", "keras-torch"]
+RNGS: tuple[RngName, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -50,7 +51,8 @@ class Initializer:
         spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
         keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
         rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
-            backend) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
+            backend), ``"jax"`` (Keras 3 on JAX, jax/jaxlib 0.10.x; ``"jax-0.4.38"`` for that
+            line) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
 
     Example:
         >>> import torch, kerasinit
@@ -106,6 +108,18 @@ class Initializer:
 
     def __hash__(self) -> int:
         return hash((self.spec, self.keras_version, self.rng))
+
+    # -- pickle / copy: the call counter travels, the lock is per object -----------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "keras_version": self.keras_version, "rng": self.rng,
+                "_calls": self._calls}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spec = state["spec"]
+        self.keras_version = state["keras_version"]
+        self.rng = state["rng"]
+        self._calls = int(state.get("_calls", 0))
+        self._lock = threading.Lock()
 
     # -- resolution ----------------------------------------------------------------------
     @overload
@@ -165,6 +179,28 @@ class Initializer:
         # The validation boundary: nothing below may fail for bad input once writing starts.
         check_tensor(tensor, self.class_name)
         rng_name = self.rng if rng is None else _check_rng(rng)
+        plan = self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng_name)
+        return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
+                                 rng=rng_name)
+
+    def plan(
+        self, tensor: torch.Tensor, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None, generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> Plan:
+        """Check a call (tensor, layout, fans, dtype, generator, rng) and return its fill plan.
+
+        The plan holds one ``(rows, layout, Resolved)`` per block; :meth:`fill_planned` writes
+        it without checking again (so a module can check every tensor before writing any).
+
+        Example:
+            >>> import torch, kerasinit
+            >>> plan = kerasinit.get("glorot_uniform").plan(torch.empty(3, 5))
+            >>> [(rows, r.keras_shape, r.fan_in, r.fan_out) for rows, _, r in plan]
+            [(None, (5, 3), 5.0, 3.0)]
+        """
+        check_tensor(tensor, self.class_name)
+        rng_name = self.rng if rng is None else _check_rng(rng)
         plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(tensor.shape),
                      None if fans is None else check_fans(fans))
         _check_dtype(tensor, plan, self.class_name)
@@ -173,6 +209,15 @@ class Initializer:
                      self.class_name)
         if rng_name != "torch":
             _check_faithful(self, rng_name, generator)
+        return plan
+
+    def fill_planned(
+        self, tensor: torch.Tensor, plan: Plan, *, layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None, generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> torch.Tensor:
+        """Fill ``tensor`` by the plan :meth:`plan` returned for the same arguments."""
+        rng_name = self.rng if rng is None else rng
         if tensor.numel() == 0 or tensor.is_meta:
             return tensor
         if is_dtensor(tensor):  # sharded (FSDP2 / tensor parallel): see bridge/distributed.py
@@ -250,6 +295,8 @@ def _layout(layout: object) -> Layout:
 def _check_rng(rng: object) -> RngName:
     if rng is None:
         return "torch"
+    if isinstance(rng, str) and rng.startswith("jax") and rng not in RNGS:
+        version_of(rng)  # raises, naming the supported JAX versions
     if not isinstance(rng, str) or rng not in RNGS:
         raise InitializerArgumentError(
             f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
@@ -336,8 +383,8 @@ def get(
             tf_keras object, and the Initializer's own version for an Initializer). Also changes
             which historical meaning old configs get (e.g. ``"2.0.8"``).
         seed: set (or replace) the seed of a random initializer.
-        rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see :class:`Initializer`);
-            None means the default, ``"torch"``.
+        rng: ``"torch"``, ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``
+            (see :class:`Initializer`); None means the default, ``"torch"``.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.

@@ -135,4 +135,9 @@ KERAS3_DRAWS: dict[str, LayerDraws] = {
     # RandomCrop draws its own seed in __init__ and then a SeedGenerator(seed=None); its config
     # records the first draw, so a model rebuilt from that config draws none.
     "RandomCrop": LayerDraws((Site("seed_generator", "seed"), Site("seed_generator", "seed"))),
+    # keras_hub: PositionEmbedding gets its initializer in __init__; the LayerScales build a
+    # Constant (no draw).
+    "PositionEmbedding": LayerDraws(_init("initializer")),
+    "DINOV2LayerScale": LayerDraws(),
+    "DINOV3LayerScale": LayerDraws(),
 }

@@ -215,6 +215,15 @@ _TABLE: tuple[KerasLayer, ...] = (
         builder="dot_attention", quirks=("concat_score_weight only with score_mode='concat'",)),
     KerasLayer("AdditiveAttention", (
         LayerWeight("scale", "scale", None, "glorot_uniform", ("in",), when="use_scale"),)),
+    KerasLayer("PositionEmbedding", (
+        LayerWeight("embeddings", "embeddings", "initializer", "glorot_uniform",
+                    ("sequence_length", "in")),),
+        quirks=("keras_hub layer; its initializer key is plain `initializer`",)),
+    *(KerasLayer(name, (
+        LayerWeight("lambda1", "gamma", None, {"class_name": "Constant", "config": {"value": 1.0}},
+                    ("hidden_dim",), value_key="init_values"),),
+        quirks=("keras_hub layer; no initializer key: the weight starts at `init_values`",))
+      for name in ("DINOV2LayerScale", "DINOV3LayerScale")),
 )
 
 #: class name (and every alias) -> its layer

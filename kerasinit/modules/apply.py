@@ -26,7 +26,7 @@ tensor is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -34,16 +34,18 @@ from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, RngName, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.bridge.samplers import Plan
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.params import (
     KEYWORDS,
     MHABias,
+    ModuleView,
     ParamSpec,
-    claimed_children,
     keras_defaults,
     module_params,
+    module_view,
     skipped_params,
 )
 from kerasinit.modules.report import InitReport, ReportRow, SkippedParam, make_row
@@ -65,11 +67,13 @@ __all__ = [
     "ParamSpec",
     "ReportRow",
     "SkippedParam",
+    "bind",
     "gru_reset_after",
     "initialize",
     "keras_defaults",
     "keras_defaults_",
     "module_params",
+    "parse_keywords",
     "resolve_keywords",
     "skipped_params",
 ]
@@ -96,32 +100,35 @@ class _Fill:
     tensor: torch.Tensor
     init: Initializer
     layout: Layout
+    plan: Plan
     zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
 
 
 _Action = _Fill | RnnBias
 
 
-def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module]]:
+def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module, ModuleView]]:
+    """``(prefix, module, its view)`` for each module to visit (claimed children skipped)."""
     if not recurse:
-        yield "", module
+        yield "", module, module_view(module)
         return
     claimed: set[str] = set()
     for prefix, m in module.named_modules():
         if prefix in claimed:
             continue
-        claimed.update(f"{prefix}.{c}" if prefix else c for c in claimed_children(m))
-        yield prefix, m
+        view = module_view(m)
+        claimed.update(f"{prefix}.{c}" if prefix else c for c in view.claimed)
+        yield prefix, m, view
 
 
 def _plan_module(
-    prefix: str, module: nn.Module, inits: dict[str, Initializer], forget: bool | None,
-    version: KerasVersion,
+    prefix: str, module: nn.Module, view: ModuleView, inits: dict[str, Initializer],
+    forget: bool | None, version: KerasVersion,
 ) -> tuple[list[_Action], list[ReportRow], set[str]]:
     actions: list[_Action] = []
     rows: list[ReportRow] = []
     used: set[str] = set()
-    specs = {p.name: p for p in module_params(module)}
+    specs = {p.name: p for p in view.specs}
     for spec in specs.values():
         if spec.keras_layer in RNN_LAYERS and spec.role in ("bias", "recurrent_bias"):
             if spec.role == "bias":
@@ -133,13 +140,14 @@ def _plan_module(
             continue
         tensor = tensor_at(module, spec.name)
         layout = _version_layout(spec, version)
-        resolved = init.describe(tuple(tensor.shape), layout=layout)
+        plan = init.plan(tensor, layout=layout)  # checks shape and dtype before any write
+        resolved = plan[0][2] if plan[0][0] is None else tuple(r for _, _, r in plan)
         pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
         zero_rows = () if pad is None else (int(pad),)
         note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
         if layout is not spec.layout:
             note = "Keras 1: one weight per gate (W_i, U_i, ...)"
-        actions.append(_Fill(tensor, init, layout, zero_rows))
+        actions.append(_Fill(tensor, init, layout, plan, zero_rows))
         rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
@@ -162,6 +170,29 @@ def resolve_keywords(
     Returns:
         (keyword -> Initializer, unit_forget_bias or None).
     """
+    bases, forget = parse_keywords(keywords, version)
+    return {key: bind(base, seed, rng) for key, base in bases.items()}, forget
+
+
+def bind(base: Initializer, seed: int | None, rng: RngName | None) -> Initializer:
+    """A fresh Initializer of ``base``'s spec with ``seed`` (random ones only) and ``rng``.
+
+    Nothing is parsed again; each call gets its own call counter (advancing seeds restart).
+    """
+    spec = base.spec
+    if seed is not None and spec.is_random:
+        spec = spec.replace(seed=seed, advancing_seed=False)
+    return Initializer(spec, base.keras_version, rng)
+
+
+def parse_keywords(
+    keywords: Mapping[str, object], version: VersionLike,
+) -> tuple[dict[str, Initializer], bool | None]:
+    """Validate Keras keywords and parse each identifier once (None = not given).
+
+    Returns:
+        (keyword -> unseeded ``rng="torch"`` Initializer, unit_forget_bias or None).
+    """
     forget: bool | None = None
     inits: dict[str, Initializer] = {}
     for key, value in keywords.items():
@@ -180,9 +211,7 @@ def resolve_keywords(
                     f"`unit_forget_bias` must be True or False. Received: {value!r}.")
             forget = value
             continue
-        base = get(value, keras_version=version)
-        use_seed = seed if seed is not None and base.spec.is_random else None
-        inits[key] = get(base, keras_version=version, seed=use_seed, rng=rng)
+        inits[key] = get(value, keras_version=version)
     return inits, forget
 
 
@@ -201,7 +230,7 @@ def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
     with torch.no_grad():
         for a in actions:
             if isinstance(a, _Fill):
-                a.init(a.tensor, layout=a.layout, generator=generator)
+                a.init.fill_planned(a.tensor, a.plan, layout=a.layout, generator=generator)
                 for r in a.zero_rows:
                     if not a.tensor.is_meta:
                         a.tensor[r].zero_()
@@ -209,9 +238,9 @@ def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
                 apply_rnn_bias(a, generator)
 
 
-def _skipped(prefix: str, module: nn.Module) -> list[SkippedParam]:
+def _skipped(prefix: str, module: nn.Module, view: ModuleView) -> list[SkippedParam]:
     return [SkippedParam(qualified(prefix, n), type(module).__name__, r)
-            for n, r in skipped_params(module)]
+            for n, r in view.skipped]
 
 
 def initialize(
@@ -267,15 +296,15 @@ def initialize(
     skipped: list[SkippedParam] = []
     used: set[str] = set()
     available: set[str] = set()
-    for prefix, m in _walk(module, recurse):
-        a, r, u = _plan_module(prefix, m, inits, forget, version)
+    for prefix, m, view in _walk(module, recurse):
+        a, r, u = _plan_module(prefix, m, view, inits, forget, version)
         actions += a
         rows += r
         used |= u
-        specs = module_params(m)
-        available |= {p.keyword for p in specs}
-        available |= {"unit_forget_bias" for p in specs if p.keras_layer.startswith("LSTM")}
-        skipped += _skipped(prefix, m)
+        available |= {p.keyword for p in view.specs}
+        available |= {"unit_forget_bias" for p in view.specs
+                      if p.keras_layer.startswith("LSTM")}
+        skipped += _skipped(prefix, m, view)
     _unmatched(given - used, module, available)
     _apply(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())
@@ -321,19 +350,23 @@ def keras_defaults_(
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
     index = 0
-    for prefix, m in _walk(model, True):
-        specs = module_params(m)
-        skipped += _skipped(prefix, m)
+    parsed: dict[tuple[str, ...], tuple[dict[str, Initializer], bool | None]] = {}
+    for prefix, m, view in _walk(model, True):
+        specs = view.specs
+        skipped += _skipped(prefix, m, view)
         if not specs:
             continue
-        defaults: dict[str, object] = {}
-        for layer in dict.fromkeys(p.keras_layer for p in specs):
-            defaults.update(keras_defaults(layer, version))
-        defaults = {k: v for k, v in defaults.items()
-                    if k in {p.keyword for p in specs} or k == "unit_forget_bias"}
+        layers = tuple(dict.fromkeys(p.keras_layer for p in specs))
+        if layers not in parsed:  # each default identifier is parsed once per model
+            defaults: dict[str, object] = {}
+            for layer in layers:
+                defaults.update(keras_defaults(layer, version))
+            parsed[layers] = parse_keywords(defaults, version)
+        bases, forget = parsed[layers]
+        keywords = {p.keyword for p in specs}
         module_seed = None if seed is None else seed + index
-        inits, forget = resolve_keywords(defaults, version, module_seed, rng)
-        a, r, _ = _plan_module(prefix, m, inits, forget, version)
+        inits = {k: bind(b, module_seed, rng) for k, b in bases.items() if k in keywords}
+        a, r, _ = _plan_module(prefix, m, view, inits, forget, version)
         actions += a
         rows += r
         index += 1

@@ -57,10 +57,12 @@ from kerasinit.mappings.versions import VersionLike, parse_version
 __all__ = [
     "KEYWORDS",
     "MHABias",
+    "ModuleView",
     "ParamSpec",
     "keras_defaults",
     "layout_label",
     "module_params",
+    "module_view",
     "param_spec",
     "separable_specs",
     "skipped_params",
@@ -266,6 +268,48 @@ def _candidates(module: nn.Module) -> list[ParamSpec]:
     return []
 
 
+@dataclass(frozen=True)
+class ModuleView:
+    """Everything kerasinit reads from one torch module, computed once.
+
+    Attributes:
+        specs: the Keras view of the module's own weights that exist (see :func:`module_params`).
+        claimed: child modules whose weights ``specs`` describe (MHA's ``out_proj``).
+        skipped: ``(name, reason)`` for each own parameter with no Keras view.
+    """
+
+    specs: tuple[ParamSpec, ...]
+    claimed: frozenset[str]
+    skipped: tuple[tuple[str, str], ...]
+
+
+_EMPTY = ModuleView((), frozenset(), ())
+
+
+def module_view(module: nn.Module) -> ModuleView:
+    """The :class:`ModuleView` of ``module`` (one pass over its candidates)."""
+    if not module._parameters and not module._buffers and not hasattr(
+            module, "_kerasinit_params"):
+        return _EMPTY  # containers, dropout, activations: nothing of their own
+    candidates = _candidates(module)
+    specs = tuple(p for p in candidates if _present(module, p.name))
+    known = {p.name for p in specs}
+    kind = type(module).__name__
+    skipped = []
+    for name, param in module._parameters.items():  # named_parameters(recurse=False)
+        if param is None or name in known:
+            continue
+        if isinstance(param, _UNINIT):
+            reason = "lazy parameter not materialized yet (run a forward pass first)"
+        elif candidates:
+            reason = f"{kind}.{name} has no Keras counterpart"
+        else:
+            reason = f"{kind} has no Keras counterpart"
+        skipped.append((name, reason))
+    claimed = frozenset(p.name.split(".")[0] for p in candidates if "." in p.name)
+    return ModuleView(specs, claimed, tuple(skipped))
+
+
 def module_params(module: nn.Module) -> tuple[ParamSpec, ...]:
     """The Keras view of ``module``'s own weights (empty for modules kerasinit does not know).
 
@@ -274,7 +318,7 @@ def module_params(module: nn.Module) -> tuple[ParamSpec, ...]:
 
     Example:
         >>> import torch
-        >>> from kerasinit.modules.apply import module_params
+        >>> from kerasinit.modules.params import module_params
         >>> [(p.name, p.role, p.keyword, p.keras_layer) for p in module_params(torch.nn.Linear(3, 2))]
         [('weight', 'kernel', 'kernel_initializer', 'Dense'), ('bias', 'bias', 'bias_initializer', 'Dense')]
         >>> module_params(torch.nn.Conv2d(8, 16, 3, groups=8))[0].layout
@@ -293,24 +337,11 @@ def skipped_params(module: nn.Module) -> tuple[tuple[str, str], ...]:
 
     Example:
         >>> import torch
-        >>> from kerasinit.modules.apply import skipped_params
+        >>> from kerasinit.modules.params import skipped_params
         >>> skipped_params(torch.nn.Bilinear(2, 3, 4))
         (('weight', 'Bilinear has no Keras counterpart'), ('bias', 'Bilinear has no Keras counterpart'))
     """
-    known = {p.name for p in module_params(module)}
-    kind = type(module).__name__
-    out = []
-    for name, param in module.named_parameters(recurse=False):
-        if name in known:
-            continue
-        if isinstance(param, _UNINIT):
-            reason = "lazy parameter not materialized yet (run a forward pass first)"
-        elif _candidates(module):
-            reason = f"{kind}.{name} has no Keras counterpart"
-        else:
-            reason = f"{kind} has no Keras counterpart"
-        out.append((name, reason))
-    return tuple(out)
+    return module_view(module).skipped
 
 
 def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[str, object]:

@@ -9,23 +9,31 @@ work as with the plain torch module.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import RngName, get
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike, parse_version
 from kerasinit.modules.apply import (
     ModuleKeywordError,
+    bind,
     initialize,
     keras_defaults,
-    resolve_keywords,
+    parse_keywords,
 )
 
 __all__ = ["KerasConfig", "KerasLayerMixin", "configure"]
+
+#: layer -> (its serialized initializers, the same parsed once): reset_parameters() reuses the
+#: parsed ones while the serialized config is unchanged. Not module state (pickling, deepcopy
+#: and TorchScript never see it); a copied or unpickled layer parses its config again.
+_PARSED: weakref.WeakKeyDictionary[nn.Module, tuple[dict[str, Any], dict[str, Any]]] = (
+    weakref.WeakKeyDictionary())
 
 #: TorchScript must not try to type these (a Generator cannot be saved by torch.jit.save).
 JIT_IGNORED = ["keras_initializers", "generator"]
@@ -40,6 +48,7 @@ class KerasConfig:
     keras_version: str
     seed: int | None
     rng: RngName | None
+    parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def configure(
@@ -79,11 +88,15 @@ def configure(
                 f"{cls_name} was given {key}={value!r}, but it has no weight for it (e.g. "
                 f"bias=False / affine=False). Drop {key} or enable that weight.")
         config[key] = value
-    for key, value in config.items():  # canonical, picklable form
-        if key != "unit_forget_bias":
-            config[key] = get(value, keras_version=version).serialize()
-    resolve_keywords(config, version, seed, rng)  # checks types, identifiers, seed and rng
-    return KerasConfig(keras_layer, config, str(version), seed, rng)
+    bases, forget = parse_keywords(config, version)  # checks keywords, types, identifiers
+    for base in bases.values():
+        bind(base, seed, rng)  # checks seed and rng
+    parsed: dict[str, Any] = dict(bases)
+    if forget is not None:
+        parsed["unit_forget_bias"] = forget
+    for key in config:  # canonical, picklable form
+        config[key] = forget if key == "unit_forget_bias" else bases[key].serialize()
+    return KerasConfig(keras_layer, config, str(version), seed, rng, parsed)
 
 
 class KerasLayerMixin:
@@ -100,6 +113,9 @@ class KerasLayerMixin:
         self.seed = config.seed
         self.rng = config.rng
         self.generator = generator
+        if config.parsed:
+            assert isinstance(self, nn.Module)
+            _PARSED[self] = (dict(config.initializers), config.parsed)
 
     def _keras_reset(self) -> bool:
         """Apply the Keras initializers; False while the torch constructor is still running."""
@@ -107,8 +123,10 @@ class KerasLayerMixin:
         if config is None:
             return False
         assert isinstance(self, nn.Module)
+        cached = _PARSED.get(self)
+        keywords = cached[1] if cached is not None and cached[0] == config else config
         initialize(self, recurse=self._keras_recurse, keras_version=self.keras_version,
-                   generator=self.generator, rng=self.rng, seed=self.seed, **config)
+                   generator=self.generator, rng=self.rng, seed=self.seed, **keywords)
         return True
 
     def reset_parameters(self) -> None:

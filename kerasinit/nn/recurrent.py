@@ -24,7 +24,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
-from kerasinit.nn._base import KerasLayerMixin, configure, torch_uniform_
+from kerasinit.nn._base import JIT_IGNORED, KerasLayerMixin, configure, torch_uniform_
 
 __all__ = ["GRU", "LSTM", "RNN"]
 
@@ -61,8 +61,19 @@ class _Recurrent(KerasLayerMixin):
             if name.startswith("weight_hr"):
                 torch_uniform_(param, bound, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self._keras_repr()}"  # type: ignore[misc]
+    def __prepare_scriptable__(self) -> nn.Module:
+        """What ``torch.jit.script`` compiles: the plain torch class sharing these parameters.
+
+        torch registers ``forward`` overloads of ``nn.LSTM``/``GRU``/``RNN`` under the class
+        name, which a same-named subclass cannot reuse; the Keras initialization has already
+        run, so scripting the torch class loses nothing at run time. As with torch's own
+        modules, the scripted layer is called from a scripted model (torch compiles its
+        overloaded ``forward`` as ``forward__0``/``forward__1``).
+        """
+        base = next(c for c in type(self).__mro__ if c.__module__.startswith("torch.nn."))
+        plain: nn.Module = object.__new__(base)
+        plain.__dict__.update({k: v for k, v in self.__dict__.items() if k not in JIT_IGNORED})
+        return plain
 
 
 class RNN(_Recurrent, nn.RNN):

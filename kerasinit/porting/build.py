@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kerasinit.mappings import layers as table
-from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError
+from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError, shown
 from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
@@ -73,10 +73,14 @@ def read(
         >>> [(r.weight, r.keras_shape, r.initializer.name) for r in plan.rows]
         [('kernel', (8, 4), 'glorot_uniform'), ('bias', (4,), 'zeros')]
     """
+    customs = _check_custom_objects(custom_objects)
+    parse_version(keras_version)  # checked before the file is read
+    if not isinstance(strict, bool):
+        raise KerasInitError(f"`strict` must be True or False. Received: {shown(strict)}.")
     loaded = load(source)
     _check_top_level(loaded.config, loaded.origin)
     try:
-        return _plan(loaded, keras_version, dict(custom_objects or {}), strict)
+        return _plan(loaded, keras_version, customs, strict)
     except KerasInitError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
@@ -85,6 +89,20 @@ def read(
             f"{loaded.origin}: malformed model config ({type(exc).__name__}: {str(exc)[:200]}). "
             f"The file does not have the structure Keras writes."
         ) from None
+
+
+def _check_custom_objects(custom_objects: object) -> dict[str, object]:
+    """``custom_objects`` must be a mapping of names (strings) to identifiers."""
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, Mapping) or not all(
+            isinstance(k, str) for k in custom_objects):
+        raise CustomObjectError(
+            f"`custom_objects` must be a dict mapping custom initializer names (strings) to a "
+            f"kerasinit identifier (e.g. {{'MyInit': 'he_normal'}}). Received: "
+            f"{shown(custom_objects)} (type {type(custom_objects).__name__})."
+        )
+    return dict(custom_objects)
 
 
 def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object],

@@ -6,25 +6,53 @@ anything: ``.keras`` archives are read with :mod:`zipfile` (only ``config.json``
 ``model_config`` and ``keras_version`` root attributes) and JSON with :mod:`json`.
 
 Formats are recognised by content, not by file name: a zip archive (``PK\\x03\\x04``), an HDF5
-file (``\\x89HDF\\r\\n\\x1a\\n``) or JSON text. Every config is capped at :data:`MAX_CONFIG_BYTES`.
+file (``\\x89HDF\\r\\n\\x1a\\n``) or JSON text.
+
+Every read is bounded before memory is allocated: only regular files are opened (FIFOs,
+devices such as ``/dev/zero`` and directories are refused from their ``stat``), JSON text and
+zip members are read in a streaming way up to :data:`MAX_CONFIG_BYTES` (a zip member is
+decompressed chunk by chunk with a running count, whatever its header claims), a zip's
+central directory is limited to :data:`MAX_ZIP_ENTRIES` entries, and JSON is parsed only after
+its nesting depth and value count passed :mod:`kerasinit.mappings.safejson`'s limits. Corrupt
+members (bad deflate/LZMA/bzip2 streams, encrypted entries, unknown methods) are
+:class:`ModelFileError` too, each naming the file and the limit it broke.
 """
 
 from __future__ import annotations
 
 import json
+import lzma
+import math
 import os
+import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerasinit.mappings.errors import KerasInitError, format_choices
+from kerasinit.mappings import safejson
+from kerasinit.mappings.errors import KerasInitError, format_choices, shown
 
-__all__ = ["MAX_CONFIG_BYTES", "Loaded", "ModelFileError", "load"]
+__all__ = [
+    "MAX_CONFIG_BYTES", "MAX_METADATA_BYTES", "MAX_ZIP_ENTRIES", "Loaded", "ModelFileError",
+    "load", "open_regular", "read_member",
+]
 
-#: the largest config (JSON text) kerasinit reads: 64 MiB.
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+#: the largest config (JSON text) kerasinit reads: 16 MiB (a Keras model config is usually
+#: well under 1 MiB; EfficientNetB7's is 0.7 MiB). With the JSON value-count limit this keeps the
+#: peak memory of any refused file under 64 MiB.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+#: the largest ``metadata.json`` read from a ``.keras`` archive (it holds a version string).
+MAX_METADATA_BYTES = 1024 * 1024
+#: most entries in a zip's central directory (a ``.keras`` archive has three).
+MAX_ZIP_ENTRIES = 10_000
+_CHUNK = 1 << 20
+#: what a corrupt zip member raises while it is decompressed.
+_MEMBER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error,
+                  lzma.LZMAError, NotImplementedError, ValueError)
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -84,30 +112,82 @@ def load(source: object) -> Loaded:
     )
 
 
-def _check_size(size: int, what: str) -> None:
-    if size > MAX_CONFIG_BYTES:
+def _check_size(size: int, what: str, limit: int | None = None) -> None:
+    limit = MAX_CONFIG_BYTES if limit is None else limit
+    if size > limit:
         raise ModelFileError(
-            f"{what} is {size / 2**20:.1f} MiB; kerasinit reads model configs up to "
-            f"{MAX_CONFIG_BYTES // 2**20} MiB (a Keras model config is usually well under 1 MiB)."
+            f"{what} is {size / 2**20:.1f} MiB or more; kerasinit reads model configs up to "
+            f"{limit / 2**20:g} MiB (the limit; a Keras model config is usually well under 1 MiB)."
         )
 
 
-def _from_path(path: Path) -> Loaded:
-    if not path.exists():
-        raise ModelFileError(f"No such file: {str(path)!r}.")
-    if path.is_dir():
+def open_regular(path: Path) -> Any:
+    """Open ``path`` for binary reading if it is a regular file, else a :class:`ModelFileError`.
+
+    The file type is checked on the open descriptor (opened non-blocking, so a FIFO cannot
+    hang the call), so a FIFO, a device (``/dev/zero``), a socket or a directory is refused
+    before a byte is read.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ModelFileError(f"No such file: {str(path)!r}.") from None
+    except OSError as exc:
+        raise ModelFileError(f"{str(path)!r} cannot be accessed ({exc.strerror}).") from None
+    if stat.S_ISDIR(st.st_mode):
         raise ModelFileError(
             f"{str(path)!r} is a directory. A TensorFlow SavedModel directory is not supported; "
             f"save the model with model.save('model.keras') or model.to_json()."
         )
-    with path.open("rb") as fh:
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(_special(path, st.st_mode))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise ModelFileError(f"{str(path)!r} cannot be opened ({exc.strerror}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
+        mode = os.fstat(fd).st_mode
+        os.close(fd)
+        raise ModelFileError(_special(path, mode))
+    return os.fdopen(fd, "rb")
+
+
+def _special(path: Path, mode: int) -> str:
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    return (f"{str(path)!r} is {kind}; kerasinit reads models only from regular files (a "
+            f"stream could be endless).")
+
+
+def _read_capped(fh: Any, limit: int, what: str) -> bytes:
+    """Read at most ``limit`` bytes in chunks; a longer stream is refused once it passes."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = fh.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            chunks.clear()
+            _check_size(total, what, limit)
+        chunks.append(chunk)
+
+
+def _from_path(path: Path) -> Loaded:
+    with open_regular(path) as fh:
         head = fh.read(8)
-    if head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
-        return _from_zip(path)
+        if not head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC, _HDF5_MAGIC)):
+            fh.seek(0)
+            try:
+                data = _read_capped(fh, MAX_CONFIG_BYTES, path.name)
+            except OSError as exc:
+                raise ModelFileError(f"{path.name}: could not be read ({exc}).") from None
+            return _from_bytes(data, path.name)
     if head.startswith(_HDF5_MAGIC):
         return _from_h5(path)
-    _check_size(path.stat().st_size, f"{path.name}")
-    return _from_bytes(path.read_bytes(), path.name)
+    return _from_zip(path)
 
 
 def _from_bytes(data: bytes, origin: str) -> Loaded:
@@ -124,17 +204,24 @@ def _from_bytes(data: bytes, origin: str) -> Loaded:
     return _from_json_text(text, origin)
 
 
-def _from_json_text(text: str, origin: str, fmt: str = "json") -> Loaded:
+def _parse_json(text: str, origin: str) -> Any:
     try:
-        data = json.loads(text)
+        return safejson.loads(text)
     except json.JSONDecodeError as exc:
         hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) - 1 else ""
         raise ModelFileError(
             f"{origin} is not valid JSON{hint}: {exc.msg} at line {exc.lineno}, column "
             f"{exc.colno}."
         ) from None
-    except RecursionError:
-        raise ModelFileError(f"{origin}: the JSON is nested too deeply to be a model.") from None
+    except safejson.JSONLimitError as exc:
+        raise ModelFileError(f"{origin}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer literal of 10^5 digits
+        raise ModelFileError(f"{origin}: the JSON cannot be read ({shown(str(exc), 120)}).") \
+            from None
+
+
+def _from_json_text(text: str, origin: str, fmt: str = "json") -> Loaded:
+    data = _parse_json(text, origin)
     if not isinstance(data, Mapping):
         raise ModelFileError(
             f"{origin} holds a JSON {type(data).__name__}, not a Keras model config (an object "
@@ -164,7 +251,7 @@ def _from_mapping(
         )
     if not isinstance(data["class_name"], str):
         raise ModelFileError(
-            f"{origin}: 'class_name' must be a string. Received: {data['class_name']!r}."
+            f"{origin}: 'class_name' must be a string. Received: {shown(data['class_name'])}."
         )
     recorded = _str_or_none(data.get("keras_version")) or version
     return Loaded(data, recorded, origin, fmt)
@@ -176,8 +263,25 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _check_zip_directory(path: Path) -> None:
+    """Refuse a central directory with more than MAX_ZIP_ENTRIES entries before zipfile
+    builds one object per entry (its end record states the count)."""
+    try:
+        with open_regular(path) as fh:
+            end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]
+    except (OSError, ValueError, struct.error):
+        return  # zipfile itself reports the damage
+    if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:  # type: ignore[attr-defined]
+        raise ModelFileError(
+            f"{path.name}: the zip archive lists {end[zipfile._ECD_ENTRIES_TOTAL]} entries; "  # type: ignore[attr-defined]
+            f"kerasinit reads archives of up to {MAX_ZIP_ENTRIES} (the limit; a .keras archive "
+            f"has three)."
+        )
+
+
 def _from_zip(path: Path) -> Loaded:
     origin = f"{path.name} (Keras 3 archive)"
+    _check_zip_directory(path)
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -186,14 +290,16 @@ def _from_zip(path: Path) -> Loaded:
                     f"{path.name} is a zip archive without config.json, so not a Keras .keras "
                     f"file. Entries found: {format_choices(names, limit=10) or '(none)'}."
                 )
-            config_text = _read_member(archive, "config.json", path.name)
+            config_text = _text(read_member(archive, "config.json", path.name), path.name,
+                                "config.json")
             meta_version = None
             if "metadata.json" in names:
-                meta_text = _read_member(archive, "metadata.json", path.name)
+                meta_bytes = read_member(archive, "metadata.json", path.name, MAX_METADATA_BYTES)
                 try:
-                    meta = json.loads(meta_text)
-                except json.JSONDecodeError:
-                    meta = {}
+                    meta = _parse_json(_text(meta_bytes, path.name, "metadata.json"),
+                                       f"{path.name}:metadata.json")
+                except ModelFileError:
+                    meta = {}  # the version is optional; a bad metadata.json is ignored
                 if isinstance(meta, Mapping):
                     meta_version = _str_or_none(meta.get("keras_version"))
     except zipfile.BadZipFile as exc:
@@ -207,18 +313,36 @@ def _from_zip(path: Path) -> Loaded:
     return Loaded(loaded.config, meta_version or loaded.keras_version, origin, "keras")
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, origin: str) -> str:
-    info = archive.getinfo(name)
-    _check_size(info.file_size, f"{origin}:{name}")
+def read_member(
+    archive: zipfile.ZipFile, name: str, origin: str, limit: int | None = None
+) -> bytes:
+    """The bytes of one zip member, decompressed in chunks with a running cap.
+
+    The header's declared size is checked first and never trusted alone: decompression stops
+    as soon as ``limit`` (default :data:`MAX_CONFIG_BYTES`) is passed, so a zip bomb costs at
+    most ``limit`` bytes of memory. Corrupt or unsupported members raise
+    :class:`ModelFileError` naming the archive and the member.
+    """
+    limit = MAX_CONFIG_BYTES if limit is None else limit
+    what = f"{origin}:{name}"
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ModelFileError(f"{origin} has no member {name!r}.") from None
+    _check_size(info.file_size, what, limit)
     try:
         with archive.open(info) as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)  # never trust the header's size alone
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            return _read_capped(fh, limit, what)
+    except ModelFileError:
+        raise
+    except _MEMBER_ERRORS as exc:  # bz2 errors are OSErrors
         raise ModelFileError(
-            f"{origin}:{name} cannot be extracted ({exc}); the archive is probably truncated or "
-            f"corrupted."
+            f"{what} cannot be extracted ({type(exc).__name__}: {shown(str(exc), 120)}); the "
+            f"archive is probably truncated, corrupted or encrypted."
         ) from None
-    _check_size(len(data), f"{origin}:{name}")
+
+
+def _text(data: bytes, origin: str, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -236,18 +360,23 @@ def _from_h5(path: Path) -> Loaded:
     origin = f"{path.name} (legacy HDF5)"
     try:
         with h5py.File(path, "r") as fh:
-            attrs = {str(k): fh.attrs[k] for k in fh.attrs}
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            names = [str(k) for k in fh.attrs][:1000]  # names only; no value is read
+            attrs = {k: _h5_attr(fh, k, path.name, h5py) for k in ("model_config", "keras_version")
+                     if k in names}
+    except ModelFileError:
+        raise
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise ModelFileError(
-            f"{path.name}: the HDF5 file cannot be opened ({exc}); it is probably truncated or "
-            f"corrupted."
+            f"{path.name}: the HDF5 file cannot be opened ({shown(str(exc), 120)}); it is "
+            f"probably truncated or corrupted."
         ) from None
     if "model_config" not in attrs:
-        weights_only = " It looks like a weights-only file (save_weights)." if not attrs or \
-            "layer_names" in attrs else ""
+        weights_only = " It looks like a weights-only file (save_weights)." if not names or \
+            "layer_names" in names else ""
         raise ModelFileError(
             f"{path.name} has no 'model_config' attribute, so it holds no model architecture."
-            f"{weights_only} Root attributes found: {format_choices(attrs) or '(none)'}."
+            f"{weights_only} Root attributes found: "
+            f"{format_choices(names, limit=12) or '(none)'}."
         )
     raw = attrs["model_config"]
     if isinstance(raw, bytes):
@@ -258,3 +387,19 @@ def _from_h5(path: Path) -> Loaded:
     loaded = _from_json_text(raw, f"{path.name}:model_config", "h5")
     version = _str_or_none(attrs.get("keras_version")) or loaded.keras_version
     return Loaded(loaded.config, version, origin, "h5")
+
+
+def _h5_attr(fh: Any, name: str, origin: str, h5py: Any) -> object:
+    """Read one root attribute, refusing a fixed-size one above the config limit unread.
+
+    (A variable-length string's size is not stored apart from the string, so it is read and
+    then checked; HDF5 keeps such a string whole in the file, so its size is bounded by the
+    file's.)
+    """
+    attr = fh.attrs.get_id(name)
+    dtype = attr.dtype
+    info = h5py.check_string_dtype(dtype)
+    variable = (info is not None and info.length is None) or h5py.check_vlen_dtype(dtype)
+    if not variable:
+        _check_size(dtype.itemsize * math.prod(attr.shape or ()), f"{origin}:{name}")
+    return fh.attrs[name]

@@ -352,11 +352,16 @@ def replay(plan: P, keras_seed: int, *, order: Order = None,
         raise ReplayError(f"keras_seed must be the int given to keras.utils.set_random_seed. "
                           f"Received: {keras_seed!r} (type {type(keras_seed).__name__}).")
     info = plan.draw_order
-    if info is None:
-        raise ReplayError("This plan records no draw order (it was not made by "
-                          "kerasinit.porting.read); set_random_seed cannot be replayed.")
-    if info.refused:
-        raise ReplayError(f"Cannot replay set_random_seed for this plan: {info.refused}.")
+    live = all(getattr(r, "live_seed", None) is not None
+               for layer in plan.layers for r in layer.rows if _draws(r.initializer))
+    if info is None or info.refused:
+        if live:  # a live Keras 3 model: every initializer object holds the seed it drew
+            info = DrawOrder(rule="construction")
+        elif info is None:
+            raise ReplayError("This plan records no draw order (it was not made by "
+                              "kerasinit.porting.read); set_random_seed cannot be replayed.")
+        else:
+            raise ReplayError(f"Cannot replay set_random_seed for this plan: {info.refused}.")
     if order == "rebuilt":
         draws: list[Draw | int] = list(info.rebuilt)
     else:
@@ -409,6 +414,9 @@ def _seed_row(row: PlanRow, drawn: Mapping[tuple[str, str], tuple[int, int]],
                                        seed_source="seeds=")
     if not _draws(spec):
         return row
+    live = getattr(row, "live_seed", None)
+    if isinstance(live, int):  # read from the live initializer object: no replay needed
+        return dataclasses.replace(row, initializer=_with_seed(spec, live), seed_source="live")
     hit = drawn.get((row.layer, row_label(row)))
     if hit is None:
         raise ReplayError(f"No draw seeds {row.layer}/{row.weight} ({spec.class_name}); pass "

@@ -209,7 +209,8 @@ def verify(
             first = (f"{layer.name} ({type(layer).__name__}) vs torch "
                      f"{pair.unit.path or '(root)'} ({type(pair.unit.module).__name__})")
             cause = why
-    checks.append(_final(results[-1], final, keras_model, tolerance, compared))
+    checks.append(_final(results[-1], final, keras_model, tolerance, compared,
+                         channels_first="channels-first" in how))
     if first is None and checks[-1].ok is False:
         first, cause = "(output)", ("the final output differs although every paired layer "
                                     "agrees: a weightless operation after the last paired layer "
@@ -219,8 +220,9 @@ def verify(
 
 
 def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,
-           compared: list[str]) -> LayerCheck:
-    value, note = to_keras(out, keras_out.shape, nn.Identity())
+           compared: list[str], channels_first: bool) -> LayerCheck:
+    """The final outputs (a channels-first torch model's rank >= 3 output is moved first)."""
+    value, note = to_keras(out, keras_out.shape, nn.Identity(), channels_first)
     if value is None:
         return LayerCheck("(output)", "(model)", keras_out.shape, float("inf"), float("inf"),
                           False, note)
@@ -228,7 +230,8 @@ def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,
     last = keras_model.layers[-1]
     act = activation(last)
     if rel > tol and act in ACTIVATIONS and act != "linear" and isinstance(out, torch.Tensor):
-        fixed, _ = to_keras(ACTIVATIONS[act](out), keras_out.shape, nn.Identity())
+        fixed, _ = to_keras(ACTIVATIONS[act](out), keras_out.shape, nn.Identity(),
+                            channels_first)
         if fixed is not None and relative(fixed, keras_out)[1] < rel:
             diff, rel = relative(fixed, keras_out)
             note = f"after Keras classifier activation {act}"

@@ -34,7 +34,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 
-def to_keras(value: Any, shape: tuple[int, ...], module: nn.Module) -> tuple[np.ndarray | None,
+def to_keras(value: Any, shape: tuple[int, ...], module: nn.Module,
+             channels_first: bool = False) -> tuple[np.ndarray | None,
                                                                                str]:
     """A torch output in the Keras layout of ``shape`` (or None) and how it was moved."""
     note = ""
@@ -54,7 +55,7 @@ def to_keras(value: Any, shape: tuple[int, ...], module: nn.Module) -> tuple[np.
     if not isinstance(value, torch.Tensor):
         return None, f"torch output is a {type(value).__name__}"
     arr = value.detach().cpu().numpy()
-    if arr.ndim >= 3 and isinstance(module, CHANNELS_FIRST):  # (N, C, ...) -> (N, ..., C)
+    if arr.ndim >= 3 and (channels_first or isinstance(module, CHANNELS_FIRST)):  # NC.. -> N..C
         moved = np.moveaxis(arr, 1, -1)
         if moved.shape == shape:
             return moved, "NC... -> N...C"

@@ -103,7 +103,7 @@ class VerifyReport:
         if self.causes:
             lines += ["", "Layers that differ on Keras's own input (each independent difference):"]
             lines += [f"  - {name}: {why}" for name, why in self.causes]
-        else:
+        if self.ok:
             lines += ["", "Every compared output agrees."]
         if self.problems:
             lines += ["", "Not compared:"] + [f"  - {p}" for p in self.problems]

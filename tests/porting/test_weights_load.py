@@ -265,3 +265,74 @@ def test_port_cli_exit_codes(saved: Any, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["port", image, "--torch", f"{twins}:NoSuchFactory"]) == 3
     assert main(["port", image + ".missing", "--torch", f"{twins}:ImageTwin"]) == 1
     capsys.readouterr()
+
+
+def test_tf_keras_h5_depthwise_kernel_name(tmp_path: Path) -> None:
+    tfk = pytest.importorskip("tf_keras", reason="tf_keras (Keras 2) not installed")
+    L = tfk.layers
+    model = tfk.Sequential([L.InputLayer((6, 6, 4)), L.DepthwiseConv2D(3, depth_multiplier=2,
+                                                                       name="dw"),
+                            L.BatchNormalization(name="bn"), L.GlobalAveragePooling2D(),
+                            L.Dense(3, name="fc")])
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()])
+    model.layers[1].set_weights([*model.layers[1].get_weights()[:3],
+                                 rng.uniform(0.5, 1.5, 8).astype("float32")])
+    path = tmp_path / "tfk.h5"
+    model.save(path)
+    assert read(path).rows[0].weight == "depthwise_kernel"
+
+    class Twin(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dw = torch.nn.Conv2d(4, 8, 3, groups=4)
+            self.bn = torch.nn.BatchNorm2d(8, eps=1e-3)
+            self.fc = torch.nn.Linear(8, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(self.bn(self.dw(x)).mean(dim=(2, 3)))
+
+    twin = Twin()
+    report = read(path).load_weights(twin, path)
+    assert report["dw.weight"].keras == ("dw/depthwise_kernel",)
+    assert torch.equal(twin.dw.weight, torch.from_numpy(tw.depthwise_t(
+        model.get_layer("dw").get_weights()[0])))
+    x = rng.standard_normal((2, 6, 6, 4)).astype("float32")
+    with torch.no_grad():
+        got = twin.eval()(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
+    want = model(x, training=False).numpy()
+    assert np.max(np.abs(got - want)) <= 1e-5 * np.max(np.abs(want))
+
+
+def test_preprocessing_layers_feed_the_torch_model(tmp_path: Path) -> None:
+    L = keras.layers
+    inp = keras.Input((6, 6, 3))
+    x = L.Rescaling(1 / 255, name="scale")(inp)
+    x = L.Normalization(mean=[0.4, 0.5, 0.6], variance=[0.04, 0.05, 0.06], name="norm")(x)
+    x = L.Conv2D(4, 3, name="conv")(x)
+    model = keras.Model(inp, x)
+    twin = torch.nn.Sequential()
+    twin.conv = torch.nn.Conv2d(3, 4, 3)
+    read(model.to_json()).load_weights(twin, model)
+    check = verify(model, twin, RNG.uniform(0, 255, (2, 6, 6, 3)).astype("float32"))
+    assert check.ok, str(check)
+    assert any("scale (Rescaling), norm (Normalization)" in line
+               for line in check.compared)
+
+
+def test_a_huge_stored_weight_of_the_wrong_shape_is_never_read(saved: Any,
+                                                                tmp_path: Path) -> None:
+    import h5py
+
+    _, paths = saved["image"]
+    forged = tmp_path / "huge.weights.h5"
+    forged.write_bytes(paths["weights"].read_bytes())
+    with h5py.File(forged, "r+") as f:  # 4e10 float32 values declared, none stored
+        group = f["layers/conv2d/vars"]
+        del group["0"]
+        group.create_dataset("0", shape=(200_000, 200_000), dtype="float32", chunks=(64, 64))
+    twin = tw.ImageTwin()
+    before = _state(twin)
+    with pytest.raises(WeightsMismatchError, match=r"conv/kernel.*200000"):
+        read(paths["keras"]).load_weights(twin, forged)
+    assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())

@@ -52,7 +52,7 @@ def wrong_calls(w: torch.Tensor, model: torch.nn.Module) -> None:
     kerasinit.variance_scaling_(w, distribution="normal")  # type: ignore[arg-type]
     kerasinit.initialize(model, rng="tf")  # type: ignore[arg-type]
     kerasinit.keras_defaults_(model, rng="numpy")  # type: ignore[arg-type]
-    knn.Linear(3, 4, rng="jax")  # type: ignore[arg-type]
+    knn.Linear(3, 4, rng="jax-0.6")  # type: ignore[arg-type]
     kerasinit.get("he_normal")("not a tensor")  # type: ignore[arg-type]
     r: Resolved = kerasinit.describe("glorot_uniform", (24, 8),  # type: ignore[assignment]
                                      layout=layouts.mha_in_proj(2))

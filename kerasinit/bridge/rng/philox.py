@@ -310,16 +310,19 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def for_chunks(
-    total: int, device: torch.device, fn: Callable[[int, int], None], align: int = 1 << 32
+    total: int, device: torch.device, fn: Callable[[int, int], None], align: int = 1 << 32,
+    *, chunk: int | None = None,
 ) -> None:
     """Call ``fn(start, stop)`` over ``range(total)`` in chunks that never cross a multiple
     of ``align`` (so that a chunk's Philox counters share their high word).
 
     On CPU the chunks are ``CHUNK_BLOCKS`` long and run on ``torch.get_num_threads()`` worker
     threads (each op is then below torch's parallel grain, so there is no nested threading);
-    on other devices the range is done in a few large sequential chunks.
+    on other devices the range is done in a few large sequential chunks. ``chunk`` overrides
+    the chunk length.
     """
-    chunk = CHUNK_BLOCKS if device.type == "cpu" else 1 << 22
+    if chunk is None:
+        chunk = CHUNK_BLOCKS if device.type == "cpu" else 1 << 22
     bounds: list[tuple[int, int]] = []
     start = 0
     while start < total:

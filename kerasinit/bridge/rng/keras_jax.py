@@ -1,0 +1,228 @@
+"""Keras 3 on the JAX backend (x86-64 CPU), reproduced without JAX (``rng="jax"``).
+
+Keras's JAX backend turns an int seed ``s`` into the raw uint32 key ``[s, 0]`` (a
+``SeedGenerator`` at draw ``k``: ``[s, k]``) and calls ``jax.random.uniform(key, shape, float32,
+minval, maxval)``, ``jax.random.normal(key, shape) * stddev + mean`` or
+``jax.random.truncated_normal(key, -2, 2, shape) * stddev + mean``. JAX draws Threefry-2x32
+words (:mod:`~kerasinit.bridge.rng.threefry`) and maps the top 23 bits of each word to
+``f in [0, 1)``:
+
+* uniform: ``max(lo, fma(f, hi - lo, lo))`` in float32;
+* normal: ``sqrt(2) erf_inv(u)``, ``u = max(-1 + 2^-24, 2 f - 1 + 2^-24)``;
+* truncated normal: ``sqrt(2) erf_inv(u)`` with ``u`` uniform between ``erf(-sqrt 2)`` and
+  ``erf(sqrt 2)``, clipped to ``(-2, 2)``;
+
+with XLA:CPU's ``erf_inv`` (:mod:`~kerasinit.bridge.rng.xla`). Normal-family values depend on 23
+bits only: after 2^23 values of a family have been requested, its 2^23-entry float32 table is
+built once per process (32 MiB, built in bounded chunks) and gathered from.
+
+Supported jaxlib versions (:data:`RNG_VERSIONS`): ``rng="jax"`` follows jax/jaxlib 0.10.x
+(partitionable Threefry layout, verified on 0.10.2), ``rng="jax-0.4.38"`` the 0.4.38 line (the
+original layout, one different FMA). Orthogonal factors the exact normal matrix with SciPy's
+float32 LAPACK QR when SciPy is installed (what jaxlib's CPU QR calls: bit-exact with the same
+SciPy build), else with a float64 torch QR (about 2e-6 relative).
+
+Example:
+    >>> t = sample_uniform((2, 3), jax_key(42), -1.0, 1.0, "0.10")
+    >>> t.shape, bool(t.abs().max() < 1)
+    (torch.Size([2, 3]), True)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from kerasinit.bridge.rng import threefry, xla
+from kerasinit.bridge.rng.philox import empty, for_chunks
+from kerasinit.bridge.samplers import _qr
+from kerasinit.mappings.errors import InitializerArgumentError
+
+__all__ = [
+    "RNG_VERSIONS", "jax_key", "sample_normal", "sample_orthogonal", "sample_truncated_normal",
+    "sample_uniform", "version_of",
+]
+
+#: ``rng`` name -> the jaxlib line it reproduces.
+RNG_VERSIONS: dict[str, str] = {"jax": "0.10", "jax-0.4.38": "0.4.38"}
+_LAYOUT = {"0.10": "partitionable", "0.4.38": "original"}
+#: Values per chunk: the float64 temporaries of the FMA emulation stay in cache.
+CHUNK = 1 << 15
+DOMAIN = 1 << 23
+Key = tuple[int, int]
+
+
+def version_of(rng: str) -> str:
+    """The jaxlib line of a ``rng="jax..."`` name.
+
+    Raises:
+        InitializerArgumentError: an unsupported version (names the supported ones).
+
+    Example:
+        >>> version_of("jax"), version_of("jax-0.4.38")
+        ('0.10', '0.4.38')
+    """
+    if rng not in RNG_VERSIONS:
+        raise InitializerArgumentError(
+            f"rng={rng!r} is not a supported JAX version. Supported: 'jax' (jax/jaxlib 0.10.x) "
+            f"and 'jax-0.4.38' (the 0.4.38 line); other jaxlib versions lay out bits or fuse "
+            f"multiply-adds differently and are not verified."
+        )
+    return RNG_VERSIONS[rng]
+
+
+def jax_key(seed: int, call_index: int = 0) -> Key:
+    """The Threefry key Keras's JAX backend uses: ``[seed, k]`` as uint32.
+
+    Raises:
+        InitializerArgumentError: ``seed`` outside ``[0, 2^32)`` (Keras raises
+            ``OverflowError`` converting it to uint32).
+
+    Example:
+        >>> jax_key(7), jax_key(7, 3)
+        ((7, 0), (7, 3))
+    """
+    if isinstance(seed, bool) or not 0 <= seed < 1 << 32:
+        raise InitializerArgumentError(
+            f"rng='jax' needs a seed in [0, 2**32 - 1] (Keras's JAX backend converts it to "
+            f"uint32 and raises OverflowError otherwise). Received: seed={seed!r}."
+        )
+    return (seed, call_index & 0xFFFFFFFF)
+
+
+def _f32(x: float) -> float:
+    return float(torch.tensor(x, dtype=torch.float32))
+
+
+def _fill(
+    shape: Sequence[int], key: Key, version: str,
+    values: Callable[[Any], Any], scale: tuple[float, float] | None,
+) -> torch.Tensor:
+    """Run ``values(mantissas)`` over the draw in chunks and write float32 results.
+
+    ``scale = (stddev, mean)`` applies Keras's ``x * stddev + mean`` (two float32 ops).
+    """
+    import numpy as np
+
+    n = math.prod(int(d) for d in shape)
+    out = empty((n,), torch.float32, torch.device("cpu"))
+    dst = out.numpy()
+    layout = _LAYOUT[version]
+    sd, mu = (None, None) if scale is None else (np.float32(scale[0]), np.float32(scale[1]))
+
+    def fill(a: int, b: int) -> None:
+        w = np.empty(b - a, np.uint32)
+        threefry.words(key, n, a, b, layout, w)
+        w >>= 9
+        v = values(w)
+        if sd is not None:
+            v *= sd
+            v += mu
+        dst[a:b] = v
+
+    for_chunks(n, torch.device("cpu"), fill, chunk=CHUNK)
+    return out.view(tuple(int(d) for d in shape))
+
+
+def sample_uniform(
+    shape: Sequence[int], key: Key, minval: float, maxval: float, version: str
+) -> torch.Tensor:
+    """``jax.random.uniform(key, shape, float32, minval, maxval)`` (Keras layout, CPU)."""
+    return _fill(shape, key, version,
+                 lambda m: xla.uniform_from_mantissa(m, minval, maxval), None)
+
+
+def sample_normal(
+    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str
+) -> torch.Tensor:
+    """``jax.random.normal(key, shape) * stddev + mean`` in float32 (Keras's JAX backend)."""
+    return _fill(shape, key, version, _Family.get("normal", version).evaluator(shape),
+                 (stddev, mean))
+
+
+def sample_truncated_normal(
+    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str
+) -> torch.Tensor:
+    """``jax.random.truncated_normal(key, -2, 2, shape) * stddev + mean`` in float32."""
+    return _fill(shape, key, version, _Family.get("truncated", version).evaluator(shape),
+                 (stddev, mean))
+
+
+def sample_orthogonal(
+    shape: Sequence[int], key: Key, gain: float, version: str
+) -> torch.Tensor:
+    """Keras's ``Orthogonal`` on JAX: QR of the normal matrix, sign fix, transpose, gain."""
+    shape = tuple(int(d) for d in shape)
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    a = sample_normal((max(rows, cols), min(rows, cols)), key, 0.0, 1.0, version)
+    try:
+        import scipy.linalg
+    except ImportError:  # float64 QR (one LAPACK thread: deterministic), rounded once
+        q64, r64 = _qr(a.to(torch.float64))
+        q = (q64 * torch.where(torch.diagonal(r64) < 0, -1.0, 1.0).to(torch.float64)).float()
+    else:
+        qn, rn = scipy.linalg.qr(a.numpy(), mode="economic", check_finite=False)
+        q = torch.from_numpy(qn) * torch.from_numpy(rn.diagonal().copy()).sign()
+    if rows < cols:
+        q = q.t()
+    return q.reshape(shape) * _f32(gain)
+
+
+class _Family:
+    """One normal family of one jaxlib line: direct evaluation, then a table once it pays.
+
+    The table costs about as much as evaluating 2^23 values directly, so it is built once that
+    many values of the family have been requested in the process (a rent-or-buy rule: never
+    worse than twice the cheaper choice), in chunks, under a lock.
+    """
+
+    _all: dict[tuple[str, str], _Family] = {}  # noqa: RUF012
+    _lock = threading.Lock()
+    THRESHOLD = DOMAIN
+
+    def __init__(self, family: str, version: str) -> None:
+        self.family, self.version = family, version
+        fn = xla.normal_from_mantissa if family == "normal" else xla.truncated_from_mantissa
+        self.direct: Callable[[Any], Any] = lambda m: fn(m, version)
+        self.requested = 0
+        self.table: Any = None
+
+    @classmethod
+    def get(cls, family: str, version: str) -> _Family:
+        with cls._lock:
+            key = (family, version)
+            if key not in cls._all:
+                cls._all[key] = cls(family, version)
+            return cls._all[key]
+
+    def evaluator(self, shape: Sequence[int]) -> Callable[[Any], Any]:
+        """Direct evaluation, or a table gather once the table pays off."""
+        with self._lock:
+            self.requested += math.prod(int(d) for d in shape)
+            build = self.table is None and self.requested >= self.THRESHOLD
+        if build:
+            self.build_table()
+        table = self.table
+        if table is None:
+            return self.direct
+        return lambda m: table[m]
+
+    def build_table(self) -> Any:
+        """All 2^23 values (float32), built in chunks on the worker threads."""
+        import numpy as np
+
+        with self._lock:
+            if self.table is not None:
+                return self.table
+            table = np.empty(DOMAIN, np.float32)
+
+            def fill(a: int, b: int) -> None:
+                table[a:b] = self.direct(np.arange(a, b, dtype=np.uint32))
+
+            for_chunks(DOMAIN, torch.device("cpu"), fill, chunk=CHUNK)
+            self.table = table
+            return table

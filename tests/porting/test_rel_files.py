@@ -1,0 +1,192 @@
+"""Hostile files, built at test time: every one is a ModelFileError naming the file and the limit.
+
+Zip bombs, deep JSON, huge constants, corrupt deflate/LZMA members, too many zip entries,
+special files (FIFO, /dev/zero, a directory), HDF5 files with large unrelated attributes, and
+``kerasinit inspect`` on each: one error line, exit status 1, no traceback. Peak memory of the
+refused files is measured in ``benchmarks/bench_memory.py`` (not asserted here).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kerasinit.cli import main
+from kerasinit.porting import ModelFileError, read
+from kerasinit.porting import readers as readers_module
+from kerasinit.porting.build import CustomObjectError
+
+DENSE = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "in"}},
+    {"class_name": "Dense", "config": {"name": "d", "units": 3}}]}}
+
+
+def _keras_zip(path: Path, config: bytes | None = None, *, method: int = zipfile.ZIP_DEFLATED,
+               metadata: bytes = b'{"keras_version": "3.15.1"}', extra: int = 0) -> Path:
+    with zipfile.ZipFile(path, "w", compression=method) as z:
+        z.writestr("metadata.json", metadata)
+        z.writestr("config.json", json.dumps(DENSE).encode() if config is None else config)
+        for i in range(extra):
+            z.writestr(f"x{i}", b"")
+    return path
+
+
+def _refused(path: object, *match: str) -> str:
+    with pytest.raises(ModelFileError) as info:
+        read(path)
+    text = str(info.value)
+    for m in match:
+        assert m in text, text
+    return text
+
+
+def test_a_valid_archive_still_reads(tmp_path: Path) -> None:
+    plan = read(_keras_zip(tmp_path / "ok.keras"))
+    assert [r.weight for r in plan.rows] == ["kernel", "bias"]
+
+
+def test_zip_bomb_stops_at_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open("config.json", "w") as fh:  # 20 MiB of spaces: ~20 KB compressed
+        for _ in range(20):
+            fh.write(b" " * (1 << 20))
+    assert path.stat().st_size < 200_000
+    _refused(path, "bomb.keras", "config.json", "16 MiB")
+
+
+def test_zip_bomb_with_a_lying_header_is_streamed_and_refused(tmp_path: Path,
+                                                               monkeypatch: Any) -> None:
+    monkeypatch.setattr(readers_module, "MAX_CONFIG_BYTES", 4096)
+    path = _keras_zip(tmp_path / "liar.keras", b" " * 100_000)
+    # rewrite both size fields of config.json to claim 10 bytes: the running count still stops it
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("config.json")
+    local = info.header_offset
+    data[local + 22: local + 26] = (10).to_bytes(4, "little")
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24: central + 28] = (10).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError) as info_:
+        read(path)
+    assert "liar.keras" in str(info_.value)
+
+
+def test_deep_json_and_huge_constant_are_refused_before_parsing(tmp_path: Path) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _refused(_keras_zip(tmp_path / "deep.keras", deep), "deep.keras", "nested", "limit is 128")
+    _refused(deep, "nested")
+    layer = {"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": {
+        "class_name": "Constant", "config": {"value": [0.5] * 600_000}}}}
+    big = json.dumps({"class_name": "Sequential", "config": {"layers": [layer]}}).encode()
+    _refused(_keras_zip(tmp_path / "const.keras", big), "const.keras", "limit is 500000")
+    _refused(tmp_path / "const.keras")
+    json_path = tmp_path / "const.json"
+    json_path.write_bytes(big)
+    _refused(json_path, "const.json", "limit")
+
+
+def test_deep_metadata_is_ignored_not_a_crash(tmp_path: Path) -> None:
+    path = _keras_zip(tmp_path / "meta.keras", metadata=b"[" * 100_000 + b"]" * 100_000)
+    assert read(path).rows  # the version is optional; the config is fine
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2])
+def test_corrupt_members_are_model_file_errors(tmp_path: Path, method: int) -> None:
+    config = json.dumps(DENSE).encode() * 50
+    path = _keras_zip(tmp_path / "bad.keras", config, method=method)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("config.json")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 8, start + min(info.compress_size, 200), 3):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    _refused(path, "bad.keras")
+
+
+def test_too_many_zip_entries(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(readers_module, "MAX_ZIP_ENTRIES", 50)
+    _refused(_keras_zip(tmp_path / "many.keras", extra=60), "many.keras", "62 entries", "50")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+def test_special_files_are_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.keras"
+    os.mkfifo(fifo)
+    _refused(fifo, "FIFO")  # would block forever if opened for reading
+    if os.path.exists("/dev/zero"):
+        _refused("/dev/zero", "character device")
+    _refused(tmp_path, "directory")
+    _refused(tmp_path / "missing.keras", "No such file")
+
+
+def test_h5_reader_reads_only_the_two_attributes(tmp_path: Path, monkeypatch: Any) -> None:
+    h5py = pytest.importorskip("h5py")
+    import numpy as np
+
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w", libver="latest") as f:  # dense attribute storage: large attrs
+        f.attrs["model_config"] = json.dumps(DENSE)
+        f.attrs["keras_version"] = "3.15.1"
+        f.attrs["junk"] = np.zeros(1 << 18)  # 2 MiB that must not be read
+    touched: list[str] = []
+    original = h5py.AttributeManager.__getitem__
+
+    def spy(self: Any, name: str) -> Any:
+        touched.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(h5py.AttributeManager, "__getitem__", spy)
+    assert read(path).rows
+    assert sorted(touched) == ["keras_version", "model_config"]
+
+
+def test_h5_fixed_size_config_over_the_limit_is_refused_unread(tmp_path: Path,
+                                                               monkeypatch: Any) -> None:
+    h5py = pytest.importorskip("h5py")
+    import numpy as np
+
+    path = tmp_path / "big.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = np.bytes_(json.dumps(DENSE).encode() + b" " * 5000)
+    monkeypatch.setattr(readers_module, "MAX_CONFIG_BYTES", 4096)
+    monkeypatch.setattr(h5py.AttributeManager, "__getitem__",
+                        lambda self, name: pytest.fail(f"read {name}"))
+    _refused(path, "big.h5", "model_config")
+
+
+def test_custom_objects_of_the_wrong_type_blame_the_argument(tmp_path: Path) -> None:
+    path = _keras_zip(tmp_path / "ok.keras")
+    for bad in ([1, 2], {1: "he_normal"}, "he_normal"):
+        with pytest.raises(CustomObjectError, match="custom_objects"):
+            read(path, custom_objects=bad)  # type: ignore[arg-type]
+
+
+def test_bytes_sources_are_capped(monkeypatch: Any) -> None:
+    monkeypatch.setattr(readers_module, "MAX_CONFIG_BYTES", 1000)
+    _refused(b" " * 2000, "MiB")
+    _refused(io.BytesIO(b"{}"), "Cannot read")  # type: ignore[arg-type]
+
+
+def test_inspect_prints_one_error_line_and_no_traceback(tmp_path: Path,
+                                                        capsys: Any) -> None:
+    bad_files = [
+        _keras_zip(tmp_path / "deep.keras", b"[" * 50_000 + b"]" * 50_000),
+        _keras_zip(tmp_path / "trunc.keras", b'{"class_name": "Seq'),
+        tmp_path,
+    ]
+    (tmp_path / "tiny.json").write_text('{"class_name": "Constant", "config": {"value": [[1], 2]}}')
+    bad_files.append(tmp_path / "tiny.json")
+    for path in bad_files:
+        assert main(["inspect", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.startswith("kerasinit inspect: error:"), err
+        assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,47 @@
+"""Layers added by editing only the Keras layer table (kerasinit/mappings/layers.py).
+
+keras_hub's ``PositionEmbedding`` (initializer key ``initializer``, default glorot_uniform,
+weight ``(sequence_length, hidden)``) and the DINOv2/DINOv3 ``LayerScale`` layers (no
+initializer key: ``lambda1`` of shape ``(hidden_dim,)`` starts at ``init_values``, default 1.0).
+"""
+
+from __future__ import annotations
+
+import json
+
+import kerasinit
+from kerasinit.mappings.layers import layer
+
+
+def _model(*layers: dict[str, object]) -> str:
+    return json.dumps({"class_name": "Sequential", "keras_version": "3.15.1",
+                       "config": {"name": "m", "layers": [
+                           {"class_name": "InputLayer",
+                            "config": {"batch_shape": [None, 16, 8], "name": "in"}},
+                           *layers]}})
+
+
+def test_position_embedding_and_layer_scale_are_planned() -> None:
+    plan = kerasinit.porting.read(_model(
+        {"class_name": "PositionEmbedding", "registered_name": "keras_hub>PositionEmbedding",
+         "config": {"name": "pos", "sequence_length": 16}},
+        {"class_name": "DINOV2LayerScale", "registered_name": "keras_hub>DINOV2LayerScale",
+         "config": {"name": "ls", "hidden_dim": 8, "init_values": 1e-5}},
+        {"class_name": "DINOV3LayerScale",
+         "config": {"name": "ls3", "hidden_dim": 8}}))
+    rows = [(r.layer, r.weight, r.keras_shape, r.resolved.distribution.formula())
+            for r in plan.rows if r.resolved is not None]
+    bound = (6 / (16 + 8)) ** 0.5
+    assert rows == [
+        ("pos", "embeddings", (16, 8), f"U[{-bound:g}, {bound:g})"),
+        ("ls", "lambda1", (8,), "constant 1e-05"),
+        ("ls3", "lambda1", (8,), "constant 1.0"),
+    ]
+
+
+def test_position_embedding_reads_its_initializer_key() -> None:
+    plan = kerasinit.porting.read(_model(
+        {"class_name": "PositionEmbedding",
+         "config": {"name": "pos", "sequence_length": 16, "initializer": "zeros"}}))
+    assert [r.resolved.distribution.formula() for r in plan.rows if r.resolved] == ["constant 0.0"]
+    assert layer("PositionEmbedding") is not None

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.checks import check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.bridge.layouts import GRU
-from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import tensor_at
@@ -97,13 +98,19 @@ def apply_plan(
             todo.append(partial)
     todo = [w for w in todo if not any(t.is_meta for t in _tensors(w))]
     _check_rng(todo, rng)
+    _validate(todo, plan, generator, rng)  # every write's checks, before the first write
     saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)]
+    rng_state = torch.get_rng_state()
+    gen_state = generator.get_state() if generator is not None else None
     try:
         done = _write(todo, plan, generator, rng)
     except BaseException:
         with torch.no_grad():  # all or nothing: put back what was already written
             for tensor, copy in saved:
                 tensor.copy_(copy)
+        torch.set_rng_state(rng_state)
+        if generator is not None and gen_state is not None:
+            generator.set_state(gen_state)
         raise
     return _report(plan, model, pairing, works, done, problems, notes, written=True)
 
@@ -181,6 +188,32 @@ def _check_rng(works: list[Work], rng: RngName | None) -> None:
             f"rng={rng!r} reproduces Keras's values from each initializer's seed, but these "
             f"initializers have seed=None: {', '.join(unseeded[:8])}"
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
+
+
+def _validate(works: list[Work], plan: PlanView, generator: object,
+              rng: RngName | None) -> None:
+    """The checks of every write :func:`_write` will make, writing and drawing nothing."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise KerasInitError(
+            f"`generator` must be a torch.Generator or None. Received: {shown(generator, 80)} "
+            f"(type {type(generator).__name__}).")
+    for w in works:
+        unit = w.pair.unit
+        for _name, tensor, init, layout, fans in w.direct:
+            init.validate(tensor, layout=layout, fans=fans, generator=generator,  # type: ignore[arg-type]
+                          rng=rng)
+        for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
+            ih = tensor_at(unit.module, ih_name)
+            check_tensor(ih, init.class_name)
+            check_tensor(tensor_at(unit.module, hh_name), init.class_name)
+            n = ih.shape[0]
+            probe = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device="meta")
+            init.validate(probe, layout="keras", fans=fans, rng=rng)
+        if w.keywords:
+            keywords: dict[str, Any] = dict(w.keywords)
+            module_apply.check_initialize(unit.module, keras_version=plan.keras_version,
+                                          generator=generator,  # type: ignore[arg-type]
+                                          rng=rng, recurse=False, **keywords)
 
 
 def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,

@@ -24,6 +24,7 @@ from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.checks import Work, check_pair, keras_layer_for, rows_for
+from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.pairing import Pairing, pair
 from kerasinit.porting.report import (
     ApplyEntry,
@@ -73,6 +74,9 @@ def apply_plan(
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"plan.apply needs a torch.nn.Module. Received {type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone onto its transformers twin: pairing by name
+        return apply_twin(plan, model, *twin, strict=strict, generator=generator, rng=rng)
     if pairing is None:
         pairing = pair(plan, model, mapping=mapping, example_input=example_input)
     excluded = frozenset(plan.excluded)

@@ -90,7 +90,7 @@ def apply_plan(
     notes = (*pairing.ties, f"torch data flow: {pairing.flow}", *notes)
     if problems and strict:
         report = _report(plan, model, pairing, works, {}, problems, notes, written=False)
-        raise PlanMismatchError(mismatch_message(problems), report)
+        raise PlanMismatchError(mismatch_message(problems, first=_first(plan, works)), report)
     todo = [w for w in works if not w.problems]
     for i, w in enumerate(works):  # strict=False: write the tensors that fit
         if w.problems and not w.pair.unit.kind.startswith(("LSTM", "GRU", "SimpleRNN")) \
@@ -117,6 +117,18 @@ def apply_plan(
             generator.set_state(gen_state)
         raise
     return _report(plan, model, pairing, works, done, problems, notes, written=True)
+
+
+def _first(plan: PlanView, works: list[Work]) -> str:
+    """``Keras layer #k NAME (Class) vs torch module PATH (Class)`` of the first pair (in the
+    torch forward order) with a problem, or ``""``."""
+    index = {layer.path: i + 1 for i, layer in enumerate(plan.layers)}
+    for w in works:
+        if w.problems:
+            k, u = w.pair.keras[0], w.pair.unit
+            return (f"Keras layer #{index.get(k.path, 0)} {k.path} ({k.class_name}) vs torch "
+                    f"module {u.path or '(root)'} ({type(u.module).__name__})")
+    return ""
 
 
 def _report(plan: PlanView, model: nn.Module, pairing: Pairing, works: list[Work],

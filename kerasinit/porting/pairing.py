@@ -64,7 +64,7 @@ from kerasinit.porting.trace import INPUT, Flow, example_inputs, trace
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanLayer, PlanView
 
-__all__ = ["Pairing", "pair", "units_of"]
+__all__ = ["Pairing", "pair", "pair_lists", "units_of"]
 
 
 @dataclass(frozen=True)
@@ -191,8 +191,11 @@ class _Pairer:
         return None
 
     # -- graphs --------------------------------------------------------------------------
-    def keras_graph(self, knodes: list[KNode]) -> tuple[dict[int, set[int]], set[int]]:
-        """Contracted Keras graph: node -> weight-bearing predecessors (INPUT), and outputs."""
+    def keras_graph(self, knodes: list[KNode]
+                    ) -> tuple[dict[int, set[int]], set[int], dict[tuple[int, int], int]]:
+        """Contracted Keras graph: node -> weight-bearing predecessors (INPUT), the outputs, and
+        ``(pred, node) -> i`` where the pred reaches the node through input ``i`` of a
+        ``Concatenate`` (the nearest one)."""
         of_path: dict[str, int] = {}
         for n in knodes:
             for layer in n.layers:
@@ -200,7 +203,7 @@ class _Pairer:
         graph = {g.path: g for g in self.plan.graph}
         if not graph:
             chain = {n.index: ({n.index - 1} if n.index else {INPUT}) for n in knodes}
-            return chain, {knodes[-1].index} if knodes else set()
+            return chain, {knodes[-1].index} if knodes else set(), {}
         # layers the graph does not list (sublayers of a subclassed layer): a chain in plan
         # order standing in for their nearest listed ancestor
         chains: dict[str, list[int]] = defaultdict(list)
@@ -213,19 +216,22 @@ class _Pairer:
                            if "/".join(parts[:i]) in graph), "")
             if n.index not in chains[anchor]:
                 chains[anchor].append(n.index)
-        memo: dict[str, set[int]] = {}
+        memo: dict[str, set[tuple[int, int]]] = {}
 
-        def out_of(path: str, depth: int = 0) -> set[int]:
+        def out_of(path: str, depth: int = 0) -> set[tuple[int, int]]:
             if chains.get(path):
-                return {chains[path][-1]}
+                return {(chains[path][-1], -1)}
             if path in of_path:
-                return {of_path[path]}
+                return {(of_path[path], -1)}
             if path in memo or depth > 400:
                 return memo.get(path, set())
             memo[path] = set()
             node = graph.get(path)
             if node is None or not node.inbound:
-                found = {INPUT}
+                found = {(INPUT, -1)}
+            elif node.class_name == "Concatenate":
+                found = {(m, i) for i, src in enumerate(node.inbound)
+                         for m, _ in out_of(src, depth + 1)}
             else:
                 found = set()
                 for i in node.inbound:
@@ -234,15 +240,17 @@ class _Pairer:
             return found
 
         preds: dict[int, set[int]] = {}
+        positions: dict[tuple[int, int], int] = {}
         for g in self.plan.graph:
             targets = [of_path[g.path]] if g.path in of_path else []
             if chains.get(g.path):
                 targets = [chains[g.path][0]]
-            src: set[int] = set()
+            src: set[tuple[int, int]] = set()
             for i in g.inbound:
                 src |= out_of(i)
             for t in targets:
-                preds.setdefault(t, set()).update(src or {INPUT})
+                preds.setdefault(t, set()).update({m for m, _ in src} or {INPUT})
+                positions.update({(m, t): pos for m, pos in src if pos >= 0})
         for anchor, members in chains.items():
             for a, b in itertools.pairwise(members):
                 preds.setdefault(b, set()).add(a)
@@ -252,9 +260,9 @@ class _Pairer:
             preds.setdefault(n.index, {INPUT})
         outputs: set[int] = set()
         for o in self.plan.outputs:
-            outputs |= out_of(o)
+            outputs |= {m for m, _ in out_of(o)}
         outputs.discard(INPUT)
-        return preds, outputs
+        return preds, outputs, positions
 
     def torch_flow(self, tnodes: list[TNode]) -> tuple[Flow | None, str]:
         units: list[Unit] = []
@@ -287,7 +295,7 @@ class _Pairer:
 
     # -- torch-side groups found in the flow ------------------------------------------------
     def fuse(self, tnodes: list[TNode], preds: dict[int, set[int]],
-             order: dict[int, float]) -> None:
+             order: dict[int, float], positions: dict[tuple[int, int], int]) -> None:
         """Depthwise conv -> 1x1 conv with nothing between, when the plan has SeparableConvs."""
         if not any(keras_family(k.class_name).startswith("SeparableConv")
                    for k in self.plan.layers):
@@ -307,10 +315,10 @@ class _Pairer:
                 continue
             tnodes.append(torch_nodes([fused])[0])
             order[len(tnodes) - 1] = order[i]
-            _merge(preds, [i, j], len(tnodes) - 1)
+            _merge(preds, [i, j], len(tnodes) - 1, positions)
 
     def group_attention(self, tnodes: list[TNode], preds: dict[int, set[int]],
-                        order: dict[int, float]) -> None:
+                        order: dict[int, float], positions: dict[tuple[int, int], int]) -> None:
         """Four Linears q, k, v -> o (o consumes all three), when the plan has more
         MultiHeadAttention layers than the torch model has attention modules."""
         want = sum(1 for k in self.plan.layers if k.class_name == "MultiHeadAttention")
@@ -334,7 +342,7 @@ class _Pairer:
                 continue
             tnodes.append(TNode(unit, 0, ("MultiHeadAttention",)))
             order[len(tnodes) - 1] = order[qkv[0]]
-            _merge(preds, [*qkv, o], len(tnodes) - 1)
+            _merge(preds, [*qkv, o], len(tnodes) - 1, positions)
             dense -= {*qkv, o}
 
 
@@ -359,8 +367,15 @@ def _succs(preds: dict[int, set[int]]) -> dict[int, set[int]]:
     return out
 
 
-def _merge(preds: dict[int, set[int]], members: list[int], new: int) -> None:
+def _merge(preds: dict[int, set[int]], members: list[int], new: int,
+           positions: dict[tuple[int, int], int] | None = None) -> None:
     gone = set(members)
+    if positions is not None:  # concatenation positions move to the merged node
+        for (a, b), i in list(positions.items()):
+            if a in gone or b in gone:
+                del positions[(a, b)]
+                if not (a in gone and b in gone):
+                    positions[(new if a in gone else a, new if b in gone else b)] = i
     preds[new] = set().union(*(preds.pop(m, set()) for m in members)) - gone
     for n, ps in preds.items():
         if ps & gone:
@@ -397,6 +412,8 @@ def _node_flow(flow: Flow, units: list[Unit], tnodes: list[TNode]) -> Flow:
     for u in flow.order:
         out.order += [i for i in range(first[u], last[u] + 1)]
     out.outputs = {last[u] for u in flow.outputs}
+    out.positions = {(INPUT if p == INPUT else last[p], first[u]): pos
+                     for (p, u), pos in flow.positions.items()}
     return out
 
 
@@ -405,10 +422,16 @@ _OUT = -2
 
 
 def refine(kpreds: dict[int, set[int]], tpreds: dict[int, set[int]], start: dict[_Id, object],
-           anchors: list[tuple[set[int], set[int]]]
+           anchors: list[tuple[set[int], set[int]]],
+           positions: tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]] = ({}, {}),
            ) -> tuple[dict[int, int], list[tuple[list[int], list[int]]]]:
     """Weisfeiler-Lehman refinement over both graphs; returns unique pairs and the classes
-    seen at every round (finest last) for tie handling."""
+    seen at every round (finest last) for tie handling. An edge that enters a concatenation
+    at position ``i`` (``positions``, Keras then torch) carries ``i`` into the labels."""
+    edge: dict[tuple[_Id, _Id], int] = {}
+    for side, pos in zip("kt", positions, strict=True):
+        for (a, b), i in pos.items():
+            edge[((side, a), (side, b))] = i
     intern: dict[object, int] = {}
 
     def cid(key: object) -> int:
@@ -451,8 +474,10 @@ def refine(kpreds: dict[int, set[int]], tpreds: dict[int, set[int]], start: dict
                 new += 1
         history.append([(ks, ts) for ks, ts in classes.values() if ks and ts])
         before = len({c for n, c in color.items() if n not in frozen})
-        nxt = {n: cid((c, tuple(sorted(color[p] for p in preds.get(n, ()))),
-                       tuple(sorted(color[s] for s in succs.get(n, ())))))
+        nxt = {n: cid((c, tuple(sorted((color[p], edge.get((p, n), -1))
+                                       for p in preds.get(n, ()))),
+                       tuple(sorted((color[s], edge.get((n, s), -1))
+                                    for s in succs.get(n, ())))))
                for n, c in color.items() if n not in frozen}
         color.update(nxt)
         if new == 0 and len(set(nxt.values())) == before:
@@ -505,21 +530,23 @@ def pair(plan: PlanView, model: nn.Module, mapping: object = None,
     fixed_units = [u for _, u in me.fixed]
     tlist = torch_nodes(fixed_units + me.units)
     flow, flow_text = me.torch_flow(tlist)
-    kpreds, kout = me.keras_graph(knodes)
+    kpreds, kout, kpos = me.keras_graph(knodes)
+    tpos: dict[tuple[int, int], int] = {}
     if flow is not None:
         tpreds = {i: set(flow.preds.get(i, {INPUT})) for i in range(len(tlist))}
+        tpos = dict(flow.positions)
         order: dict[int, float] = {n: float(i) for i, n in enumerate(flow.order)}
         for i in range(len(tlist)):
             order.setdefault(i, float(len(tlist) + i))
-        me.fuse(tlist, tpreds, order)
-        me.group_attention(tlist, tpreds, order)
+        me.fuse(tlist, tpreds, order, tpos)
+        me.group_attention(tlist, tpreds, order, tpos)
         tout = {o for o in flow.outputs if o in tpreds}
     else:
         tpreds = {i: set() for i in range(len(tlist))}
         order = {i: float(i) for i in range(len(tlist))}
         _fuse_in_order(plan, tlist, tpreds, order)
         kpreds = {n.index: set() for n in knodes}
-        kout, tout = set(), set()
+        kout, tout, kpos = set(), set(), {}
     live = sorted(tpreds, key=lambda i: order[i])
 
     # anchors: the mapping, then equal names
@@ -544,7 +571,7 @@ def pair(plan: PlanView, model: nn.Module, mapping: object = None,
         how_k[k] = "name"
     kpreds = {**kpreds, _OUT: kout}
     tpreds = {**tpreds, _OUT: tout}
-    graph_pairs, history = refine(kpreds, tpreds, start, anchors)
+    graph_pairs, history = refine(kpreds, tpreds, start, anchors, (kpos, tpos))
     result: dict[int, int] = {k: t for k, t in named.items()}
     for k, t in graph_pairs.items():
         result[k] = t
@@ -700,3 +727,25 @@ def _assemble(me: _Pairer, knodes: list[KNode], tnodes: list[TNode], live: list[
             unmatched_units.append(unit)
     return Pairing(tuple(pairs), tuple(how), tuple(unmatched_keras), tuple(unmatched_units),
                    tuple(problems), tuple(me.ties), flow_text, tuple(kinds))
+
+
+def pair_lists(plan: PlanView, model: nn.Module, mapping: object = None,
+               example_input: object = None
+               ) -> tuple[list[Pair], list[str], list[Unit], list[str]]:
+    """:func:`pair` as lists: pairs, unmatched Keras layer paths, unmatched torch units, and
+    every problem (kind mismatches of pairs included), for callers that check pairs themselves.
+
+    Example:
+        >>> from torch import nn
+        >>> from kerasinit.porting import read
+        >>> plan = read({"class_name": "Sequential", "keras_version": "3.15.1", "config": {
+        ...     "layers": [{"class_name": "Dense", "config": {"name": "fc", "units": 2,
+        ...     "batch_input_shape": [None, 3]}}]}})
+        >>> pairs, keras_left, torch_left, problems = pair_lists(plan, nn.Linear(3, 2))
+        >>> [(p.keras[0].path, p.unit.path) for p in pairs], keras_left, torch_left, problems
+        ([('fc', '')], [], [], [])
+    """
+    p = pair(plan, model, mapping=mapping, example_input=example_input)
+    problems = [q for q in p.pair_problems if q] + list(p.problems)
+    return (list(p.pairs), [k.path for k in p.unmatched_keras], list(p.unmatched_units),
+            problems)

@@ -186,21 +186,20 @@ def wrap_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]],
         y  short
     """
     widths = [min(cap, max(len(r[i]) for r in (header, *rows))) for i in range(len(header) - 1)]
-    while sum(widths) + 2 * len(widths) > width - 10 and max(widths) > 12:
+    while sum(widths) + 2 * len(widths) > width - max(10, len(header[-1])) and max(widths) > 12:
         widths[widths.index(max(widths))] -= 1  # narrow the widest column until a line fits
     room = width - sum(widths) - 2 * len(widths)
     out: list[tuple[str, ...]] = []
     below: list[list[str]] = []
     for r in rows:
-        cells = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] for c, w in
-                 zip(r[:-1], widths, strict=True)]
+        cells = [_cell(c, w) for c, w in zip(r[:-1], widths, strict=True)]
         last = r[-1]
         fits = len(last) <= room
         cells.append([last] if fits else [""])
         depth = max(len(c) for c in cells)
         out += [tuple(c[i] if i < len(c) else "" for c in cells) for i in range(depth)]
-        below.append([] if fits else textwrap.wrap(last, width - 4, break_on_hyphens=False))
         below += [[] for _ in range(depth - 1)]
+        below.append([] if fits else textwrap.wrap(last, width - 4, break_on_hyphens=False))
     table = text_table(header, out)
     lines = table[:2]
     for line, extra in zip(table[2:], below, strict=True):
@@ -209,8 +208,22 @@ def wrap_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]],
     return lines
 
 
-def mismatch_message(problems: tuple[str, ...], shown: int = 3) -> str:
-    """The :class:`PlanMismatchError` text: a count, the first divergence, a few more.
+def _cell(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken after ``.``, ``/``, ``_`` or a space
+    (continuation lines indented by two)."""
+    lines: list[str] = []
+    while len(text) > width:
+        room = width - (2 if lines else 0)
+        cut = max(text.rfind(sep, 0, room) for sep in "./_ ") + 1
+        cut = cut if cut > room // 3 else room
+        lines.append(("  " if lines else "") + text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*lines, ("  " if lines else "") + text]
+
+
+def mismatch_message(problems: tuple[str, ...], shown: int = 3, first: str = "") -> str:
+    """The :class:`PlanMismatchError` text: a count, the first divergence (``first``: where),
+    a few more.
 
     Example:
         >>> print(mismatch_message(("a vs b", "c")))
@@ -221,8 +234,9 @@ def mismatch_message(problems: tuple[str, ...], shown: int = 3) -> str:
         explicitly, or strict=False to apply what matches)
     """
     more = len(problems) - shown
+    where = f" (first divergence: {first})" if first else ""
     lines = [f"The torch model does not match the Keras plan; nothing was written. "
-             f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; the first:"]
+             f"{len(problems)} problem{'s' if len(problems) != 1 else ''}{where}; the first:"]
     lines += [f"  - {p}" for p in problems[:shown]]  # one line each: easy to grep
     if more > 0:
         lines.append(f"  ... and {more} more")

@@ -25,6 +25,7 @@ from torch.overrides import TorchFunctionMode
 __all__ = ["INPUT", "Flow", "example_inputs", "trace"]
 
 INPUT = -1  # the source index of the model's own inputs
+_CATS = (torch.cat, torch.concat, torch.concatenate)
 
 
 @dataclass
@@ -36,11 +37,14 @@ class Flow:
             (:data:`INPUT` for the model input).
         order: module indices in the order of their first call.
         outputs: the indices whose outputs reach the model's output.
+        positions: ``(pred, module) -> i`` when the pred's output reaches the module through
+            position ``i`` of a concatenation (the nearest one), the order a graph keeps.
     """
 
     preds: dict[int, set[int]] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)
     outputs: set[int] = field(default_factory=set)
+    positions: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 def _tensors(obj: object, depth: int = 0) -> Iterator[torch.Tensor]:
@@ -64,18 +68,18 @@ def _tensors(obj: object, depth: int = 0) -> Iterator[torch.Tensor]:
 class _Tracer(TorchFunctionMode):
     def __init__(self) -> None:
         super().__init__()
-        self.sources: dict[int, set[int]] = {}
+        self.sources: dict[int, set[tuple[int, int]]] = {}  # id -> {(module, cat position)}
         self.keep: list[torch.Tensor] = []  # ids stay unique while the trace runs
         self.depth = 0
         self.flow = Flow()
 
-    def source(self, args: object) -> set[int]:
-        found: set[int] = set()
+    def source(self, args: object) -> set[tuple[int, int]]:
+        found: set[tuple[int, int]] = set()
         for t in _tensors(args):
             found |= self.sources.get(id(t), set())
         return found
 
-    def mark(self, out: object, src: set[int]) -> None:
+    def mark(self, out: object, src: set[tuple[int, int]]) -> None:
         for t in _tensors(out):
             self.sources[id(t)] = set(src)
             self.keep.append(t)
@@ -85,7 +89,11 @@ class _Tracer(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         if self.depth == 0:
-            src = self.source((args, kwargs))
+            parts = kwargs.get("tensors", args[0] if args else None)
+            if func in _CATS and isinstance(parts, (list, tuple)):
+                src = {(m, i) for i, t in enumerate(parts) for m, _ in self.source(t)}
+            else:
+                src = self.source((args, kwargs))
             if src:
                 self.mark(out, src)
         return out
@@ -117,7 +125,11 @@ def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
     def pre(module: nn.Module, args: Any, kwargs: Any) -> None:
         if tracer.depth == 0:
             index = owner[id(module)]
-            flow.preds.setdefault(index, set()).update(tracer.source((args, kwargs)))
+            for src, pos in tracer.source((args, kwargs)):
+                flow.preds.setdefault(index, set()).add(src)
+                if pos >= 0:
+                    flow.positions[(src, index)] = pos
+            flow.preds.setdefault(index, set())
             if index not in flow.order:
                 flow.order.append(index)
         tracer.depth += 1
@@ -125,7 +137,7 @@ def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
     def post(module: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
         tracer.depth -= 1
         if tracer.depth == 0:
-            tracer.mark(out, {owner[id(module)]})
+            tracer.mark(out, {(owner[id(module)], -1)})
 
     seen: set[int] = set()
     for group in modules:
@@ -152,13 +164,13 @@ def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
     try:
         model.eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            tracer.mark((args, kwargs), {INPUT})
+            tracer.mark((args, kwargs), {(INPUT, -1)})
             with tracer:
                 if meta:
                     out = functional_call(model, state, args, kwargs, strict=False)
                 else:
                     out = model(*args, **kwargs)
-            flow.outputs = {i for i in tracer.source(out) if i != INPUT}
+            flow.outputs = {i for i, _ in tracer.source(out) if i != INPUT}
     finally:
         for h in handles:
             h.remove()

@@ -254,8 +254,10 @@ def test_strict_false_writes_each_tensor_that_fits():
     with pytest.raises(PlanMismatchError) as info:
         read(CONV_BN).apply(model)
     message = str(info.value)
-    assert message.startswith("The torch model does not match the Keras plan; nothing was "
-                              "written. 1 problem; the first:\n  - shape mismatch: Keras conv")
+    assert message.startswith(
+        "The torch model does not match the Keras plan; nothing was written. 1 problem (first "
+        "divergence: Keras layer #1 conv (Conv2D) vs torch module 0 (Conv2d)); the first:\n"
+        "  - shape mismatch: Keras conv")
     report = read(CONV_BN).apply(model, strict=False)
     assert report["0.weight"].status == "mismatch"
     assert torch.equal(model[0].weight, before)

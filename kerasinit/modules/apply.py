@@ -65,6 +65,7 @@ from kerasinit.modules.rnn import (
     qualified,
     tensor_at,
 )
+from kerasinit.modules.seeds import warn_identical
 
 __all__ = [
     "KEYWORDS",
@@ -110,6 +111,7 @@ class _Fill:
     layout: Layout
     plan: Plan
     zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
+    name: str = ""
 
 
 _Action = _Fill | RnnBias
@@ -155,7 +157,8 @@ def _plan_module(
         note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
         if layout is not spec.layout:
             note = "Keras 1: one weight per gate (W_i, U_i, ...)"
-        actions.append(_Fill(tensor, init, layout, plan, zero_rows))
+        actions.append(_Fill(tensor, init, layout, plan, zero_rows,
+                             qualified(prefix, spec.name)))
         rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
@@ -221,6 +224,16 @@ def parse_keywords(
             continue
         inits[key] = get(value, keras_version=version)
     return inits, forget
+
+
+def _warn_identical(actions: list[_Action], generator: torch.Generator | None) -> None:
+    if generator is None:
+        warn_identical([(a.name, a.init, tuple(a.tensor.shape), a.layout)
+                        for a in actions if isinstance(a, _Fill) and a.tensor.numel() > 1])
+
+
+def _has_own_parameters(module: nn.Module) -> bool:
+    return next(iter(module.parameters(recurse=False)), None) is not None
 
 
 def _unmatched(keywords: set[str], model: nn.Module, available: set[str]) -> None:
@@ -306,10 +319,17 @@ def initialize(
         keras_version: Keras semantics (fans, MHA einsum axes, GRU ``reset_after``).
         generator: torch generator for every draw (wins over seeds).
         rng: ``"torch"``, ``"tensorflow"`` or ``"keras-torch"`` (see ``kerasinit.get``).
-        seed: seed every random initializer as Keras's ``seed=`` does: a seeded Keras
-            initializer gives identical values for identical shapes (as a shared seeded
-            initializer object does in Keras, and as ``Bidirectional`` does for its copies).
-        recurse: visit submodules (else only ``module``'s own weights).
+        seed: the whole-model seed rule (shared with :func:`keras_defaults_`): the i-th module
+            (``named_modules()`` order) that receives a weight gets ``seed + i``, as if each
+            Keras layer were built with its own seeded initializer. Within one module Keras's
+            rule holds: a seeded initializer returns the same values on every call, so
+            same-shape weights of one module (both directions of a bidirectional RNN, the
+            q/k/v blocks of a packed ``in_proj_weight``) are identical, as in Keras; a
+            ``UserWarning`` names them. A seed inside a config is kept as given (one seeded
+            Keras object shared by every layer). ``generator=`` wins over seeds.
+        recurse: visit submodules (else only ``module``'s own weights; a module without
+            parameters of its own is then a no-op, so ``model.apply(lambda m:
+            kerasinit.initialize(m, recurse=False, ...))`` works).
         **initializers: Keras keywords (``kernel_initializer``, ``bias_initializer``,
             ``recurrent_initializer``, ``unit_forget_bias``, ``embeddings_initializer``,
             ``depthwise_initializer``, ``pointwise_initializer``, ``gamma_initializer``,
@@ -334,6 +354,7 @@ def initialize(
     """
     actions, rows, skipped, version = _plan_initialize(
         module, keras_version, rng, seed, recurse, initializers)
+    _warn_identical(actions, generator)
     _apply(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())
 
@@ -369,8 +390,13 @@ def _plan_initialize(
     skipped: list[SkippedParam] = []
     used: set[str] = set()
     available: set[str] = set()
+    bases = parse_keywords(initializers, version)[0] if seed is not None else {}
+    index = 0
     for prefix, m, view in _walk(module, recurse):
-        a, r, u = _plan_module(prefix, m, view, inits, forget, version)
+        module_inits = inits if seed is None or index == 0 else {
+            k: bind(b, _module_seed(seed, index), rng) for k, b in bases.items()}
+        a, r, u = _plan_module(prefix, m, view, module_inits, forget, version)
+        index += bool(a)
         actions += a
         rows += r
         used |= u
@@ -378,7 +404,8 @@ def _plan_initialize(
         available |= {"unit_forget_bias" for p in view.specs
                       if p.keras_layer.startswith("LSTM")}
         skipped += _skipped(prefix, m, view)
-    _unmatched(given - used, module, available)
+    if recurse or _has_own_parameters(module):  # model.apply(...) visits ReLU, containers, ...
+        _unmatched(given - used, module, available)
     return actions, rows, skipped, version
 
 
@@ -389,6 +416,7 @@ def keras_defaults_(
     generator: torch.Generator | None = None,
     rng: RngName | None = "torch",
     seed: int | None = None,
+    recurse: bool = True,
 ) -> InitReport:
     """Re-initialize every supported submodule with its Keras layer's defaults (in place).
 
@@ -405,7 +433,10 @@ def keras_defaults_(
         rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
         seed: reproducible defaults: the i-th supported module (in ``named_modules()`` order)
             gets Keras defaults seeded with ``seed + i`` (wrapped into int64, Keras's seed
-            range; a Keras layer built with seeded initializers). ``generator=`` wins over it.
+            range; a Keras layer built with seeded initializers) -- the same rule as
+            :func:`initialize`; a ``UserWarning`` names same-shape weights of one module that
+            get identical values. ``generator=`` wins over it.
+        recurse: visit submodules (else only ``model`` itself; usable from ``model.apply``).
 
     Returns:
         An :class:`InitReport`; ``report.skipped`` lists parameters of unknown modules.
@@ -418,6 +449,9 @@ def keras_defaults_(
         ('U[-0.05, 0.05)', ['1.weight', '1.bias'])
     """
     check_module(model, "keras_defaults_")
+    if not isinstance(recurse, bool):
+        raise InitializerArgumentError(
+            f"`recurse` must be True or False. Received: {shown(recurse)}.")
     version = parse_version(keras_version)
     if seed is not None:  # checked once, before the per-module seeds are derived
         get("glorot_uniform", seed=seed, rng=rng)
@@ -426,7 +460,7 @@ def keras_defaults_(
     skipped: list[SkippedParam] = []
     index = 0
     parsed: dict[tuple[str, ...], tuple[dict[str, Initializer], bool | None]] = {}
-    for prefix, m, view in _walk(model, True):
+    for prefix, m, view in _walk(model, recurse):
         specs = view.specs
         skipped += _skipped(prefix, m, view)
         if not specs:
@@ -445,5 +479,6 @@ def keras_defaults_(
         actions += a
         rows += r
         index += 1
+    _warn_identical(actions, generator)
     _apply(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())

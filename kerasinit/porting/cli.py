@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from kerasinit.mappings.errors import KerasInitError
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the plan; returns 0, or 1 with the error on stderr for unreadable input."""
+    """Print the plan; returns 0, or 1 with the error on stderr (and, with ``--json``, as
+    ``{"error": {"type", "message"}}`` on stdout) for unreadable input."""
     try:
         plan = read(args.file, keras_version=args.keras_version,
                     strict=not getattr(args, "lenient", False))
@@ -38,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
             plan = plan.replay(seed, order="rebuilt" if getattr(args, "rebuilt", False) else None)
     except KerasInitError as exc:
         print(f"kerasinit inspect: error: {exc}", file=sys.stderr)
+        if args.json:  # a JSON consumer reads stdout: the error is JSON there too
+            print(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}},
+                             indent=2))
         return 1
     print(plan.to_json() if args.json else str(plan))
     return 0

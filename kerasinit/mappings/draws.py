@@ -101,6 +101,7 @@ _AUGMENT = LayerDraws((_SEED,))
 #: Keras 3 layer class -> its draw sites (verified on Keras 3.15.1 and keras_hub 0.32).
 KERAS3_DRAWS: dict[str, LayerDraws] = {
     "Dense": LayerDraws(_KB),
+    "TernaryDense": LayerDraws(_KB),  # Keras 3.16: a Dense subclass, same draws
     "EinsumDense": LayerDraws(_KB),  # the >= 3.15 einsum-axes rewrite reuses the drawn seed
     **{f"Conv{n}D": LayerDraws(_KB) for n in (1, 2, 3)},
     **{f"Conv{n}DTranspose": LayerDraws(_KB) for n in (1, 2, 3)},

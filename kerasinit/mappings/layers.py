@@ -142,6 +142,10 @@ def _rnn(name: str, gates: int, order: str, torch: tuple[str, ...],
 _TABLE: tuple[KerasLayer, ...] = (
     KerasLayer("Dense", (_kernel(("in", "units|output_dim")), _bias(("units|output_dim",))),
                aliases=("TimeDistributedDense",), torch=("Linear",)),
+    KerasLayer("TernaryDense", (_kernel(("in", "units")), _bias(("units",))), torch=("Linear",),
+               quirks=("Keras 3.16 (nightly): Dense weights and defaults (glorot_uniform / "
+                       "zeros), paired with nn.Linear for initialization; its forward "
+                       "ternarises the kernel, which nn.Linear does not",)),
     KerasLayer("EinsumDense", (_kernel(("from the equation",), legacy=()),
                                _bias(("from bias_axes",), when="bias_axes")),
                builder="einsum", quirks=_MHA_QUIRK),

@@ -64,7 +64,7 @@ class Pair:
     unit: Unit
 
 
-_ALIASES = {"EinsumDense": "Dense", "TimeDistributedDense": "Dense",
+_ALIASES = {"EinsumDense": "Dense", "TimeDistributedDense": "Dense", "TernaryDense": "Dense",
             "Deconvolution2D": "Conv2DTranspose", "SeparableConvolution2D": "SeparableConv2D"}
 
 

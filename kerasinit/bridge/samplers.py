@@ -172,6 +172,38 @@ def _qr(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q, r
 
 
+def orthogonal_from_normal(
+    a: torch.Tensor, keras_shape: tuple[int, ...], gain: float, *,
+    qr_dtype: torch.dtype | None = None, work_dtype: torch.dtype | None = None,
+    zero_sign: float = 1.0,
+) -> torch.Tensor:
+    """Keras's Orthogonal on a given ``(max(rows, cols), min(rows, cols))`` normal matrix ``a``.
+
+    The one Orthogonal tail every stream uses: QR (:func:`_qr`: one LAPACK thread on CPU, so
+    the result does not depend on the thread count) in ``qr_dtype``, ``Q * sign(diag R)``
+    (a zero diagonal entry gets ``zero_sign``), transposed if the kernel is wide, rounded to
+    ``work_dtype``, reshaped to ``keras_shape`` and multiplied by ``gain`` in ``work_dtype``.
+    Both dtypes default to ``a``'s.
+
+    Example:
+        >>> a = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+        >>> q = orthogonal_from_normal(a, (4, 3), 1.0)
+        >>> bool(torch.allclose(q.T @ q, torch.eye(3), atol=1e-5))
+        True
+    """
+    qr_dtype = a.dtype if qr_dtype is None else qr_dtype
+    work_dtype = a.dtype if work_dtype is None else work_dtype
+    q, r = _qr(a.to(qr_dtype))
+    d = torch.diagonal(r)
+    sign = torch.where(d < 0, -1.0, 1.0) if zero_sign == 1.0 else torch.where(
+        d < 0, -1.0, torch.where(d > 0, 1.0, zero_sign))
+    q = q * sign.to(qr_dtype)
+    if math.prod(keras_shape[:-1]) < keras_shape[-1]:
+        q = q.t()
+    out: torch.Tensor = q.to(work_dtype).reshape(keras_shape) * gain
+    return out
+
+
 def _orthogonal(
     keras_shape: tuple[int, ...],
     gain: float,
@@ -185,10 +217,4 @@ def _orthogonal(
     work = torch.float64 if dtype == torch.float64 else torch.float32
     a = torch.empty(max(rows, cols), min(rows, cols), dtype=work, device=device)
     a.normal_(0.0, 1.0, generator=generator)
-    q, r = _qr(a)
-    d = torch.diagonal(r)
-    q = q * torch.where(d < 0, -1.0, 1.0).to(work)
-    if rows < cols:
-        q = q.t()
-    out: torch.Tensor = (q.reshape(keras_shape) * gain).to(dtype)
-    return out
+    return orthogonal_from_normal(a, keras_shape, gain).to(dtype)

@@ -39,7 +39,7 @@ from kerasinit.mappings.resolve import Resolved
 #: How one tensor is filled: ``(rows or None for all, layout, resolved block)`` per block.
 Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
-__all__ = ["fill_", "keras_layout_values", "scalar_tensor"]
+__all__ = ["Plan", "fill_", "keras_layout_values", "orthogonal_from_normal", "scalar_tensor"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 

@@ -22,12 +22,12 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, RngName
-from kerasinit.bridge.layouts import GRU, Layout, Packed, TorchLayout
+from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
-from kerasinit.modules.rnn import tensor_at
+from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
@@ -223,20 +223,12 @@ def _gru_bias_plan(work: _Work) -> None:
     del spec
 
 
-def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
-                   reset_after: bool, fans: tuple[float, float] | None,
-                   generator: torch.Generator | None, rng: RngName | None) -> None:
+def _gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
+              reset_after: bool, fans: tuple[float, float] | None,
+              rng: RngName | None) -> RnnBias:
     ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
-    n = ih.shape[0]
-    keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
-    init(keras, layout="keras", fans=fans, generator=generator, rng=rng)
-    rows = keras if reset_after else keras.unsqueeze(0)
-    with torch.no_grad():
-        ih.copy_(GRU().to_torch(rows[0], (n,)))
-        if reset_after:
-            hh.copy_(GRU().to_torch(rows[1], (n,)))
-        else:
-            hh.zero_()
+    return RnnBias(ih, hh, init, forget=False, hidden=int(ih.shape[0]) // 3, gru=True,
+                   reset_after=reset_after, fans=fans, rng=rng)
 
 
 def apply_plan(
@@ -307,7 +299,8 @@ def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None
             r = w.rows[name]
             done[name] = (r.initializer.name, r.resolved_text, "")
         for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
-            _fill_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, generator, rng)
+            apply_rnn_bias(_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, rng),
+                           generator)
             r = w.rows[unit.qual(ih_name)]
             note = ("rows of Keras's (2, 3H) bias" if reset_after else
                     "Keras reset_after=False bias in bias_ih, bias_hh zero (approximate GRU)")

@@ -1,7 +1,7 @@
 """Keras initializers on whole torch modules: :func:`initialize` and :func:`keras_defaults_`.
 
 Each parameter gets the layout of the Keras weight it plays (see
-:mod:`kerasinit.modules.params` and ``shared/reference/layer-map.md``), so the fans are
+:mod:`kerasinit.modules.params` and :mod:`kerasinit.mappings.layers`), so the fans are
 Keras's: depthwise convs (``groups == in_channels``), Embedding (vocab = fan_in), packed MHA
 ``in_proj_weight`` (one Keras kernel per q/k/v block, fans per the Keras version), and whole
 RNN matrices (recurrent orthogonal on the whole Keras ``(H, G·H)`` matrix, never per gate).
@@ -311,7 +311,7 @@ def initialize(
 
 
 def keras_defaults_(
-    model: nn.Module,
+    module: nn.Module,
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
@@ -327,7 +327,7 @@ def keras_defaults_(
     LayerNormalization/GroupNormalization: ones / zeros; PReLU: alpha zeros.
 
     Args:
-        model: the torch model.
+        module: the torch model (any ``torch.nn.Module``).
         keras_version: Keras semantics to follow (default: the latest Keras 3).
         generator: torch generator for every draw.
         rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
@@ -351,7 +351,7 @@ def keras_defaults_(
     skipped: list[SkippedParam] = []
     index = 0
     parsed: dict[tuple[str, ...], tuple[dict[str, Initializer], bool | None]] = {}
-    for prefix, m, view in _walk(model, True):
+    for prefix, m, view in _walk(module, True):
         specs = view.specs
         skipped += _skipped(prefix, m, view)
         if not specs:

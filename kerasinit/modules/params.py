@@ -2,7 +2,7 @@
 
 :func:`module_params` answers, for one torch module, "which Keras weight is each of my
 parameters, which Keras initializer keyword controls it, and how do my axes map to Keras's"
-(facts from ``shared/reference/layer-map.md`` §2–§5):
+(the Keras layers, keywords and defaults come from :mod:`kerasinit.mappings.layers`):
 
 ======================================  ===================  =============================
 torch module                            Keras layer          layouts

@@ -1,7 +1,7 @@
 """The plan: every weight of a saved Keras model with its shape and exact initializer.
 
 ``print(plan)`` shows a table (Keras layer, class, weight, Keras shape, initializer, resolved
-distribution); ``plan.to_json()`` the same as JSON; ``plan.apply(torch_model)`` initializes a
+distribution); ``plan.to_json()`` the same as JSON; ``plan.apply(module)`` initializes a
 torch model with it (:mod:`kerasinit.porting.apply`).
 """
 
@@ -126,7 +126,7 @@ class Plan:
 
     def apply(
         self,
-        torch_model: torch.nn.Module,
+        module: torch.nn.Module,
         mapping: dict[str, str] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
@@ -135,14 +135,14 @@ class Plan:
         keras_order: Order = None,
         keras_seeds: Mapping[str, int] | None = None,
     ) -> ApplyReport:
-        """Initialize ``torch_model`` as the Keras model was initialized.
+        """Initialize ``module`` as the Keras model was initialized.
 
         Weight-bearing Keras layers are paired with torch modules in order (or by ``mapping``:
         Keras layer name -> torch module path); every pair is checked (kind, shapes after the
         layout conversion) before anything is written.
 
         Args:
-            torch_model: the torch model.
+            module: the torch model (any ``torch.nn.Module``).
             mapping: explicit pairs, Keras layer path or name -> torch module path (``""`` for
                 the root module). Overrides the automatic matching for those layers.
             strict: raise :class:`~kerasinit.porting.apply.PlanMismatchError` (nothing written)
@@ -171,7 +171,7 @@ class Plan:
             if keras_seed is None:
                 raise ReplayError("keras_order=/keras_seeds= need keras_seed= as well.")
             plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
-        return apply_plan(plan, torch_model, mapping=mapping, strict=strict, generator=generator,
+        return apply_plan(plan, module, mapping=mapping, strict=strict, generator=generator,
                           rng=rng)
 
     def load_weights(

@@ -7,12 +7,15 @@ STAMP := $(VENV)/.kerasinit-installed
 .PHONY: setup demo test lint typecheck typing unit docs bench dist test-torch-matrix clean
 
 # CPU torch first (a plain `torch` would pull several GB of CUDA wheels), then the extras.
+# keras-hub goes in without its deps: its tensorflow-text requirement would add the full
+# `tensorflow` wheel next to tensorflow-cpu; pyproject's `test` extra carries what it imports.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[dev,parity,porting,test]'
 	$(BIN)/python -m pip install -q --no-deps 'tf_keras==2.21.*'
+	$(BIN)/python -m pip install -q --no-deps 'keras-hub==0.32.*'
 	touch $(STAMP)
 
 setup: $(STAMP)

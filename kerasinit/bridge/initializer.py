@@ -248,6 +248,32 @@ class Initializer:
                     fill_(target, resolved.distribution, block_layout, resolved.keras_shape, g)
         return tensor
 
+    def validate(
+        self,
+        tensor: torch.Tensor,
+        *,
+        layout: LayoutLike = "torch",
+        fans: tuple[float, float] | None = None,
+        generator: torch.Generator | None = None,
+        rng: RngName | None = None,
+    ) -> None:
+        """Every check ``self(tensor, ...)`` makes, without writing or drawing anything.
+
+        Whole-module calls (``initialize``, ``keras_defaults_``, ``Plan.apply``) validate every
+        tensor first, so a failure leaves all of them untouched.
+
+        Raises:
+            KerasInitError: exactly what the call would raise.
+
+        Example:
+            >>> import torch, kerasinit
+            >>> kerasinit.get("he_normal").validate(torch.zeros(4, 4, dtype=torch.int8))
+            Traceback (most recent call last):
+            ...
+            kerasinit.mappings.errors.LayoutError: HeNormal samples floating-point values; ...
+        """
+        self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
+
     def _faithful(
         self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
         call_index: int, generator: torch.Generator | None,

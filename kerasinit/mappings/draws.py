@@ -140,4 +140,16 @@ KERAS3_DRAWS: dict[str, LayerDraws] = {
     "PositionEmbedding": LayerDraws(_init("initializer")),
     "DINOV2LayerScale": LayerDraws(),
     "DINOV3LayerScale": LayerDraws(),
+    # Keras (and keras_hub's subclass): Embedding's __init__ draw; reverse_embeddings reuses that
+    # initializer object. LayerScale (Constant), RMSNormalization ("ones") and STFTSpectrogram
+    # (STFT) build non-random initializers.
+    "ReversibleEmbedding": LayerDraws(_init("embeddings_initializer")),
+    "LayerScale": LayerDraws(),
+    "RMSNormalization": LayerDraws(),
+    "STFTSpectrogram": LayerDraws(),
+    # SpectralNormalization.build creates vector_u with an inline TruncatedNormal(stddev=0.02)
+    # (unseeded: one draw), after the wrapped layer is built.
+    "SpectralNormalization": LayerDraws((), (Site(
+        "initializer", "vector_u",
+        default={"class_name": "TruncatedNormal", "config": {"stddev": 0.02}}),)),
 }

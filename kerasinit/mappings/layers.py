@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["LAYERS", "KerasLayer", "LayerWeight", "defaults", "gate_blocks", "gru_reset_after",
+__all__ = ["LAYERS", "WRAPPERS", "KerasLayer", "LayerWeight", "defaults", "gate_blocks", "gru_reset_after",
            "keyword_roles", "layer", "weight"]
 
 #: Keras's Embedding default, RandomUniform(-0.05, 0.05), in every version.
@@ -215,16 +215,51 @@ _TABLE: tuple[KerasLayer, ...] = (
         builder="dot_attention", quirks=("concat_score_weight only with score_mode='concat'",)),
     KerasLayer("AdditiveAttention", (
         LayerWeight("scale", "scale", None, "glorot_uniform", ("in",), when="use_scale"),)),
+    KerasLayer("GroupedQueryAttention", (
+        _kernel(("E", "num_query_heads|num_key_value_heads", "head_dim"), legacy=()),
+        _bias(("num_query_heads|num_key_value_heads", "head_dim"), when="use_bias")),
+        builder="gqa", aliases=("GroupQueryAttention",),
+        quirks=(*_MHA_QUIRK, "weights query/, key/, (gate/,) value/, attention_output/: key and "
+                             "value have num_key_value_heads")),
+    KerasLayer("ReversibleEmbedding", (
+        LayerWeight("embeddings", "embeddings", "embeddings_initializer", UNIFORM_005,
+                    ("input_dim", "output_dim")),
+        LayerWeight("reverse_embeddings", "reverse_embeddings", "embeddings_initializer",
+                    UNIFORM_005, ("output_dim", "input_dim"))),
+        builder="reversible_embedding",
+        quirks=("reverse_embeddings exists only with tie_weights=False (keras and keras_hub)",)),
     KerasLayer("PositionEmbedding", (
         LayerWeight("embeddings", "embeddings", "initializer", "glorot_uniform",
                     ("sequence_length", "in")),),
         quirks=("keras_hub layer; its initializer key is plain `initializer`",)),
+    KerasLayer("LayerScale", (
+        LayerWeight("gamma", "scale", None, "ones", ("projection_dim",),
+                    value_key="init_values"),),
+        quirks=("keras.applications ConvNeXt: Constant(init_values); the weight is created "
+                "unnamed (Keras calls it `variable`)",)),
+    KerasLayer("RMSNormalization", (
+        LayerWeight("scale", "gamma", None, "ones", ("axis",)),)),
+    KerasLayer("STFTSpectrogram", tuple(
+        LayerWeight(f"{side}_kernel", "kernel", None, "stft",
+                    ("frame_length", "1", "fft_length // 2 + 1")) for side in ("real", "imag")),
+        builder="stft", quirks=("STFT(side, window, scaling, periodic) from the layer's config; "
+                                "mode 'real' / 'imag' drops the other kernel",)),
+    KerasLayer("SpectralNormalization", (
+        LayerWeight("vector_u", "vector_u", None,
+                    {"class_name": "TruncatedNormal", "config": {"stddev": 0.02}},
+                    ("1", "units|filters|output_dim of the wrapped layer")),),
+        builder="spectral_normalization",
+        quirks=("a wrapper: the wrapped layer's weights are planned as its own layer; vector_u "
+                "is not trained",)),
     *(KerasLayer(name, (
         LayerWeight("lambda1", "gamma", None, {"class_name": "Constant", "config": {"value": 1.0}},
                     ("hidden_dim",), value_key="init_values"),),
         quirks=("keras_hub layer; no initializer key: the weight starts at `init_values`",))
       for name in ("DINOV2LayerScale", "DINOV3LayerScale")),
 )
+
+#: layers that have their own weights and wrap a layer planned on its own (config key ``layer``)
+WRAPPERS: frozenset[str] = frozenset({"SpectralNormalization"})
 
 #: class name (and every alias) -> its layer
 LAYERS: Mapping[str, KerasLayer] = {

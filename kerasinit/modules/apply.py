@@ -32,11 +32,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from kerasinit.bridge.checks import check_generator, check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName, get
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.bridge.samplers import Plan
 from kerasinit.mappings import layers as table
-from kerasinit.mappings.errors import InitializerArgumentError, format_choices, suggest
+from kerasinit.mappings.errors import (
+    InitializerArgumentError,
+    LayoutError,
+    format_choices,
+    shown,
+    suggest,
+)
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.params import (
     KEYWORDS,
@@ -68,6 +75,7 @@ __all__ = [
     "ReportRow",
     "SkippedParam",
     "bind",
+    "check_initialize",
     "gru_reset_after",
     "initialize",
     "keras_defaults",
@@ -201,14 +209,14 @@ def parse_keywords(
             hint = synonym[0] if synonym else suggest(key, KEYWORDS)
             extra = f" Did you mean {hint!r}{synonym[1] if synonym else ''}?" if hint else ""
             raise ModuleKeywordError(
-                f"Unknown Keras initializer keyword {key!r}.{extra} Valid keywords: "
+                f"Unknown Keras initializer keyword {shown(key)}.{extra} Valid keywords: "
                 f"{format_choices(KEYWORDS)}.")
         if value is None:
             continue
         if key == "unit_forget_bias":
             if not isinstance(value, bool):
                 raise ModuleKeywordError(
-                    f"`unit_forget_bias` must be True or False. Received: {value!r}.")
+                    f"`unit_forget_bias` must be True or False. Received: {shown(value)}.")
             forget = value
             continue
         inits[key] = get(value, keras_version=version)
@@ -226,7 +234,43 @@ def _unmatched(keywords: set[str], model: nn.Module, available: set[str]) -> Non
         f"'beta_initializer'.)")
 
 
+def validate_actions(actions: list[_Action], generator: object) -> None:
+    """Every check the writes will make, for every tensor, before the first write: a failure
+    leaves all tensors bit-identical and the global RNG untouched."""
+    for a in actions:
+        if isinstance(a, _Fill):
+            a.init.validate(a.tensor, layout=a.layout, generator=generator)  # type: ignore[arg-type]
+            continue
+        for t in (a.bias_ih, a.bias_hh):
+            check_tensor(t, "RNN bias")
+            if not t.dtype.is_floating_point:
+                raise LayoutError(f"RNN bias: expected a floating-point tensor, got {t.dtype}.")
+        if a.init is not None:
+            rows = 2 if a.reset_after else 1
+            probe = torch.empty((rows, a.bias_ih.shape[0]), dtype=a.bias_ih.dtype, device="meta")
+            a.init.validate(probe, layout="keras")
+            check_generator(generator, a.bias_ih, a.init.class_name)
+
+
+def check_module(module: object, what: str) -> nn.Module:
+    """``module`` if it is a ``torch.nn.Module``, else an :class:`InitializerArgumentError`."""
+    if not isinstance(module, nn.Module):
+        raise InitializerArgumentError(
+            f"{what}: expected a torch.nn.Module. Received {shown(module, 80)} "
+            f"(type {type(module).__name__})."
+        )
+    return module
+
+
+def _module_seed(seed: int | None, index: int) -> int | None:
+    """``seed + index``, wrapped into int64 (Keras's seed range), so every module has a seed."""
+    if seed is None:
+        return None
+    return (seed + index + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
 def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
+    validate_actions(actions, generator)
     with torch.no_grad():
         for a in actions:
             if isinstance(a, _Fill):
@@ -288,6 +332,35 @@ def initialize(
         >>> (r["weight"].layout, r["weight"].fan_in, r["weight"].fan_out)
         ('Depthwise(4)', 576.0, 36.0)
     """
+    actions, rows, skipped, version = _plan_initialize(
+        module, keras_version, rng, seed, recurse, initializers)
+    _apply(actions, generator)
+    return InitReport(tuple(rows), tuple(skipped), version.label())
+
+
+def check_initialize(
+    module: nn.Module, *, keras_version: VersionLike = None,
+    generator: torch.Generator | None = None, rng: RngName | None = "torch",
+    seed: int | None = None, recurse: bool = True, **initializers: object,
+) -> None:
+    """Every check :func:`initialize` makes with these arguments, writing nothing.
+
+    Example:
+        >>> import torch, kerasinit
+        >>> check_initialize(torch.nn.Linear(3, 2), kernel_initializer="he_normal")
+    """
+    actions, *_ = _plan_initialize(module, keras_version, rng, seed, recurse, initializers)
+    validate_actions(actions, generator)
+
+
+def _plan_initialize(
+    module: object, keras_version: VersionLike, rng: RngName | None, seed: int | None,
+    recurse: object, initializers: dict[str, object],
+) -> tuple[list[_Action], list[ReportRow], list[SkippedParam], KerasVersion]:
+    module = check_module(module, "initialize")
+    if not isinstance(recurse, bool):
+        raise InitializerArgumentError(
+            f"`recurse` must be True or False. Received: {shown(recurse)}.")
     version = parse_version(keras_version)
     inits, forget = resolve_keywords(initializers, keras_version, seed, rng)
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
@@ -306,8 +379,7 @@ def initialize(
                       if p.keras_layer.startswith("LSTM")}
         skipped += _skipped(prefix, m, view)
     _unmatched(given - used, module, available)
-    _apply(actions, generator)
-    return InitReport(tuple(rows), tuple(skipped), version.label())
+    return actions, rows, skipped, version
 
 
 def keras_defaults_(
@@ -332,8 +404,8 @@ def keras_defaults_(
         generator: torch generator for every draw.
         rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
         seed: reproducible defaults: the i-th supported module (in ``named_modules()`` order)
-            gets Keras defaults seeded with ``seed + i`` (a Keras layer built with seeded
-            initializers). ``generator=`` wins over it.
+            gets Keras defaults seeded with ``seed + i`` (wrapped into int64, Keras's seed
+            range; a Keras layer built with seeded initializers). ``generator=`` wins over it.
 
     Returns:
         An :class:`InitReport`; ``report.skipped`` lists parameters of unknown modules.
@@ -345,7 +417,10 @@ def keras_defaults_(
         >>> report["0.weight"].distribution, [s.name for s in report.skipped]
         ('U[-0.05, 0.05)', ['1.weight', '1.bias'])
     """
+    check_module(module, "keras_defaults_")
     version = parse_version(keras_version)
+    if seed is not None:  # checked once, before the per-module seeds are derived
+        get("glorot_uniform", seed=seed, rng=rng)
     actions: list[_Action] = []
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
@@ -364,7 +439,7 @@ def keras_defaults_(
             parsed[layers] = parse_keywords(defaults, version)
         bases, forget = parsed[layers]
         keywords = {p.keyword for p in specs}
-        module_seed = None if seed is None else seed + index
+        module_seed = _module_seed(seed, index)
         inits = {k: bind(b, module_seed, rng) for k, b in bases.items() if k in keywords}
         a, r, _ = _plan_module(prefix, m, view, inits, forget, version)
         actions += a

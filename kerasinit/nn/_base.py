@@ -27,7 +27,8 @@ from kerasinit.modules.apply import (
     parse_keywords,
 )
 
-__all__ = ["KerasConfig", "KerasLayerMixin", "configure"]
+__all__ = ["KerasConfig", "KerasLayerMixin", "configure", "final_device", "private_generator",
+           "uninitialized"]
 
 #: layer -> (its serialized initializers, the same parsed once): reset_parameters() reuses the
 #: parsed ones while the serialized config is unchanged. Not module state (pickling, deepcopy
@@ -161,3 +162,27 @@ def torch_uniform_(tensor: torch.Tensor, bound: float, generator: torch.Generato
     """torch's own default for weights with no Keras counterpart (U(-bound, bound))."""
     with torch.no_grad():
         tensor.uniform_(-bound, bound, generator=generator)
+
+
+def final_device(device: Any) -> torch.device:
+    """Where a module built on ``meta`` must be materialized (``device`` or torch's default)."""
+    return torch.device(device) if device is not None else torch.get_default_device()
+
+
+def uninitialized(cls: type[nn.Module], *args: Any, device: Any = None, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)`` without torch's default initialization.
+
+    Built on the meta device (where torch's own ``reset_parameters`` draws nothing), then
+    materialized with uninitialized storage, which the Keras initializers then fill: a seeded
+    kerasinit layer never advances torch's global RNG.
+    """
+    return cls(*args, device="meta", **kwargs).to_empty(device=final_device(device))
+
+
+def private_generator(generator: torch.Generator | None, seed: int | None,
+                      device: torch.device) -> torch.Generator | None:
+    """For weights with no Keras counterpart: ``generator``, else a private generator seeded
+    from the layer's ``seed`` (so a seeded layer never uses the global RNG), else None."""
+    if generator is not None or seed is None:
+        return generator
+    return torch.Generator(device=device).manual_seed(seed % (1 << 64))

@@ -9,7 +9,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
-from kerasinit.nn._base import KerasLayerMixin, configure
+from kerasinit.nn._base import KerasLayerMixin, configure, final_device, private_generator
 
 __all__ = ["MultiheadAttention"]
 
@@ -22,7 +22,8 @@ class MultiheadAttention(KerasLayerMixin, nn.MultiheadAttention):
     (torch leaves it at the Linear default). Fans follow ``keras_version``: Keras >= 3.15 uses
     the einsum axes (E_in, h·d); Keras <= 3.14 and tf_keras the rank rule (h·E_in, d·E_in) and
     (h·d, h·E). Biases: zeros (Keras (h, d) per projection). ``add_bias_kv``'s ``bias_k`` /
-    ``bias_v`` have no Keras counterpart and keep torch's xavier_normal_ (from ``generator``).
+    ``bias_v`` have no Keras counterpart and keep torch's xavier_normal_ (from ``generator``, or a
+    private generator seeded with ``seed``: a seeded layer never touches the global RNG).
 
     Example:
         >>> from kerasinit import nn as knn
@@ -43,8 +44,11 @@ class MultiheadAttention(KerasLayerMixin, nn.MultiheadAttention):
             "MultiheadAttention", "MultiHeadAttention",
             {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
+        # built on meta (torch's own init of out_proj would draw from the global RNG), then
+        # materialized; every parameter is written below
         super().__init__(embed_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn,
-                         kdim, vdim, batch_first, device, dtype)
+                         kdim, vdim, batch_first, "meta", dtype)
+        self.to_empty(device=final_device(device))
         self._keras_setup(config, generator)
         self._reset_parameters()
 
@@ -53,7 +57,8 @@ class MultiheadAttention(KerasLayerMixin, nn.MultiheadAttention):
             return
         for extra in (self.bias_k, self.bias_v):
             if extra is not None:
-                nn.init.xavier_normal_(extra, generator=self.generator)
+                g = private_generator(self.generator, self.seed, extra.device)
+                nn.init.xavier_normal_(extra, generator=g)
 
     def reset_parameters(self) -> None:
         """Re-initialize every projection with the layer's Keras initializers."""

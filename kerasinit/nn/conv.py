@@ -24,7 +24,7 @@ from kerasinit.bridge.initializer import RngName
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.params import ParamSpec, param_spec, separable_specs
-from kerasinit.nn._base import KerasLayerMixin, configure
+from kerasinit.nn._base import KerasLayerMixin, configure, uninitialized
 
 __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
@@ -220,9 +220,13 @@ class _Separable(KerasLayerMixin, nn.Module):
         conv = nn.Conv1d if self._n == 1 else nn.Conv2d
         mid = in_channels * depth_multiplier
         self.depth_multiplier = depth_multiplier
-        self.depthwise = conv(in_channels, mid, kernel_size, stride, padding, dilation,
-                              in_channels, False, padding_mode, device, dtype)
-        self.pointwise = conv(mid, out_channels, 1, bias=bias, device=device, dtype=dtype)
+        # built without torch's default init (it would draw from the global RNG): every weight
+        # is written by the Keras initializers below
+        self.depthwise = uninitialized(conv, in_channels, mid, kernel_size, stride, padding,
+                                       dilation, in_channels, False, padding_mode, device=device,
+                                       dtype=dtype)
+        self.pointwise = uninitialized(conv, mid, out_channels, 1, bias=bias, device=device,
+                                       dtype=dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()
 

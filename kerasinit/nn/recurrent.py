@@ -24,7 +24,13 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
-from kerasinit.nn._base import JIT_IGNORED, KerasLayerMixin, configure, torch_uniform_
+from kerasinit.nn._base import (
+    JIT_IGNORED,
+    KerasLayerMixin,
+    configure,
+    private_generator,
+    torch_uniform_,
+)
 
 __all__ = ["GRU", "LSTM", "RNN"]
 
@@ -58,8 +64,9 @@ class _Recurrent(KerasLayerMixin):
         assert isinstance(self, nn.RNNBase)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, param in self.named_parameters(recurse=False):
-            if name.startswith("weight_hr"):
-                torch_uniform_(param, bound, self.generator)
+            if name.startswith("weight_hr"):  # LSTM proj_size: no Keras counterpart
+                torch_uniform_(param, bound,
+                               private_generator(self.generator, self.seed, param.device))
 
     def __prepare_scriptable__(self) -> nn.Module:
         """What ``torch.jit.script`` compiles: the plain torch class sharing these parameters.

@@ -7,6 +7,9 @@
 >>> plan.rows[0].keras_shape, plan.rows[0].resolved.distribution.formula()
 ((8, 4), 'U[-0.707107, 0.707107)')
 
+``read`` also takes a live Keras model object (a keras_hub backbone, any Keras 3 model): see
+:mod:`kerasinit.porting.live`.
+
 Files are data: no module named in a config is imported and no ``Lambda`` code is run.
 """
 
@@ -14,7 +17,7 @@ from kerasinit.porting.apply import ApplyReport as ApplyReport
 from kerasinit.porting.apply import PlanMismatchError as PlanMismatchError
 from kerasinit.porting.build import CustomObjectError as CustomObjectError
 from kerasinit.porting.build import UnknownLayerError as UnknownLayerError
-from kerasinit.porting.build import read as read
+from kerasinit.porting.live import read as read
 from kerasinit.porting.load_report import LoadReport as LoadReport
 from kerasinit.porting.load_report import WeightsMismatchError as WeightsMismatchError
 from kerasinit.porting.plan import Plan as Plan

@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from kerasinit.bridge.checks import check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
-from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
+from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.matching import Pair, pair_up, torch_units
 from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
 
@@ -243,6 +245,9 @@ def apply_plan(
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"plan.apply needs a torch.nn.Module. Received {type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone onto its transformers twin: pairing by name
+        return apply_twin(plan, model, *twin, strict=strict, generator=generator, rng=rng)
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_up(plan, model, units, mapping)
     label = plan.keras_version.label()
@@ -258,13 +263,19 @@ def apply_plan(
             "layers explicitly, or strict=False to apply what matches)", report)
     todo = [w for w in works if not w.problems]
     _check_rng(todo, rng)
+    _validate(todo, plan, generator, rng)  # every write's checks, before the first write
     saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)]
+    rng_state = torch.get_rng_state()
+    gen_state = generator.get_state() if generator is not None else None
     try:
         done = _write(todo, plan, generator, rng)
     except BaseException:
         with torch.no_grad():  # all or nothing: put back what was already written
             for tensor, copy in saved:
                 tensor.copy_(copy)
+        torch.set_rng_state(rng_state)
+        if generator is not None and gen_state is not None:
+            generator.set_state(gen_state)
         raise
     return build_report(plan, [(w.pair, w.rows, bool(w.problems)) for w in works],
                         unmatched_units, problems, unmatched_keras, done, applied=True)
@@ -287,6 +298,32 @@ def _check_rng(works: list[_Work], rng: RngName | None) -> None:
             f"rng={rng!r} reproduces Keras's values from each initializer's seed, but these "
             f"initializers have seed=None: {', '.join(unseeded[:8])}"
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
+
+
+def _validate(works: list[_Work], plan: PlanView, generator: object,
+              rng: RngName | None) -> None:
+    """The checks of every write :func:`_write` will make, writing and drawing nothing."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise KerasInitError(
+            f"`generator` must be a torch.Generator or None. Received: {shown(generator, 80)} "
+            f"(type {type(generator).__name__}).")
+    for w in works:
+        unit = w.pair.unit
+        for _name, tensor, init, layout, fans in w.direct:
+            init.validate(tensor, layout=layout, fans=fans, generator=generator,  # type: ignore[arg-type]
+                          rng=rng)
+        for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
+            ih = tensor_at(unit.module, ih_name)
+            check_tensor(ih, init.class_name)
+            check_tensor(tensor_at(unit.module, hh_name), init.class_name)
+            n = ih.shape[0]
+            probe = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device="meta")
+            init.validate(probe, layout="keras", fans=fans, rng=rng)
+        if w.keywords:
+            keywords: dict[str, Any] = dict(w.keywords)
+            module_apply.check_initialize(unit.module, keras_version=plan.keras_version,
+                                          generator=generator,  # type: ignore[arg-type]
+                                          rng=rng, recurse=False, **keywords)
 
 
 def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None,

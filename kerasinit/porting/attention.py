@@ -12,7 +12,8 @@ from typing import Any
 
 from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 
-__all__ = ["analyze_einsum", "dot_attention", "einsum_dense", "multi_head_attention"]
+__all__ = ["analyze_einsum", "dot_attention", "einsum_dense", "grouped_query_attention",
+           "multi_head_attention"]
 
 Shape = tuple[int, ...]
 Dim = int | None
@@ -52,6 +53,36 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
     if ctx.use_bias:
         rows.append(WeightDef("attention_output/bias", "bias", "bias_initializer", bias,
                               _shape(eo)))
+    return rows
+
+
+def grouped_query_attention(ctx: LayerCtx) -> list[WeightDef]:
+    """``GroupedQueryAttention`` (``keras.layers.GroupQueryAttention``): query/key/(gate)/value/attention_output EinsumDense sublayers;
+    query and gate (Eq, Hq, d), key and value (E, Hkv, d), output (Hq, d, Eq)."""
+    hq, hkv = int(ctx.get("num_query_heads")), int(ctx.get("num_key_value_heads"))
+    d = int(ctx.get("head_dim"))
+    q = ctx.extra_shapes.get("query") or ctx.input_shape
+    v = ctx.extra_shapes.get("value") or q
+    k = ctx.extra_shapes.get("key") or v
+    eq, ek, ev = (None if s is None else s[-1] for s in (q, k, v))
+    kernel = ctx.weight("kernel", None).identifier
+    bias = ctx.weight("bias", None).identifier
+    proj_axes: Axes = ((0,), (1, 2))
+    parts = [("query", eq, hq), ("key", ek, hkv)]
+    if ctx.get("use_gate"):
+        parts.append(("gate", eq, hq))
+    parts.append(("value", ev, hkv))
+    rows = []
+    for name, e_in, heads in parts:
+        rows.append(WeightDef(f"{name}/kernel", "kernel", "kernel_initializer", kernel,
+                              _shape(e_in, heads, d), einsum_axes=proj_axes))
+        if ctx.use_bias:
+            rows.append(WeightDef(f"{name}/bias", "bias", "bias_initializer", bias, (heads, d)))
+    rows.append(WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
+                          _shape(hq, d, eq), einsum_axes=((0, 1), (2,))))
+    if ctx.use_bias:
+        rows.append(WeightDef("attention_output/bias", "bias", "bias_initializer", bias,
+                              _shape(eq)))
     return rows
 
 

@@ -128,9 +128,9 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
             if keys:
                 skipped.append(Skipped(record.path, record.class_name,
                                        f"unknown layer class with {', '.join(keys)}"))
-            elif record.class_name in _STATE_LAYERS:
+            elif record.class_name in STATE_LAYERS:
                 notes.append(f"{record.path} ({record.class_name}): its weights are state "
-                             f"({_STATE_LAYERS[record.class_name]}), not initialized")
+                             f"({STATE_LAYERS[record.class_name]}), not initialized")
             else:
                 notes.append(f"{record.path} ({record.class_name}): unknown class without "
                              f"initializer keys; assumed to have no initialized weights")
@@ -167,7 +167,8 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
                 draw_order=draw_order(loaded.config, found.records, version, layers))
 
 
-_STATE_LAYERS = {
+#: layers whose weights are state set from data, not initialized.
+STATE_LAYERS = {
     "Normalization": "mean and variance from adapt() or the config",
     "Discretization": "bin boundaries", "StringLookup": "a vocabulary",
     "IntegerLookup": "a vocabulary", "TextVectorization": "a vocabulary",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kerasinit.mappings import layers as table
@@ -20,7 +20,7 @@ from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
 from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef, weight_def
 
-__all__ = ["FAMILIES", "WEIGHTLESS", "LayerCtx", "WeightDef", "gru_default_reset_after",
+__all__ = ["FAMILIES", "WEIGHTLESS", "WRAPPERS", "LayerCtx", "WeightDef", "gru_default_reset_after",
            "weights_of"]
 
 def _shape(*dims: Dim) -> Shape | None:
@@ -215,6 +215,39 @@ def _prelu(ctx: LayerCtx) -> list[WeightDef]:
     return [_def(ctx, "alpha", shape)]
 
 
+def _reversible_embedding(ctx: LayerCtx) -> list[WeightDef]:
+    """keras(_hub) ``ReversibleEmbedding``: an Embedding plus, with ``tie_weights=False``, a
+    ``reverse_embeddings`` (output_dim, input_dim) from the same initializer."""
+    vocab, dim = ctx.get("input_dim"), ctx.get("output_dim")
+    rows = [_def(ctx, "embeddings", _shape(vocab, dim))]
+    if not ctx.get("tie_weights", default=True):
+        rows.append(_def(ctx, "reverse_embeddings", _shape(dim, vocab)))
+    return rows
+
+
+def _stft(ctx: LayerCtx) -> list[WeightDef]:
+    """``STFTSpectrogram``: real/imag kernels (frame_length, 1, fft_length // 2 + 1)."""
+    frame = int(ctx.get("frame_length", default=256))
+    fft = int(ctx.get("fft_length") or 2 ** math.ceil(math.log2(frame)))
+    mode = ctx.get("mode", default="log")
+    args = {"window": ctx.get("window", default="hann"),
+            "scaling": ctx.get("scaling", default="density"),
+            "periodic": bool(ctx.get("periodic", default=False))}
+    return [WeightDef(f"{side}_kernel", "kernel", "", {"class_name": "STFT", "config": {
+                "side": side, **args}}, (frame, 1, fft // 2 + 1))
+            for side in ("real", "imag") if mode != ("imag" if side == "real" else "real")]
+
+
+def _spectral_normalization(ctx: LayerCtx) -> list[WeightDef]:
+    """``SpectralNormalization``'s own ``vector_u`` (1, units or filters of the wrapped layer);
+    the wrapped layer is planned as a layer of its own."""
+    inner = ctx.get("layer")
+    cfg = inner.get("config") if isinstance(inner, Mapping) else None
+    n = (cfg.get("units", cfg.get("filters", cfg.get("output_dim")))
+         if isinstance(cfg, Mapping) else None)
+    return [_def(ctx, "vector_u", _shape(1, n), note="power-iteration vector, not trained")]
+
+
 #: the table's ``builder`` names -> the function deriving that family's weights
 BUILDERS: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     "generic": _generic,
@@ -228,7 +261,14 @@ BUILDERS: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     "mha": attention.multi_head_attention,
     "einsum": attention.einsum_dense,
     "dot_attention": attention.dot_attention,
+    "gqa": attention.grouped_query_attention,
+    "reversible_embedding": _reversible_embedding,
+    "stft": _stft,
+    "spectral_normalization": _spectral_normalization,
 }
+
+#: layers with their own weights that wrap a layer planned on its own
+WRAPPERS = table.WRAPPERS
 
 #: every Keras class (and alias) of the layer table -> its weights
 FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {

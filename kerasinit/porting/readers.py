@@ -38,7 +38,7 @@ from kerasinit.mappings.errors import KerasInitError, format_choices, shown
 
 __all__ = [
     "MAX_CONFIG_BYTES", "MAX_METADATA_BYTES", "MAX_ZIP_ENTRIES", "Loaded", "ModelFileError",
-    "load", "open_regular", "read_member",
+    "check_zip_directory", "load", "open_regular", "read_member",
 ]
 
 #: the largest config (JSON text) kerasinit reads: 16 MiB (a Keras model config is usually
@@ -263,7 +263,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _check_zip_directory(path: Path) -> None:
+def check_zip_directory(path: Path) -> None:
     """Refuse a central directory with more than MAX_ZIP_ENTRIES entries before zipfile
     builds one object per entry (its end record states the count)."""
     try:
@@ -281,7 +281,7 @@ def _check_zip_directory(path: Path) -> None:
 
 def _from_zip(path: Path) -> Loaded:
     origin = f"{path.name} (Keras 3 archive)"
-    _check_zip_directory(path)
+    check_zip_directory(path)
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()

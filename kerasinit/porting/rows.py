@@ -36,6 +36,10 @@ class PlanRow:
         blocks: >1 for Keras 1 per-gate RNN weights (blocks initialized separately).
         fans: a fan override (old Keras layouts).
         note: remarks (``unit_forget_bias``, Keras 1 quirks, why a shape is unknown).
+        live_seed: read from a live model only: the seed the initializer object drew (an
+            unseeded Keras 3 random initializer draws one when it is constructed and keeps it
+            while its config says ``seed=None``); None for files and non-random initializers.
+        variable_path: read from a live model only: the Keras ``Variable.path``.
         seed_source: where a replayed seed came from (``"draw #3"``, ``"seeds="``), or "".
     """
 
@@ -52,6 +56,8 @@ class PlanRow:
     blocks: int = 1
     fans: tuple[float, float] | None = None
     note: str = ""
+    live_seed: int | None = None
+    variable_path: str = ""
     seed_source: str = ""
 
     @property
@@ -97,6 +103,7 @@ class PlanRow:
                 "keras_shape": list(r.keras_shape),
             },
             "keras_version": str(self.keras_version), "blocks": self.blocks, "note": self.note,
+            "live_seed": self.live_seed, "variable_path": self.variable_path,
             **({"seed_source": self.seed_source} if self.seed_source else {}),
         }
 

@@ -23,7 +23,9 @@ _PASS = frozenset({
     "GaussianDropout", "AlphaDropout", "Masking", "ActivityRegularization", "UnitNormalization",
     "Identity", "Rescaling", "BatchNormalization", "LayerNormalization", "GroupNormalization",
     "PReLU", "Normalization", "InputLayer", "Add", "Subtract", "Multiply", "Average", "Maximum",
-    "Minimum", "Lambda", "Attention", "AdditiveAttention",
+    "Minimum", "Lambda", "Attention", "AdditiveAttention", "GroupedQueryAttention",
+    "GroupQueryAttention",
+    "RMSNormalization", "SpectralNormalization", "LayerScale", "PositionEmbedding",
 })
 
 

@@ -165,6 +165,12 @@ class _Walker:
             out = self.layer(inner, path + "/", [inner_in], depth=depth + 1,
                              wrapper="TimeDistributed")
             return None if out is None or s is None else (s[0], s[1], *out[1:])
+        if cls == "SpectralNormalization" and isinstance(cfg.get("layer"), Mapping):
+            out = self.layer(cfg["layer"], path + "/", inputs, depth=depth + 1,
+                             wrapper="SpectralNormalization")
+            self.result.records.append(LayerRecord(path, name, cls, cfg, inputs[0] if inputs
+                                                   else None, {}, wrapper))
+            return out
         if cls == "RNN" and isinstance(cfg.get("cell"), (Mapping, list)):
             cells = cfg["cell"] if isinstance(cfg["cell"], list) else [cfg["cell"]]
             if isinstance(cfg["cell"], Mapping) and cfg["cell"].get("class_name") == "StackedRNNCells":
@@ -198,7 +204,8 @@ class _Walker:
 
     def _extra(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
                inputs: list[Shape | None]) -> dict[str, Shape]:
-        if d.get("class_name") != "MultiHeadAttention":
+        if d.get("class_name") not in ("MultiHeadAttention", "GroupedQueryAttention",
+                                       "GroupQueryAttention"):
             return {}
         out: dict[str, Shape] = {}
         bc = d.get("build_config")

@@ -25,8 +25,10 @@ Layouts of the formats (Keras 3.15.1 and tf_keras 2.21):
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from kerasinit.mappings.errors import format_choices
-from kerasinit.porting.readers import ModelFileError
+from kerasinit.porting.readers import ModelFileError, check_zip_directory, open_regular
 
 __all__ = ["MAX_H5_DEPTH", "MAX_H5_NODES", "StoredWeight", "WeightStore", "open_weights"]
 
@@ -44,6 +46,8 @@ MAX_H5_NODES = 200_000
 #: the deepest group nesting kerasinit walks.
 MAX_H5_DEPTH = 48
 
+_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error, lzma.LZMAError,
+                NotImplementedError, ValueError, KeyError)
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Keras 3 sublayer attribute groups in Keras's weight order; others follow alphabetically.
@@ -73,7 +77,7 @@ class StoredWeight:
         """The array (read from the file now)."""
         try:
             arr = np.asarray(self._read())
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        except _READ_ERRORS as exc:
             raise ModelFileError(f"cannot read the stored weight {self.name!r} ({exc}); the file "
                                  f"is probably truncated or corrupted.") from None
         if tuple(arr.shape) != self.shape:
@@ -121,33 +125,43 @@ def open_weights(source: object) -> Iterator[WeightStore]:
             f"Cannot read Keras weights from {type(source).__name__}. Expected a path to a "
             f".keras, .h5 or .weights.h5 file, or a live Keras model.")
     path = Path(source)
-    if not path.is_file():
-        what = "is not a regular file" if path.exists() else "does not exist"
-        raise ModelFileError(f"No such file: {str(path)!r}." if not path.exists() else
-                             f"{str(path)!r} {what}; expected a .keras, .h5 or .weights.h5 file.")
     h5py = _h5py(path.name)
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:  # refuses directories, FIFOs, devices before reading
         head = fh.read(8)
-    try:
-        if head.startswith(_ZIP_MAGIC):
-            with zipfile.ZipFile(path) as archive:
-                if "model.weights.h5" not in archive.namelist():
-                    raise ModelFileError(
-                        f"{path.name} has no model.weights.h5 member, so it holds no weights. "
-                        f"Members: {format_choices(archive.namelist(), limit=10) or '(none)'}.")
-                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as f:
-                    yield _from_h5(f, f"{path.name}:model.weights.h5")
-            return
-        if not head.startswith(_HDF5_MAGIC):
-            raise ModelFileError(f"{path.name} is neither a .keras archive nor an HDF5 file.")
-        with h5py.File(path, "r") as f:
-            yield _from_h5(f, path.name)
-    except zipfile.BadZipFile as exc:
-        raise ModelFileError(f"{path.name}: the archive cannot be opened ({exc}); it is probably "
-                             f"truncated or corrupted.") from None
-    except (OSError, RuntimeError) as exc:
-        raise ModelFileError(f"{path.name}: the HDF5 weights cannot be opened ({exc}); the file "
-                             f"is probably truncated or corrupted.") from None
+        fh.seek(0)
+        try:
+            if head.startswith(_ZIP_MAGIC):
+                check_zip_directory(path)
+                with zipfile.ZipFile(fh) as archive:
+                    if "model.weights.h5" not in archive.namelist():
+                        raise ModelFileError(
+                            f"{path.name} has no model.weights.h5 member, so it holds no "
+                            f"weights. Members: "
+                            f"{format_choices(archive.namelist(), limit=10) or '(none)'}.")
+                    _check_crc(archive, "model.weights.h5")
+                    # h5py reads the member as a seekable stream: nothing is extracted
+                    with archive.open("model.weights.h5") as member, \
+                            h5py.File(member, "r") as f:
+                        yield _from_h5(f, f"{path.name}:model.weights.h5")
+                return
+            if not head.startswith(_HDF5_MAGIC):
+                raise ModelFileError(f"{path.name} is neither a .keras archive nor an HDF5 file.")
+            with h5py.File(fh, "r") as f:
+                yield _from_h5(f, path.name)
+        except ModelFileError:
+            raise
+        except _READ_ERRORS as exc:
+            raise ModelFileError(
+                f"{path.name}: the weights cannot be read ({type(exc).__name__}: {exc}); the "
+                f"file is probably truncated or corrupted.") from None
+
+
+def _check_crc(archive: zipfile.ZipFile, name: str) -> None:
+    """Stream the member once (1 MiB at a time): zipfile checks its CRC-32 at the end, which
+    random access by h5py never reaches, and HDF5 has no checksum of its own for raw data."""
+    with archive.open(name) as member:
+        while member.read(1 << 20):
+            pass
 
 
 def _h5py(name: str) -> Any:

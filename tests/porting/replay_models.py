@@ -68,6 +68,21 @@ def _models(keras: Any, seed: int) -> dict[str, tuple[Any, list[np.ndarray]]]:
     x = L.MultiHeadAttention(2, 4)(inp, inp)
     x = L.Dense(3)(x)
     out["mha"] = (keras.Model(inp, x), [rng.normal(size=(2, 5, 8)).astype("float32")])
+
+    # a residual block whose shortcut is constructed first (as ResNet's code does) but called
+    # last: construction, first-call and config order all differ
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((4,))
+    shortcut = L.Dense(3, name="shortcut")
+    a = L.Dense(5, name="a")(inp)
+    b = L.Dense(3, name="b")(a)
+    x = L.Dense(2, name="out")(L.Add()([b, shortcut(inp)]))
+    out["branch"] = (keras.Model(inp, x), [rng.normal(size=(2, 4)).astype("float32")])
+
+    # the recurrent model rebuilt from its config after set_random_seed
+    keras.utils.set_random_seed(seed)
+    rebuilt = keras.models.model_from_json(seq.to_json())
+    out["rebuilt"] = (rebuilt, [rng.integers(0, 20, size=(2, 5)).astype("int32")])
     return out
 
 

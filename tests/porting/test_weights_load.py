@@ -336,3 +336,27 @@ def test_a_huge_stored_weight_of_the_wrong_shape_is_never_read(saved: Any,
     with pytest.raises(WeightsMismatchError, match=r"conv/kernel.*200000"):
         read(paths["keras"]).load_weights(twin, forged)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+def test_corrupted_archive_member_and_a_directory_are_refused(saved: Any, tmp_path: Path) -> None:
+    _, paths = saved["image"]
+    data = bytearray(paths["keras"].read_bytes())
+    with zipfile.ZipFile(paths["keras"]) as archive:
+        info = archive.getinfo("model.weights.h5")
+    assert info.compress_type == zipfile.ZIP_STORED  # what Keras writes
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    with zipfile.ZipFile(paths["keras"]) as archive, archive.open(info) as member:
+        import h5py
+
+        with h5py.File(member, "r") as f:  # where the head's kernel values lie in the member
+            offset = f["layers/dense/vars/0"].id.get_offset()
+    data[start + offset + 5] ^= 0x40  # flip one bit of one stored weight: only the CRC shows it
+    bad = tmp_path / "flipped.keras"
+    bad.write_bytes(bytes(data))
+    twin = tw.ImageTwin()
+    before = _state(twin)
+    with pytest.raises(ModelFileError, match="CRC"):
+        read(paths["keras"]).load_weights(twin, bad)
+    with pytest.raises(ModelFileError, match="directory"):
+        read(paths["keras"]).load_weights(twin, tmp_path)
+    assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())

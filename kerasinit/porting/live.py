@@ -1,0 +1,449 @@
+"""``read(keras_model)``: plan a LIVE Keras model object (Keras 3, including keras_hub backbones).
+
+A live model needs no saved config: the reader walks its layers and sublayers recursively
+(``Model.layers`` for models, the directly tracked sublayers for other layers; Keras 3.15 has no
+public recursive walk), gives every layer kerasinit knows the same plan rows a saved file gives
+(the initializers from the layer's own ``get_config()``), takes each weight's Keras shape from the
+built variable, and records the seed each initializer object drew: an unseeded Keras 3
+``RandomInitializer`` draws ``seed = random.randint(1, 10**9)`` when it is constructed and keeps
+it in ``.seed``, while ``get_config()`` still says ``seed=None``. That seed is
+:attr:`PlanRow.live_seed <kerasinit.porting.plan.PlanRow.live_seed>`.
+
+Layers kerasinit has no rule for are walked into: their sublayers are read, and weights a layer
+creates itself are planned from its ``<weight>_initializer`` attribute (or its only initializer
+attribute, with a note); a weight with no initializer in sight is listed in ``plan.skipped``
+(``strict=True`` raises), never dropped in silence.
+
+Keras is never imported here: a Keras object is recognised by its class hierarchy.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.porting import build
+from kerasinit.porting.layerdefs import LayerCtx, WeightDef
+from kerasinit.porting.layers import FAMILIES, WRAPPERS
+from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
+from kerasinit.porting.walk import LayerRecord
+
+__all__ = ["is_keras_object", "read", "read_live"]
+
+_ROOTS = ("keras", "tf_keras")
+_MAX_DEPTH = 64
+
+
+def _keras_root(cls: type) -> str | None:
+    root = (getattr(cls, "__module__", "") or "").split(".")[0]
+    return root if root in _ROOTS else None
+
+
+def is_keras_object(obj: object) -> bool:
+    """True for an instance of a Keras (3 or tf_keras) layer or model, without importing Keras.
+
+    Example:
+        >>> is_keras_object({"class_name": "Sequential"}), is_keras_object("model.keras")
+        (False, False)
+    """
+    return any(c.__name__ in ("Layer", "Operation") and _keras_root(c) for c in type(obj).__mro__)
+
+
+def read(
+    source: object,
+    *,
+    keras_version: VersionLike = None,
+    custom_objects: Mapping[str, object] | None = None,
+    strict: bool = True,
+) -> Plan:
+    """Plan the initialization of a Keras model: a saved file, a config, or a live model object.
+
+    Args:
+        source: a live Keras model or layer (see :func:`read_live`); or a path to a ``.keras``
+            archive, a legacy ``.h5`` file or a ``.json`` file from ``model.to_json()``, a JSON
+            string, or a config dict (see :func:`kerasinit.porting.build.read`).
+        keras_version: override the Keras version whose semantics apply.
+        custom_objects: custom initializer names -> a kerasinit identifier.
+        strict: raise for weights kerasinit cannot plan; ``False`` lists them in
+            ``plan.skipped``.
+
+    Returns:
+        The :class:`~kerasinit.porting.plan.Plan`.
+
+    Example:
+        >>> plan = read({"class_name": "Sequential", "keras_version": "2.2.4", "config": {
+        ...     "layers": [{"class_name": "Dense", "config": {"name": "fc", "units": 4,
+        ...     "batch_input_shape": [None, 8]}}]}})
+        >>> [(r.weight, r.keras_shape) for r in plan.rows]
+        [('kernel', (8, 4)), ('bias', (4,))]
+    """
+    if is_keras_object(source):
+        return read_live(source, keras_version=keras_version, custom_objects=custom_objects,
+                         strict=strict)
+    return build.read(source, keras_version=keras_version, custom_objects=custom_objects,
+                      strict=strict)
+
+
+@dataclass
+class _Found:
+    """A layer found in the walk: a leaf kerasinit has a rule for, or own weights of another."""
+
+    path: str
+    layer: Any
+    family: str | None
+    wrapper: str = ""
+    own: list[Any] = field(default_factory=list)
+    calls: int = 1
+
+
+def _trusted(cls: type) -> bool:
+    """A class whose name may be taken at its word: Keras's own, or keras_hub's public layers
+    (a model-specific class can reuse a name: keras_hub's Gemma ``RMSNormalization`` starts
+    its scale at zeros, Keras's at ones)."""
+    module = getattr(cls, "__module__", "") or ""
+    return _keras_root(cls) is not None or module.startswith("keras_hub.src.layers.")
+
+
+def _family(layer: object) -> str | None:
+    """The rule for this layer: its class's name if it is Keras's or keras_hub's own, else the
+    nearest such base class that kerasinit has a rule for."""
+    for cls in type(layer).__mro__:
+        if cls.__name__ in FAMILIES and _trusted(cls):
+            return cls.__name__
+    return None
+
+
+def _config(layer: Any) -> Mapping[str, Any] | None:
+    try:
+        config = layer.get_config()
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+    return config if isinstance(config, Mapping) else None
+
+
+def _is_model(layer: object) -> bool:
+    return any(c.__name__ in ("Model", "Functional", "Sequential") and _keras_root(c)
+               for c in type(layer).__mro__)
+
+
+def _children(layer: Any) -> list[Any]:
+    if type(layer).__name__ == "Bidirectional" and hasattr(layer, "forward_layer"):
+        return [layer.forward_layer, layer.backward_layer]
+    if _is_model(layer):
+        return list(layer.layers)
+    tracked = getattr(layer, "_layers", None)
+    if isinstance(tracked, list):
+        return list(tracked)
+    flatten = getattr(layer, "_flatten_layers", None)  # tf_keras
+    if callable(flatten):
+        return list(flatten(include_self=False, recursive=False))
+    return []
+
+
+def _weights(layer: Any) -> list[Any]:
+    out: dict[int, Any] = {}
+    for v in getattr(layer, "weights", None) or []:
+        out.setdefault(id(v), v)
+    return list(out.values())
+
+
+def _var_name(v: Any) -> str:
+    path = getattr(v, "path", None) or getattr(v, "name", "") or ""
+    return str(path).removesuffix(":0")
+
+
+def _var_shape(v: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in tuple(v.shape))
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.found: list[_Found] = []
+        self.by_id: dict[int, _Found] = {}
+        self.seen: set[int] = set()
+
+    def visit(self, layer: Any, prefix: str, depth: int, *, top: bool = False,
+              wrapper: str = "") -> None:
+        if depth > _MAX_DEPTH:
+            raise KerasInitError(f"Keras model nested more than {_MAX_DEPTH} levels deep.")
+        if id(layer) in self.seen:
+            if id(layer) in self.by_id:
+                self.by_id[id(layer)].calls += 1
+            return
+        self.seen.add(id(layer))
+        name = str(getattr(layer, "name", "") or type(layer).__name__.lower())
+        path = prefix + name
+        family = None if top and _is_model(layer) else _family(layer)
+        if family is not None and _config(layer) is None:
+            family = None  # no readable config: planned from its variables and attributes
+        children = _children(layer)
+        sub = "" if top else path + "/"
+        if family in WRAPPERS:  # the wrapped layer first, then the wrapper's own weights
+            for child in children:
+                self.visit(child, sub, depth + 1, wrapper=str(family))
+            inside = {id(v) for c in children for v in _weights(c)}
+            record = _Found(path, layer, family, wrapper,
+                            [v for v in _weights(layer) if id(v) not in inside])
+            self.found.append(record)
+            self.by_id[id(layer)] = record
+            return
+        if family is not None:
+            record = _Found(path, layer, family, wrapper)
+            self.found.append(record)
+            self.by_id[id(layer)] = record
+            return
+        kind = type(layer).__name__
+        inner = {"Bidirectional": "Bidirectional", "TimeDistributed": "TimeDistributed",
+                 "RNN": "RNN cell"}.get(kind, "")
+        for i, child in enumerate(children):
+            label = inner
+            if kind == "Bidirectional":
+                label = f"Bidirectional ({'forward' if i == 0 else 'backward'})"
+            self.visit(child, sub, depth + 1, wrapper=label)
+        inside = {id(v) for c in children for v in _weights(c)}
+        own = [v for v in _weights(layer) if id(v) not in inside]
+        if own:
+            self.found.append(_Found(path, layer, None, wrapper, own))
+
+
+def _version_of(model: object, override: VersionLike) -> tuple[KerasVersion, str]:
+    root = next((r for c in type(model).__mro__ if (r := _keras_root(c))), "keras")
+    module = sys.modules.get(root)
+    running = getattr(module, "__version__", None)
+    if override is not None:
+        return parse_version(override), (f"keras_version={str(override)!r} override; the model "
+                                         f"was built by {root} {running}")
+    if not isinstance(running, str):
+        return parse_version(None), f"{root} version unknown: latest Keras 3 semantics"
+    text = f"{running}-tf" if root == "tf_keras" else running
+    return parse_version(text), f"the running {root} {running}"
+
+
+def read_live(
+    model: Any,
+    *,
+    keras_version: VersionLike = None,
+    custom_objects: Mapping[str, object] | None = None,
+    strict: bool = True,
+) -> Plan:
+    """Plan a live Keras model or layer: built shapes, initializers, live seeds.
+
+    Rows are those a saved file of the same model gives (same layer paths, weight names,
+    initializer specs from each layer's ``get_config()``); in addition each row has
+    ``keras_shape`` from the built variable, ``variable_path`` (``Variable.path``) and
+    ``live_seed`` (the seed the initializer object holds, for random initializers).
+
+    Args:
+        model: a Keras 3 model or layer (``Sequential``, functional, subclassed, a keras_hub
+            ``Backbone``), preferably built.
+        keras_version: the semantics to apply; default: the running Keras's version.
+        custom_objects: custom initializer class names -> a kerasinit identifier.
+        strict: raise :class:`~kerasinit.porting.build.UnknownLayerError` for weights with no
+            initializer in sight; ``False`` lists them in ``plan.skipped``.
+
+    Returns:
+        The :class:`~kerasinit.porting.plan.Plan`.
+    """
+    version, version_source = _version_of(model, keras_version)
+    walker = _Walker()
+    try:
+        walker.visit(model, "", 0, top=True)
+        return _plan(model, walker, version, version_source, dict(custom_objects or {}), strict)
+    except KerasInitError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        raise KerasInitError(
+            f"Cannot read the live {type(model).__name__} {getattr(model, 'name', '')!r}: "
+            f"{type(exc).__name__}: {str(exc)[:200]}."
+        ) from None
+
+
+def _plan(model: Any, walker: _Walker, version: KerasVersion, version_source: str,
+          customs: dict[str, object], strict: bool) -> Plan:
+    layers: list[PlanLayer] = []
+    skipped: list[Skipped] = []
+    notes: list[str] = []
+    unknown_inits: dict[str, list[str]] = {}
+    for found in walker.found:
+        actual = type(found.layer).__name__
+        if found.family is not None and found.family != actual:
+            note = (f"{actual} layers are read with the rule of their built-in base class "
+                    f"{found.family}")
+            if note not in notes:
+                notes.append(note)
+        if found.family is None:
+            rows, missing = _own_rows(found, version, customs, unknown_inits, notes)
+        else:
+            rows, missing = _leaf_rows(found, version, customs, unknown_inits, notes)
+        if missing:
+            skipped.append(Skipped(found.path, type(found.layer).__name__,
+                                   "weights with no initializer kerasinit can read: "
+                                   + ", ".join(missing)))
+        if rows:
+            record = _record(found, version)
+            layers.append(PlanLayer(found.path, rows[0].class_name, tuple(rows),
+                                    build._options(record, version), found.wrapper, found.calls))
+        if found.calls > 1:
+            notes.append(f"{found.path} is shared ({found.calls} uses); its weights are created "
+                         f"and initialized once")
+    if unknown_inits:
+        listed = "; ".join(f"{n!r} (in {', '.join(p[:4])})" for n, p in sorted(unknown_inits.items()))
+        raise build.CustomObjectError(
+            f"The model uses initializers that are not Keras built-ins: {listed}. Map each class "
+            f"name to a kerasinit initializer, e.g. read(model, custom_objects="
+            f"{{{next(iter(sorted(unknown_inits)))!r}: 'he_normal'}}).")
+    if skipped and strict:
+        listed = "; ".join(f"{s.path!r} ({s.class_name}: {s.reason})" for s in skipped)
+        raise build.UnknownLayerError(
+            f"Weights kerasinit cannot plan: {listed}. Pass strict=False to plan the rest and "
+            f"list these in plan.skipped, or custom_objects= for custom initializer classes.")
+    name = str(getattr(model, "name", "") or "")
+    source = f"live {type(model).__name__} {name!r}"
+    return Plan(tuple(layers), version, version_source, source, type(model).__name__,
+                tuple(notes), tuple(skipped))
+
+
+def _build_shapes(layer: Any) -> tuple[tuple[int | None, ...] | None, dict[str, Any]]:
+    raw = getattr(layer, "_build_shapes_dict", None)
+    if not isinstance(raw, Mapping) or not raw:
+        return None, {}
+    shapes = {str(k).removesuffix("_shape"): _shape_or_none(v) for k, v in raw.items()}
+    extra = {k: v for k, v in shapes.items() if k in ("query", "key", "value") and v is not None}
+    first = next((v for v in shapes.values() if v is not None), None)
+    return (extra.get("query") or first), extra
+
+
+def _shape_or_none(value: object) -> tuple[int | None, ...] | None:
+    if not isinstance(value, (tuple, list)):
+        return None
+    dims: tuple[object, ...] = tuple(value)
+    if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in dims):
+        return tuple(d if isinstance(d, int) else None for d in dims)
+    return None
+
+
+def _record(found: _Found, version: KerasVersion) -> LayerRecord:
+    config = (_config(found.layer) if found.family else None) or {}
+    shape, extra = _build_shapes(found.layer)
+    name = str(getattr(found.layer, "name", ""))
+    return LayerRecord(found.path, name, found.family or type(found.layer).__name__, config,
+                       shape, extra, found.wrapper, found.calls)
+
+
+def _match(defs: list[WeightDef], variables: list[Any]) -> list[Any | None]:
+    """The built variable of each weight: by name, then the remaining ones in order."""
+    out: list[Any | None] = [None] * len(defs)
+    free = list(variables)
+    for i, d in enumerate(defs):
+        for v in free:
+            n = _var_name(v)
+            if n == d.weight or n.endswith("/" + d.weight):
+                out[i] = v
+                free.remove(v)
+                break
+    for i, d in enumerate(defs):
+        if out[i] is None:
+            for v in free:
+                if d.shape is None or _var_shape(v) == d.shape:
+                    out[i] = v
+                    free.remove(v)
+                    break
+    return out
+
+
+def _initializer_object(layer: Any, wdef: WeightDef) -> Any:
+    """The live initializer object behind a weight (``query/kernel`` -> ``query`` sublayer)."""
+    holder = layer
+    if "/" in wdef.weight:
+        sub = wdef.weight.rsplit("/", 1)[0]
+        holder = next((c for c in _children(layer) if getattr(c, "name", None) == sub), None)
+    elif getattr(layer, "cell", None) is not None and wdef.role != "reverse_embeddings":
+        holder = layer.cell
+    if holder is None or not wdef.keyword:
+        return None
+    return getattr(holder, wdef.keyword, None)
+
+
+def _live_seed(obj: Any) -> int | None:
+    seed = getattr(obj, "seed", None)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _leaf_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
+               unknown: dict[str, list[str]], notes: list[str]) -> tuple[list[PlanRow], list[str]]:
+    record = _record(found, version)
+    ctx = LayerCtx(record.class_name, record.config, version, record.input_shape,
+                   dict(record.extra_shapes))
+    defs = FAMILIES[record.class_name](ctx)
+    variables = found.own if found.family in WRAPPERS else _weights(found.layer)
+    matched = _match(defs, variables)
+    rows: list[PlanRow] = []
+    for wdef, var in zip(defs, matched, strict=True):
+        if var is not None:
+            wdef = replace(wdef, shape=_var_shape(var))
+        elif variables:
+            continue  # a weight this configuration does not create
+        spec = build._spec(wdef.identifier, version, customs, unknown, found.path)
+        if spec is None:
+            continue
+        row = build._row(record, wdef, spec, version)
+        if var is None:
+            row = replace(row, note=(row.note + "; " if row.note else "")
+                          + "layer not built: shape from the config")
+        rows.append(replace(row, live_seed=_live_seed(_initializer_object(found.layer, wdef)),
+                            variable_path=_var_name(var) if var is not None else ""))
+    used = {id(v) for v in matched if v is not None}
+    missing = [f"{_var_name(v)} {_var_shape(v)}" for v in variables if id(v) not in used]
+    return rows, missing
+
+
+def _initializer_attrs(layer: Any) -> dict[str, Any]:
+    out = {}
+    for key, value in vars(layer).items():
+        if any(c.__name__ == "Initializer" and _keras_root(c) for c in type(value).__mro__):
+            out[key] = value
+    return out
+
+
+def _identifier(init: Any) -> dict[str, Any]:
+    return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+def _own_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
+              unknown: dict[str, list[str]], notes: list[str]) -> tuple[list[PlanRow], list[str]]:
+    """Weights a layer without a kerasinit rule creates itself: via its initializer attributes."""
+    state = next((c.__name__ for c in type(found.layer).__mro__
+                  if c.__name__ in build.STATE_LAYERS), None)
+    if state is not None:
+        listed = ", ".join(f"{_var_name(v)} {_var_shape(v)}" for v in found.own)
+        notes.append(f"{found.path} ({type(found.layer).__name__}): its weights are state "
+                     f"({build.STATE_LAYERS[state]}), not initialized: {listed}")
+        return [], []
+    attrs = _initializer_attrs(found.layer)
+    record = _record(found, version)
+    rows: list[PlanRow] = []
+    missing: list[str] = []
+    for var in found.own:
+        full = _var_name(var)
+        short = full.rsplit("/", 1)[-1]
+        key = f"{short}_initializer"
+        note = ""
+        if key not in attrs:
+            if len(attrs) == 1 and len(found.own) == 1:
+                key = next(iter(attrs))
+                note = f"initializer taken from the layer's only initializer attribute {key!r}"
+            else:
+                missing.append(f"{full} {_var_shape(var)}")
+                continue
+        init = attrs[key]
+        wdef = WeightDef(short, short, key, _identifier(init), _var_shape(var), note=note)
+        spec = build._spec(wdef.identifier, version, customs, unknown, found.path)
+        if spec is None:
+            continue
+        row = build._row(record, wdef, spec, version)
+        rows.append(replace(row, live_seed=_live_seed(init), variable_path=full))
+    return rows, missing

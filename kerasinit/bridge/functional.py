@@ -1,8 +1,25 @@
 """Torch-style functional API: one in-place ``*_`` function per canonical Keras initializer.
 
-Each takes the tensor first, then Keras's own parameter names and defaults, then the torch-side
-keywords ``layout``, ``fans``, ``generator`` and ``keras_version``. Each fills the tensor in place
-under ``torch.no_grad()`` and returns it.
+Each takes the tensor first, then the parameters torch's same-named function takes in torch's
+positional order (``gain`` for ``glorot_*_``/``orthogonal_``, ``mean``/``stddev``,
+``minval``/``maxval``, ``value``), so a torch call never lands on a different meaning
+(``he_normal_(w, 2)`` is a ``TypeError``, not a seed). Everything else is keyword-only: ``seed``,
+``layout``, ``fans``, ``generator``, ``keras_version``. Each fills the tensor in place under
+``torch.no_grad()`` and returns it.
+
+torch's keyword names are accepted where the meaning is the same:
+
+========================  ===================  =====================================
+kerasinit function        torch keyword        Keras name / meaning
+========================  ===================  =====================================
+``truncated_normal_``     ``std``              ``stddev``
+``truncated_normal_``     ``a``, ``b``         only if equal to ``mean ∓ 2·stddev``
+``random_normal_``        ``std``              ``stddev``
+``random_uniform_``       ``a``, ``b``         ``minval``, ``maxval``
+``glorot_*_``             ``gain``             VarianceScaling ``scale = gain²``
+``orthogonal_``           ``gain``             ``gain``
+``constant_``             ``val``              ``value``
+========================  ===================  =====================================
 
 Where a same-named torch function differs, the docstring says so: ``truncated_normal_`` cuts at
 ``mean ± 2·stddev`` (torch's ``trunc_normal_`` cuts at the absolute ``a=-2, b=2``), and the
@@ -13,11 +30,13 @@ Where a same-named torch function differs, the docstring says so: ``truncated_no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import LayoutLike
+from kerasinit.mappings.errors import InitializerArgumentError, shown
 from kerasinit.mappings.specs import (
     PRESETS,
     ConstantSpec,
@@ -44,6 +63,40 @@ Fans = tuple[float, float] | None
 Axes = Sequence[int] | None
 
 
+_T = TypeVar("_T")
+
+
+def _alias(function: str, keras_name: str, keras_value: _T, keras_default: object,
+           torch_name: str, torch_value: _T | None) -> _T:
+    """Keras's keyword, or torch's same-meaning keyword (not both, unless they agree)."""
+    if torch_value is None:
+        return keras_value
+    if keras_value != keras_default and keras_value != torch_value:
+        raise InitializerArgumentError(
+            f"{function}: `{torch_name}` (torch's name) and `{keras_name}` (Keras's name) are the "
+            f"same argument; pass one. Received: {torch_name}={shown(torch_value)}, "
+            f"{keras_name}={shown(keras_value)}.")
+    return torch_value
+
+
+def _positive(name: str, value: object, function: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InitializerArgumentError(
+            f"{function}: `{name}` must be a positive number. Received: {name}={shown(value)}.")
+    return float(value)
+
+
+def _check_cut(mean: float, stddev: float, a: float | None, b: float | None) -> None:
+    """torch's absolute bounds ``a``/``b`` are accepted only where they are Keras's cut."""
+    for name, given, keras in (("a", a, mean - 2 * stddev), ("b", b, mean + 2 * stddev)):
+        if given is not None and given != keras:
+            raise InitializerArgumentError(
+                f"truncated_normal_: Keras's TruncatedNormal cuts at mean ± 2·stddev "
+                f"({mean - 2 * stddev:g}, {mean + 2 * stddev:g}); `{name}` (torch's absolute bound) "
+                f"must equal it or be omitted. Received: {name}={shown(given)}. For other bounds "
+                f"use torch.nn.init.trunc_normal_.")
+
+
 def _apply(
     spec: Spec, tensor: torch.Tensor, layout: LayoutLike, fans: Fans,
     generator: torch.Generator | None, keras_version: VersionLike,
@@ -53,8 +106,11 @@ def _apply(
 
 def _preset(name: str, tensor: torch.Tensor, seed: int | None, input_axes: Axes,
             output_axes: Axes, layout: LayoutLike, fans: Fans,
-            generator: torch.Generator | None, keras_version: VersionLike) -> torch.Tensor:
+            generator: torch.Generator | None, keras_version: VersionLike,
+            gain: float = 1.0) -> torch.Tensor:
     scale, mode, dist = PRESETS[name]
+    if gain != 1.0:  # torch's xavier_*_(gain=g) is VarianceScaling with scale g²
+        scale *= _positive("gain", gain, f"{name}_") ** 2
     spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed,
                                input_axes=input_axes,  # type: ignore[arg-type]  # validated by the spec
                                output_axes=output_axes)  # type: ignore[arg-type]
@@ -62,7 +118,7 @@ def _preset(name: str, tensor: torch.Tensor, seed: int | None, input_axes: Axes,
 
 
 def glorot_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, gain: float = 1.0, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -79,11 +135,11 @@ def glorot_uniform_(
         True
     """
     return _preset("glorot_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
-                   keras_version)
+                   keras_version, gain=gain)
 
 
 def glorot_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, gain: float = 1.0, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -100,11 +156,11 @@ def glorot_normal_(
         True
     """
     return _preset("glorot_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
-                   keras_version)
+                   keras_version, gain=gain)
 
 
 def he_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -121,7 +177,7 @@ def he_uniform_(
 
 
 def he_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -141,7 +197,7 @@ def he_normal_(
 
 
 def lecun_uniform_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -157,7 +213,7 @@ def lecun_uniform_(
 
 
 def lecun_normal_(
-    tensor: torch.Tensor, seed: int | None = None, *, input_axes: Axes = None,
+    tensor: torch.Tensor, *, seed: int | None = None, input_axes: Axes = None,
     output_axes: Axes = None, layout: LayoutLike = "torch",
     fans: Fans = None, generator: torch.Generator | None = None, keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -180,8 +236,8 @@ def variance_scaling_(
     scale: float = 1.0,
     mode: Mode = "fan_in",
     distribution: DistributionName = "truncated_normal",
-    seed: int | None = None,
     *,
+    seed: int | None = None,
     input_axes: Sequence[int] | None = None,
     output_axes: Sequence[int] | None = None,
     layout: LayoutLike = "torch",
@@ -210,7 +266,8 @@ def variance_scaling_(
 
 
 def truncated_normal_(
-    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, *,
+    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, *, std: float | None = None,
+    a: float | None = None, b: float | None = None, seed: int | None = None,
     layout: LayoutLike = "torch", generator: torch.Generator | None = None,
     keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -225,12 +282,15 @@ def truncated_normal_(
         >>> bool(w.abs().max() <= 0.1)
         True
     """
+    stddev = _alias("truncated_normal_", "stddev", stddev, 0.05, "std", std)
+    _check_cut(mean, stddev, a, b)
     return _apply(TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
                   generator, keras_version)
 
 
 def random_normal_(
-    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, *,
+    tensor: torch.Tensor, mean: float = 0.0, stddev: float = 0.05, *, std: float | None = None,
+    seed: int | None = None,
     layout: LayoutLike = "torch", generator: torch.Generator | None = None,
     keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -241,12 +301,14 @@ def random_normal_(
         >>> kerasinit.random_normal_(torch.empty(3), stddev=0.0).tolist()
         [0.0, 0.0, 0.0]
     """
+    stddev = _alias("random_normal_", "stddev", stddev, 0.05, "std", std)
     return _apply(RandomNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
                   generator, keras_version)
 
 
 def random_uniform_(
-    tensor: torch.Tensor, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None, *,
+    tensor: torch.Tensor, minval: float = -0.05, maxval: float = 0.05, *, a: float | None = None,
+    b: float | None = None, seed: int | None = None,
     layout: LayoutLike = "torch", generator: torch.Generator | None = None,
     keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -257,12 +319,14 @@ def random_uniform_(
         >>> bool(kerasinit.random_uniform_(torch.empty(100), seed=0).abs().max() <= 0.05)
         True
     """
+    minval = _alias("random_uniform_", "minval", minval, -0.05, "a", a)
+    maxval = _alias("random_uniform_", "maxval", maxval, 0.05, "b", b)
     return _apply(RandomUniformSpec(minval=minval, maxval=maxval, seed=seed), tensor, layout,
                   None, generator, keras_version)
 
 
 def orthogonal_(
-    tensor: torch.Tensor, gain: float = 1.0, seed: int | None = None, *,
+    tensor: torch.Tensor, gain: float = 1.0, *, seed: int | None = None,
     layout: LayoutLike = "torch", generator: torch.Generator | None = None,
     keras_version: VersionLike = None,
 ) -> torch.Tensor:
@@ -298,8 +362,8 @@ def identity_(
 
 
 def constant_(
-    tensor: torch.Tensor, value: object = 0.0, *, layout: LayoutLike = "torch",
-    keras_version: VersionLike = None,
+    tensor: torch.Tensor, value: object = 0.0, *, val: object = None,
+    layout: LayoutLike = "torch", keras_version: VersionLike = None,
 ) -> torch.Tensor:
     r"""Keras ``Constant``: a scalar, or an array in **Keras** layout placed through ``layout``.
 
@@ -311,6 +375,7 @@ def constant_(
         >>> kerasinit.constant_(torch.empty(2, 3), [1.0, 2.0]).tolist()   # Keras kernel (3, 2)
         [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
     """
+    value = _alias("constant_", "value", value, 0.0, "val", val)
     return _apply(ConstantSpec(value=value), tensor, layout, None, None,  # type: ignore[arg-type]
                   keras_version)
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.initializer import Initializer, RngName, get
-from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
+from kerasinit.bridge.layouts import GRU, KerasLayout, Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
@@ -26,7 +26,7 @@ from kerasinit.modules.params import ParamSpec, find_tensor
 from kerasinit.modules.report import ReportRow, make_row
 
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
-           "qualified", "tensor_at"]
+           "qualified", "tensor_at", "version_layout"]
 
 #: Keras recurrent layers with a torch counterpart (the table's ``builder="rnn"`` layers).
 RNN_LAYERS = tuple(name for name, entry in table.LAYERS.items()
@@ -158,3 +158,12 @@ def _write_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
         hh.copy_(to_torch(keras[1], tuple(hh.shape)))
     else:
         hh.zero_()
+
+
+def version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
+    """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
+    recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
+    gates = table.gate_blocks(spec.keras_layer, version)
+    if gates > 1 and spec.role in ("kernel", "recurrent_kernel"):
+        return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
+    return spec.layout

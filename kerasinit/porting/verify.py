@@ -82,6 +82,15 @@ def _unpadded(tensor: Any) -> Any:
     return tensor
 
 
+def _called(pair: Pair, model: nn.Module) -> nn.Module:
+    """The module whose forward gives the pair's output: for a separable conv (two sibling
+    convs, or a container whose forward may never run) the pointwise conv."""
+    if "+" in pair.unit.path:
+        return model.get_submodule(pair.unit.path.rsplit("+", 1)[-1])
+    pointwise = getattr(pair.unit.module, "pointwise", None)
+    return pointwise if isinstance(pointwise, nn.Module) else pair.unit.module
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
@@ -180,7 +189,7 @@ def verify(
                 captured[i] = (_copy(args), _copy(out))  # must not change it; returns None
         return record
 
-    hooks = [pair.unit.module.register_forward_hook(hook(i))
+    hooks = [_called(pair, torch_model).register_forward_hook(hook(i))
              for i, (pair, _) in enumerate(usable)]
     torch_model.eval()
     try:

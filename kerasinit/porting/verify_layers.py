@@ -34,6 +34,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 
+def _channels_first(module: nn.Module) -> bool:
+    """Conv/norm modules, and separable containers (``.pointwise`` conv) output NC..."""
+    return isinstance(module, CHANNELS_FIRST) or isinstance(
+        getattr(module, "pointwise", None), nn.modules.conv._ConvNd)
+
+
 def to_keras(value: Any, shape: tuple[int, ...], module: nn.Module,
              channels_first: bool = False) -> tuple[np.ndarray | None,
                                                                                str]:
@@ -55,7 +61,7 @@ def to_keras(value: Any, shape: tuple[int, ...], module: nn.Module,
     if not isinstance(value, torch.Tensor):
         return None, f"torch output is a {type(value).__name__}"
     arr = value.detach().cpu().numpy()
-    if arr.ndim >= 3 and (channels_first or isinstance(module, CHANNELS_FIRST)):  # NC.. -> N..C
+    if arr.ndim >= 3 and (channels_first or _channels_first(module)):  # NC... -> N...C
         moved = np.moveaxis(arr, 1, -1)
         if moved.shape == shape:
             return moved, "NC... -> N...C"
@@ -164,8 +170,8 @@ def alone(pair: Pair, layer: Any, seen: tuple[tuple[Any, ...], Any] | None,
     layer's input (a torch conv pads inside). ``shift``: a conv bias folded into this
     BatchNorm, taken off Keras's input first.
     """
-    if seen is None:
-        return None, ""
+    if seen is None or "+" in pair.unit.path or hasattr(pair.unit.module, "pointwise"):
+        return None, ""  # a separable pair: the hook saw the pointwise conv's input
     args, _ = seen
     if len(args) != 1 or not isinstance(args[0], torch.Tensor):
         return None, ""

@@ -31,3 +31,11 @@ def test_bench_modules_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert _load("bench_modules").main(["--scale", "0.02", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "keras_defaults_(model)" in out and "× torch construct" in out
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_bench_model_rng_worker_runs(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "unchanged")  # the worker sets it; restored afterwards
+    out = _load("bench_model_rng").worker(backend, "kerasinit", "tiny", repeat=1)
+    assert set(out) == {"first", "warm", "extra_mib", "tensor_mib"}
+    assert out["tensor_mib"] == 4 * 16 * 8 * 4 / 2**20

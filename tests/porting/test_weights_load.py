@@ -88,9 +88,9 @@ def test_every_tensor_bit_identical_and_verify_agrees(saved: Any, name: str, fmt
     assert all(e.status == "used" for e in report.keras)
     check = verify(model, twin, INPUTS[name])
     assert check.ok, str(check)
-    compared = [c for c in check.layers if c.ok is not None]
-    assert len(compared) >= len(expected) // 4 + 1
-    assert max(c.rel for c in compared) <= 1e-5, str(check)
+    assert all(c.ok is not None for c in check.layers), str(check)  # every pair compared
+    assert len(check.layers) == len(report.pairs) + 1
+    assert max(c.rel for c in check.layers) <= 1e-5, str(check)
 
 
 def test_report_lists_every_torch_tensor_and_batch_counter_untouched(saved: Any) -> None:
@@ -360,3 +360,20 @@ def test_corrupted_archive_member_and_a_directory_are_refused(saved: Any, tmp_pa
     with pytest.raises(ModelFileError, match="directory"):
         read(paths["keras"]).load_weights(twin, tmp_path)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+@pytest.mark.parametrize("style", ["siblings", "knn"])
+def test_separable_conv_onto_two_sibling_modules_or_one_layer(saved: Any, style: str) -> None:
+    model, paths = saved["image"]
+    twin = tw.ImageTwin(sep=style)
+    report = read(paths["keras"]).load_weights(twin, paths["keras"])
+    expected = tw.expected_image(model)
+    if style == "siblings":
+        expected = {k.replace("sep.depthwise", "sep_dw").replace("sep.pointwise", "sep_pw"): v
+                    for k, v in expected.items()}
+    state = twin.state_dict()
+    assert {e.torch_name for e in report.loaded} == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(state[key], torch.from_numpy(np.ascontiguousarray(value))), key
+    check = verify(model, twin, INPUTS["image"])
+    assert check.ok and check["sep"].ok and check["sep"].rel <= 1e-5, str(check)

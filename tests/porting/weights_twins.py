@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kerasinit import nn as knn
+
 
 def randomize(keras: Any, model: Any, x: np.ndarray, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
@@ -61,21 +63,36 @@ def image_keras(keras: Any) -> Any:
 
 
 class ImageTwin(nn.Module):
-    def __init__(self, bn_eps: float = 1e-3) -> None:
+    """``sep``: the SeparableConv2D as a container with ``.depthwise``/``.pointwise``
+    (``"container"``), as two sibling convs (``"siblings"``) or as ``kerasinit.nn``'s layer."""
+
+    def __init__(self, bn_eps: float = 1e-3, sep: str = "container") -> None:
         super().__init__()
         self.conv = nn.Conv2d(4, 8, 3, padding=1, groups=2)
         self.bn = nn.BatchNorm2d(8, eps=bn_eps)
         self.prelu = nn.PReLU(8)
         self.dw = nn.Conv2d(8, 16, 3, padding=1, groups=8)
-        self.sep = nn.Module()
-        self.sep.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False)
-        self.sep.pointwise = nn.Conv2d(16, 8, 1)
+        self.style = sep
+        if sep == "siblings":
+            self.sep_dw = nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False)
+            self.sep_pw = nn.Conv2d(16, 8, 1)
+        elif sep == "knn":
+            self.sep = knn.SeparableConv2d(16, 8, 3, padding=1)
+        else:
+            self.sep = nn.Module()
+            self.sep.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False)
+            self.sep.pointwise = nn.Conv2d(16, 8, 1)
         self.up = nn.ConvTranspose2d(8, 4, 3, stride=2)
         self.head = nn.Linear(4, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.prelu(self.bn(self.conv(x)))
-        x = self.sep.pointwise(self.sep.depthwise(self.dw(x)))
+        x = self.dw(self.prelu(self.bn(self.conv(x))))
+        if self.style == "siblings":
+            x = self.sep_pw(self.sep_dw(x))
+        elif self.style == "knn":
+            x = self.sep(x)
+        else:
+            x = self.sep.pointwise(self.sep.depthwise(x))
         return self.head(self.up(x).mean(dim=(2, 3)))
 
 

@@ -34,6 +34,14 @@ def correct_calls(w: torch.Tensor, model: torch.nn.Module, g: torch.Generator) -
                 tuple[Resolved, ...])
     assert_type(init.describe((4, 3)).fan_in, float)
     assert_type(kerasinit.he_normal_(w, generator=g), torch.Tensor)
+    assert_type(kerasinit.truncated_normal_(w, std=0.02), torch.Tensor)
+    assert_type(kerasinit.random_uniform_(w, a=-1.0, b=1.0, seed=3), torch.Tensor)
+    assert_type(kerasinit.glorot_uniform_(w, gain=2.0), torch.Tensor)
+
+    def init_one(m: torch.nn.Module) -> None:
+        kerasinit.initialize(m, recurse=False, kernel_initializer="he_normal")
+
+    assert_type(model.apply(init_one), torch.nn.Module)
     assert_type(kerasinit.variance_scaling_(w, 2.0, "fan_avg", "uniform"), torch.Tensor)
     assert_type(kerasinit.initialize(model, kernel_initializer="he_normal", rng="torch"),
                 InitReport)
@@ -54,6 +62,8 @@ def wrong_calls(w: torch.Tensor, model: torch.nn.Module) -> None:
     kerasinit.keras_defaults_(model, rng="numpy")  # type: ignore[arg-type]
     knn.Linear(3, 4, rng="jax-0.6")  # type: ignore[arg-type]
     kerasinit.get("he_normal")("not a tensor")  # type: ignore[arg-type]
+    kerasinit.he_normal_(w, 2)  # type: ignore[call-arg]  # torch's `a` is not a seed
+    kerasinit.truncated_normal_(w, std="0.02")  # type: ignore[arg-type]
     r: Resolved = kerasinit.describe("glorot_uniform", (24, 8),  # type: ignore[assignment]
                                      layout=layouts.mha_in_proj(2))
     del r

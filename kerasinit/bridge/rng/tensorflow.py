@@ -110,8 +110,22 @@ def uniform(
     bits = out.view(torch.int32)
 
     def fill(a: int, b: int) -> None:
+        w = philox_words(key, c2, c3, a, b - a, device)
+        if device.type == "cpu":  # NumPy: no OpenMP teams per op (they stall under load)
+            import numpy as np
+
+            dst_np = bits[a:b].numpy()
+            for j in range(4):
+                dst_np[:, j] = w[j].numpy()
+            dst_np &= _MANTISSA
+            dst_np |= _ONE_BITS
+            f = dst_np.view(np.float32)
+            f -= np.float32(1.0)
+            f *= np.float32(span)
+            f += np.float32(low)
+            return
         dst = bits[a:b]
-        torch.stack(philox_words(key, c2, c3, a, b - a, device), 1, out=dst)
+        torch.stack(w, 1, out=dst)
         dst.bitwise_and_(_MANTISSA).bitwise_or_(_ONE_BITS)  # 1.m in [1, 2)
         out[a:b].sub_(1.0).mul_(span).add_(low)
 
@@ -144,7 +158,7 @@ def normal(
         dst = out[a:b]
         box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
         box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
-        dst.mul_(sd).add_(mu)
+        _scale(dst, sd, mu)
 
     for_chunks(nblocks, device, fill)
     return out.view(-1)[:n].view(tuple(shape))
@@ -178,16 +192,35 @@ def truncated_normal(
         box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
         # A group is short if any of its four candidates has |x| >= 2: its four bool flags
         # read as one int32 are then nonzero.
-        rejected = dst.abs() >= 2.0
-        rows = torch.nonzero(rejected.view(torch.int32).view(-1)).view(-1)
+        if device.type == "cpu":
+            import numpy as np
+
+            dn = dst.numpy()
+            rejected = np.abs(dn) >= np.float32(2.0)
+            rows = torch.from_numpy(np.flatnonzero(rejected.view(np.int32)))
+        else:
+            rejected_t = dst.abs() >= 2.0
+            rows = torch.nonzero(rejected_t.view(torch.int32).view(-1)).view(-1)
         if rows.numel():
             done = _finish(stream, box, dst.index_select(0, rows), rows + a, device)
             dst.index_copy_(0, rows, done)
-        dst.mul_(sd).add_(mu)
+        _scale(dst, sd, mu)
 
     # Chunks never cross a multiple of 2^24 groups, so their counters share a high word.
     for_chunks(groups, device, fill, align=1 << 24)
     return out.view(-1)[:n].view(tuple(shape))
+
+
+def _scale(dst: torch.Tensor, sd: float, mu: float) -> None:
+    """``dst * sd + mu`` in place, two float32 operations (NumPy on CPU: no OpenMP teams)."""
+    if dst.device.type == "cpu":
+        import numpy as np
+
+        dn = dst.numpy()
+        dn *= np.float32(sd)
+        dn += np.float32(mu)
+    else:
+        dst.mul_(sd).add_(mu)
 
 
 def _f32(x: float) -> float:

@@ -68,8 +68,12 @@ TRUNC_CLIP = _f(0x3FFFFFFF)      # nextafter(2, 0): the truncated normal's clip 
 NORMAL_LO = _f(0xBF7FFFFF)       # nextafter(-1, 0): the normal's uniform lower bound
 
 
-def fma(a: Any, b: Any, c: Any) -> Any:
-    """Correctly rounded float32 ``a * b + c`` of float32 arrays/scalars (see module doc)."""
+def fma(a: Any, b: Any, c: Any, *, tiny: bool = False) -> Any:
+    """Correctly rounded float32 ``a * b + c`` of float32 arrays/scalars (see module doc).
+
+    ``tiny=True`` also rechecks results below 2^-125 (float32 subnormals round at a higher
+    bit); the ``erf_inv`` pipeline never produces them, a user's uniform range may.
+    """
     import numpy as np
 
     s = np.multiply(a, b, dtype=np.float64)
@@ -77,9 +81,11 @@ def fma(a: Any, b: Any, c: Any) -> Any:
     r = s.astype(np.float32)
     bits = s.view(np.int64) if s.ndim else np.array(s).view(np.int64)
     # float64 -> float32 keeps 24 of 53 significant bits: a halfway float64 has its low 29
-    # bits 1 followed by 28 zeros. Subnormal float32 results round higher up: recheck them.
-    suspect = (bits & 0x1FFFFFFF) == 0x10000000
-    suspect |= np.abs(s) < 2.0**-125
+    # bits 1 followed by 28 zeros.
+    suspect = np.bitwise_and(bits, 0x1FFFFFFF)
+    suspect = suspect == 0x10000000
+    if tiny:
+        suspect |= np.abs(s) < 2.0**-125
     if suspect.any():
         idx = np.nonzero(suspect)
         shape = np.shape(s)
@@ -181,7 +187,7 @@ def uniform_from_mantissa(m: Any, minval: float, maxval: float) -> Any:
     import numpy as np
 
     lo, hi = np.float32(minval), np.float32(maxval)
-    return np.maximum(lo, fma(_unit(m), hi - lo, lo))
+    return np.maximum(lo, fma(_unit(m), hi - lo, lo, tiny=True))
 
 
 def normal_from_mantissa(m: Any, version: str) -> Any:

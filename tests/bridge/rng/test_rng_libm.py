@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import platform
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,6 +55,12 @@ def _check(m: torch.Tensor) -> None:
     assert int((libm.radius(m) != rad).sum()) == 0
     assert int((got_s != sin).sum()) == 0
     assert int((got_c != cos).sum()) == 0
+    # The NumPy direct path (CPU, no tables) on the same inputs: sin and cos times the radius.
+    words = m.to(torch.int32).numpy()
+    out_s, out_c = np.empty(len(words), np.float32), np.empty(len(words), np.float32)
+    libm.box_muller_numpy(words, words, out_s, out_c)
+    assert torch.equal(torch.from_numpy(out_s), sin * rad)
+    assert torch.equal(torch.from_numpy(out_c), cos * rad)
 
 
 def _edges() -> torch.Tensor:

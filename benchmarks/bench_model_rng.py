@@ -1,0 +1,122 @@
+"""Whole-model seed-faithful initialization vs Keras itself, first call included.
+
+Run: ``python benchmarks/bench_model_rng.py [--repeat 3] [--cases model,big]``. Two cases:
+
+* ``model``: 48 kernels from 128x128 to 784x256 (a model's worth of small tensors), cycling
+  through GlorotUniform, HeNormal, RandomNormal and LecunNormal with seeds 1..48;
+* ``big``: three 4096x4096 kernels (GlorotUniform, HeNormal, RandomNormal).
+
+For each Keras backend (TensorFlow, JAX) and each side (Keras's own initializers, kerasinit with
+``rng="tensorflow"`` / ``rng="jax"`` into torch ``nn.Linear``-layout weights), a fresh process
+times the first whole-model call (imports excluded, everything else included: TF's first ops,
+JAX's per-shape compiles, kerasinit's one-off tables) and the best of ``--repeat`` later calls,
+and records the peak RSS growth during the first call (kerasinit only: the extra memory beyond
+the already-allocated weights). Prints a Markdown table with the ratios; sides whose backend is
+not installed are skipped. Speed is reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+SIZES = ((128, 128), (256, 128), (256, 256), (512, 256), (784, 256), (128, 512), (384, 384),
+         (512, 128))
+INITS = ("glorot_uniform", "he_normal", "random_normal", "lecun_normal")
+CASES = {
+    "model": [(SIZES[i % len(SIZES)], INITS[i % len(INITS)]) for i in range(48)],
+    "big": [((4096, 4096), name) for name in INITS[:3]],
+    "tiny": [((16, 8), name) for name in INITS],  # for the test that the script runs
+}
+
+
+def _peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def worker(backend: str, side: str, case: str, repeat: int) -> dict[str, float]:
+    """Time one side in this (fresh) process; returns first/warm seconds and extra MiB."""
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import torch
+
+    kernels = CASES[case]
+    if side == "keras":
+        import keras
+
+        inits = [keras.initializers.get({"class_name": n, "config": {"seed": i + 1}})
+                 for i, (_, n) in enumerate(kernels)]
+
+        def run() -> None:
+            for init, (shape, _) in zip(inits, kernels, strict=True):
+                np.asarray(init(shape))
+    else:
+        import kerasinit
+
+        rng = "tensorflow" if backend == "tensorflow" else "jax"
+        weights = [torch.zeros(shape[1], shape[0]) for shape, _ in kernels]
+        ours = [kerasinit.get(n, seed=i + 1, rng=rng) for i, (_, n) in enumerate(kernels)]
+
+        def run() -> None:
+            for init, w in zip(ours, weights, strict=True):
+                init(w)
+    before = _peak_kib()
+    start = time.perf_counter()
+    run()
+    first = time.perf_counter() - start
+    extra_mib = (_peak_kib() - before) / 1024
+    warm = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        warm.append(time.perf_counter() - start)
+    values = sum(s[0] * s[1] for s, _ in kernels)
+    return {"first": first, "warm": min(warm), "extra_mib": extra_mib,
+            "tensor_mib": values * 4 / 2**20}
+
+
+def _spawn(backend: str, side: str, case: str, repeat: int) -> dict[str, float] | None:
+    cmd = [sys.executable, __file__, "--worker", backend, side, case, "--repeat", str(repeat)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        print(f"<!-- {backend}/{side}/{case} failed: {done.stderr.strip()[-300:]} -->")
+        return None
+    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cases", default="model,big")
+    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--worker", nargs=3, metavar=("BACKEND", "SIDE", "CASE"))
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(*args.worker, repeat=args.repeat)))
+        return 0
+    print("| case | backend | Keras first / warm | kerasinit first / warm | ratio first / warm "
+          "| kerasinit extra peak memory |")
+    print("|---|---|---|---|---|---|")
+    for case in args.cases.split(","):
+        for backend in args.backends.split(","):
+            keras = _spawn(backend, "keras", case, args.repeat)
+            ours = _spawn(backend, "kerasinit", case, args.repeat)
+            if keras is None or ours is None:
+                continue
+            print(f"| {case} | {backend} | {keras['first'] * 1e3:.0f} / {keras['warm'] * 1e3:.0f} ms"
+                  f" | {ours['first'] * 1e3:.0f} / {ours['warm'] * 1e3:.0f} ms"
+                  f" | {ours['first'] / keras['first']:.2f}x / {ours['warm'] / keras['warm']:.2f}x"
+                  f" | {ours['extra_mib']:.0f} MiB = {ours['extra_mib'] / ours['tensor_mib']:.2f}x"
+                  f" the weights ({ours['tensor_mib']:.0f} MiB) |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

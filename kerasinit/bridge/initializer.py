@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, overload
 
@@ -26,6 +26,12 @@ import torch
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
 from kerasinit.bridge.faithful import check_faithful_version, sample_keras
+from kerasinit.bridge.interop import (
+    is_shape,
+    keras_shape_and_dtype,
+    substitute_custom,
+    with_class_name,
+)
 from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
 from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import Plan, fill_
@@ -92,6 +98,26 @@ class Initializer:
         """Keras 3 ``get_config()`` of the initializer."""
         return self.spec.get_config()
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, class_name: str | None = None,
+                    keras_version: VersionLike = None) -> Initializer:
+        """Keras's ``from_config``: an Initializer from a config.
+
+        Keras knows the class from ``cls``; kerasinit has one class, so a bare
+        ``get_config()`` dict needs ``class_name=`` (a full serialized dict names its own).
+
+        Example:
+            >>> import kerasinit
+            >>> init = kerasinit.get("he_normal", seed=3)
+            >>> kerasinit.Initializer.from_config(init.get_config(), class_name="HeNormal") == init
+            True
+        """
+        if class_name is None and not (isinstance(config, Mapping) and "class_name" in config):
+            raise InitializerArgumentError(
+                f"A bare get_config() dict does not name its class: pass class_name= (e.g. "
+                f"'HeNormal'), or a serialized dict with 'class_name'. Received: {shown(config)}.")
+        return get(config, class_name=class_name, keras_version=keras_version)
+
     def serialize(self) -> dict[str, Any]:
         """Keras 3 serialized form (``{"module", "class_name", "config", "registered_name"}``)."""
         return self.spec.serialize()
@@ -154,7 +180,8 @@ class Initializer:
     # -- sampling ------------------------------------------------------------------------
     def __call__(
         self,
-        tensor: torch.Tensor,
+        tensor: torch.Tensor | Sequence[int],
+        dtype: str | torch.dtype | None = None,
         *,
         layout: LayoutLike = "torch",
         fans: tuple[float, float] | None = None,
@@ -165,7 +192,11 @@ class Initializer:
 
         Args:
             tensor: a floating-point tensor (float16/bfloat16/float32/float64) on any device;
-                constant initializers also accept integer and bool tensors.
+                constant initializers also accept integer and bool tensors. Or, as Keras calls
+                an initializer, a **Keras** shape: ``init((784, 256), dtype="float32")``
+                returns a new tensor of that shape (layout ``"keras"``).
+            dtype: only with a shape: a Keras dtype name or a torch dtype (default: torch's
+                default dtype).
             layout: how the torch axes map to Keras's kernel layout (``"torch"``, ``"keras"``,
                 ``"embedding"``, ``"gru"``, or a layout object such as ``Depthwise(4)``).
             fans: ``(fan_in, fan_out)`` to use instead of the layout's Keras fans.
@@ -176,8 +207,18 @@ class Initializer:
             KerasInitError: (a ValueError) for a tensor, layout or fans that do not fit;
                 raised before the tensor is touched.
         """
+        if not isinstance(tensor, torch.Tensor) and is_shape(tensor):  # Keras-style init(shape)
+            shape, torch_dtype = keras_shape_and_dtype(tensor, dtype)
+            return self(torch.empty(shape, dtype=torch_dtype),
+                        layout="keras" if layout == "torch" else layout, fans=fans,
+                        generator=generator, rng=rng)
+        if dtype is not None:
+            raise InitializerArgumentError(
+                f"dtype= goes with a shape (the Keras-style call init(shape, dtype)); a tensor "
+                f"keeps its own dtype. Received: dtype={dtype!r} with a {type(tensor).__name__}.")
         # The validation boundary: nothing below may fail for bad input once writing starts.
         check_tensor(tensor, self.class_name)
+        assert isinstance(tensor, torch.Tensor)  # check_tensor raised otherwise
         rng_name = self.rng if rng is None else _check_rng(rng)
         plan = self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng_name)
         return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
@@ -230,7 +271,9 @@ class Initializer:
         with self._lock:
             call_index = self._calls
             self._calls += 1
-        if rng_name != "torch":
+        if rng_name != "torch" and self.spec.is_random:
+            # deterministic initializers have no stream: the in-place torch path writes the
+            # same values without a full-size intermediate
             return self._faithful(tensor, plan, rng_name, seed, call_index, generator)
         with torch.no_grad():
             if generator is not None or seed is None or not self.spec.is_random:
@@ -397,6 +440,8 @@ def get(
     keras_version: VersionLike = None,
     seed: int | None = None,
     rng: RngName | None = "torch",
+    class_name: str | None = None,
+    custom_objects: Mapping[str, object] | None = None,
 ) -> Initializer:
     """Any Keras initializer identifier -> an in-place torch :class:`Initializer`.
 
@@ -411,6 +456,10 @@ def get(
         seed: set (or replace) the seed of a random initializer.
         rng: ``"torch"``, ``"tensorflow"``, ``"jax"``, ``"jax-0.4.38"`` or ``"keras-torch"``
             (see :class:`Initializer`); None means the default, ``"torch"``.
+        class_name: the Keras class of a bare ``get_config()`` dict (``"HeNormal"``).
+        custom_objects: custom initializer names -> any identifier kerasinit accepts
+            (``{"MyInit": "he_normal"}``), as in ``porting.read``; Keras's own classes cannot
+            be run (files and configs are data).
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -425,6 +474,9 @@ def get(
         >>> kerasinit.get({"class_name": "VarianceScaling", "config": {"scale": 2.0}}).describe((8, 4)).fan_in
         4.0
     """
+    if class_name is not None:
+        identifier = with_class_name(identifier, class_name)
+    identifier = substitute_custom(identifier, custom_objects)
     version = parse_version(keras_version)
     if keras_version is None:
         version = object_version(identifier) or version

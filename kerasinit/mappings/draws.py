@@ -98,7 +98,7 @@ _MHA = LayerDraws(
 _DROPOUT = LayerDraws((Site("seed_generator", "seed", "rate"),))
 _AUGMENT = LayerDraws((_SEED,))
 
-#: Keras 3 layer class -> its draw sites (Keras 3.0 - 3.15; verified on 3.15.1).
+#: Keras 3 layer class -> its draw sites (verified on Keras 3.15.1 and keras_hub 0.32).
 KERAS3_DRAWS: dict[str, LayerDraws] = {
     "Dense": LayerDraws(_KB),
     "EinsumDense": LayerDraws(_KB),  # the >= 3.15 einsum-axes rewrite reuses the drawn seed
@@ -132,24 +132,19 @@ KERAS3_DRAWS: dict[str, LayerDraws] = {
     **{name: _AUGMENT for name in (
         "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation",
         "RandomBrightness")},
+    # no random initializer of their own
+    **{name: LayerDraws() for name in (
+        "RMSNormalization", "STFTSpectrogram", "LayerScale", "DINOV2LayerScale",
+        "DINOV3LayerScale")},
+    # a wrapper: the wrapped layer draws as itself (constructed first); build adds vector_u
+    "SpectralNormalization": LayerDraws((), (Site(
+        "initializer", "vector_u", default={"class_name": "TruncatedNormal",
+                                            "config": {"stddev": 0.02}}),)),
+    # keras_hub layers: reverse_embeddings (tie_weights=False) reuse the embeddings initializer
+    # object, so both weights share its one draw
+    "ReversibleEmbedding": LayerDraws(_init("embeddings_initializer")),
+    "PositionEmbedding": LayerDraws(_init("initializer")),
     # RandomCrop draws its own seed in __init__ and then a SeedGenerator(seed=None); its config
     # records the first draw, so a model rebuilt from that config draws none.
     "RandomCrop": LayerDraws((Site("seed_generator", "seed"), Site("seed_generator", "seed"))),
-    # keras_hub: PositionEmbedding gets its initializer in __init__; the LayerScales build a
-    # Constant (no draw).
-    "PositionEmbedding": LayerDraws(_init("initializer")),
-    "DINOV2LayerScale": LayerDraws(),
-    "DINOV3LayerScale": LayerDraws(),
-    # Keras (and keras_hub's subclass): Embedding's __init__ draw; reverse_embeddings reuses that
-    # initializer object. LayerScale (Constant), RMSNormalization ("ones") and STFTSpectrogram
-    # (STFT) build non-random initializers.
-    "ReversibleEmbedding": LayerDraws(_init("embeddings_initializer")),
-    "LayerScale": LayerDraws(),
-    "RMSNormalization": LayerDraws(),
-    "STFTSpectrogram": LayerDraws(),
-    # SpectralNormalization.build creates vector_u with an inline TruncatedNormal(stddev=0.02)
-    # (unseeded: one draw), after the wrapped layer is built.
-    "SpectralNormalization": LayerDraws((), (Site(
-        "initializer", "vector_u",
-        default={"class_name": "TruncatedNormal", "config": {"stddev": 0.02}}),)),
 }

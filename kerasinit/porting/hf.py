@@ -12,7 +12,7 @@
   as they are.
 
 The twin is found anywhere in the torch model (``BertForMaskedLM.bert``, ...); parameters outside
-it (task heads) are reported unmatched. Every value is drawn on the Keras shape with the Keras
+it (task heads) are reported untouched, with the reason. Every value is drawn on the Keras shape with the Keras
 weight's own initializer and fans, then moved to the torch layout. With ``rng="tensorflow"`` (or
 ``"keras-torch"``), a plan read from a live model draws with the seed each initializer object
 holds (:attr:`~kerasinit.porting.plan.PlanRow.live_seed`) when its config has none, which
@@ -271,7 +271,7 @@ def apply_twin(
                  if u.rsplit("/", 1)[0] not in known and not u.startswith(TWINS[twin][2][:-3])]
     label = plan.keras_version.label()
     if problems and strict:
-        report = _report(plan, model, jobs, problems, unused, set(), label)
+        report = _report(plan, model, twin, jobs, problems, unused, set(), label)
         raise PlanMismatchError(
             f"The {twin} at {where or '(root)'} does not match the Keras plan; nothing was "
             f"written:\n  - " + "\n  - ".join(problems[:20])
@@ -284,18 +284,19 @@ def apply_twin(
             if value is not None:
                 job.param.copy_(value)
                 written.add(job.name)
-    return _report(plan, model, jobs, problems, unused, written, label)
+    return _report(plan, model, twin, jobs, problems, unused, written, label)
 
 
-def _report(plan: PlanView, model: nn.Module, jobs: list[_Job], problems: list[str],
+def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[_Job], problems: list[str],
             unused: list[str], written: set[str], label: str) -> ApplyReport:
     entries: list[ApplyEntry] = []
     by_name = {j.name: j for j in jobs}
     for name, param in model.named_parameters():
         job = by_name.get(name)
         if job is None:
-            entries.append(ApplyEntry(name, "", "", "", "", "unmatched",
-                                      "no Keras weight (see problems)"))
+            reason = ("no Keras weight (see problems)" if any(name in p for p in problems)
+                      else f"outside the {twin} twin: not part of the Keras backbone")
+            entries.append(ApplyEntry(name, "", "", "", "", "untouched", reason))
             continue
         row = job.rows[0]
         status = "applied" if name in written else ("planned" if param.is_meta else "not written")

@@ -118,7 +118,7 @@ class Plan:
         """The plan as JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), indent=indent)
 
-    def replay(self, keras_seed: int, *, order: Order = None,
+    def replay(self, keras_seed: int | None, *, order: Order = None,
                seeds: Mapping[str, int] | None = None) -> Plan:
         """This plan with the seeds ``keras.utils.set_random_seed(keras_seed)`` gave each unseeded
         random initializer (see :func:`kerasinit.porting.replay.replay`)."""
@@ -162,7 +162,11 @@ class Plan:
             An :class:`~kerasinit.porting.apply.ApplyReport` listing every torch parameter.
         """
         plan = self
-        if keras_seed is not None or keras_seeds is not None or keras_order is not None:
+        if keras_seed is None and rng not in ("torch", None) and any(
+                r.live_seed is not None and getattr(r.initializer, "seed", 0) is None
+                for r in self.rows):  # a live Keras 3 model: the seeds its initializers hold
+            plan = replay(self, None, seeds=keras_seeds)
+        elif keras_seed is not None or keras_seeds is not None or keras_order is not None:
             if rng in ("torch", None):
                 raise ReplayError(
                     "keras_seed= reproduces the Keras model's own values, which needs a "

@@ -315,14 +315,15 @@ def _branch_notes(config: Mapping[str, Any], prefix: str, drawing: set[str],
     return notes
 
 
-def replay(plan: P, keras_seed: int, *, order: Order = None,
+def replay(plan: P, keras_seed: int | None, *, order: Order = None,
            seeds: Mapping[str, int] | None = None) -> P:
     """The plan with every unseeded random initializer given the seed it drew in Keras.
 
     Args:
         plan: a plan read from a Keras 3 or tf_keras (>= 2.10) model config.
         keras_seed: the ``s`` of ``keras.utils.set_random_seed(s)`` called before the model
-            was built.
+            was built; None for a plan read from a live Keras 3 model, whose initializer
+            objects hold the seeds they drew (``PlanRow.live_seed``: no replay needed).
         order: None for a model built in code in config order; ``"rebuilt"`` for a model
             rebuilt from its config after ``set_random_seed`` (``from_config``,
             ``model_from_json``, ``clone_model``); or the order in which the layers were
@@ -348,25 +349,30 @@ def replay(plan: P, keras_seed: int, *, order: Order = None,
         >>> replay(plan, 42).rows[0].initializer.seed   # random.Random(42).randint(1, 10**9)
         686579304
     """
-    if isinstance(keras_seed, bool) or not isinstance(keras_seed, int):
-        raise ReplayError(f"keras_seed must be the int given to keras.utils.set_random_seed. "
-                          f"Received: {keras_seed!r} (type {type(keras_seed).__name__}).")
     info = plan.draw_order
     live = all(getattr(r, "live_seed", None) is not None
                for layer in plan.layers for r in layer.rows if _draws(r.initializer))
-    if info is None or info.refused:
+    if not (keras_seed is None and live) and (
+            isinstance(keras_seed, bool) or not isinstance(keras_seed, int)):
+        raise ReplayError(f"keras_seed must be the int given to keras.utils.set_random_seed "
+                          f"(None only for a plan read from a live Keras 3 model). Received: "
+                          f"{keras_seed!r} (type {type(keras_seed).__name__}).")
+    if info is None or info.refused or keras_seed is None:
         if live:  # a live Keras 3 model: every initializer object holds the seed it drew
             info = DrawOrder(rule="construction")
         elif info is None:
-            raise ReplayError("This plan records no draw order (it was not made by "
-                              "kerasinit.porting.read); set_random_seed cannot be replayed.")
+            raise ReplayError(
+                "This plan records no draw order and not every random weight has a live seed "
+                "(a tf_keras model draws its seeds at the first call and keeps none on the "
+                "initializer); read the model's config instead: "
+                "kerasinit.porting.read(model.to_json()).")
         else:
             raise ReplayError(f"Cannot replay set_random_seed for this plan: {info.refused}.")
     if order == "rebuilt":
         draws: list[Draw | int] = list(info.rebuilt)
     else:
         draws = _reorder(info.draws, order)
-    stream = random.Random(keras_seed)
+    stream = random.Random(0 if keras_seed is None else keras_seed)
     drawn: dict[tuple[str, str], tuple[int, int]] = {}
     for i, item in enumerate(draws):
         value = stream.randint(1, int(1e9))
@@ -386,7 +392,8 @@ def replay(plan: P, keras_seed: int, *, order: Order = None,
                           f" Keys are 'layer/weight' or 'layer' paths as print(plan) shows them.")
     invisible = [f"#{i} {d.target}/{d.label}" for i, d in enumerate(draws)
                  if isinstance(d, Draw) and not d.used]
-    head = (f"replayed keras.utils.set_random_seed({keras_seed}): {len(draws)} draws in "
+    head = ("seeds read from the live model's initializer objects" if not draws else
+            f"replayed keras.utils.set_random_seed({keras_seed}): {len(draws)} draws in "
             f"{info.rule} order" + (" (config order, built in code)" if order is None else
                                     " (rebuilt from the config)" if order == "rebuilt" else
                                     " (order= given)"))
@@ -394,8 +401,10 @@ def replay(plan: P, keras_seed: int, *, order: Order = None,
     if invisible:
         notes.append(f"draws that seed no weight: {', '.join(invisible[:12])}"
                      f"{', ...' if len(invisible) > 12 else ''}")
-    notes.append("a config cannot show shared initializer objects or other code drawing from "
-                 "random between layers; pass order= (with integers for foreign draws) or seeds=")
+    if draws:
+        notes.append("a config cannot show shared initializer objects or other code drawing "
+                     "from random between layers; pass order= (with integers for foreign "
+                     "draws) or seeds=")
     out: P = dataclasses.replace(cast(Any, plan), layers=tuple(new_layers),
                                  notes=tuple(plan.notes) + tuple(notes), replayed=keras_seed)
     return out

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kerasinit.porting import hub
 from kerasinit.porting.readers import ModelFileError
 from kerasinit.porting.shapes import Shape, output_shape
 
@@ -165,6 +166,14 @@ class _Walker:
             out = self.layer(inner, path + "/", [inner_in], depth=depth + 1,
                              wrapper="TimeDistributed")
             return None if out is None or s is None else (s[0], s[1], *out[1:])
+        if cls in hub.COMPOSITES:
+            expanded = _safe_expand(cls, cfg, inputs)
+            if expanded is not None:
+                subs, out = expanded
+                for sub_name, sub_cls, sub_cfg, shape, extra in subs:
+                    self.result.records.append(LayerRecord(
+                        f"{path}/{sub_name}", sub_name, sub_cls, sub_cfg, shape, extra, cls))
+                return out
         if cls == "SpectralNormalization" and isinstance(cfg.get("layer"), Mapping):
             out = self.layer(cfg["layer"], path + "/", inputs, depth=depth + 1,
                              wrapper="SpectralNormalization")
@@ -306,3 +315,12 @@ def _safe_output_shape(cls: str, cfg: Mapping[str, Any],
     return _as_shape(out) if out is None or all(
         d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
         for d in out) else None
+
+
+def _safe_expand(cls: str, cfg: Mapping[str, Any], inputs: list[Shape | None]
+                 ) -> tuple[list[hub.Sub], Shape] | None:
+    """keras_hub's composite layer as its sublayers, or None (then it is an unknown class)."""
+    try:
+        return hub.expand(cls, cfg, inputs)
+    except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError):
+        return None

@@ -1,7 +1,8 @@
 """Build small Keras models after ``set_random_seed`` and save what the replay tests compare.
 
 Run as a script in a subprocess (``KERAS_BACKEND`` picks the Keras 3 backend; the flavours are
-``keras`` and/or ``tf_keras``): ``python replay_models.py keras,tf_keras SEED OUT.npz [weights]`` (``weights``: no forward pass).
+``keras`` and/or ``tf_keras``): ``python replay_models.py keras,tf_keras SEED OUT.npz [weights]`` (``weights``: no forward
+pass and no order models, for the per-tensor checks on other backends).
 Saves, per model NAME (``flavour/model``): ``NAME:config`` (``to_json()``), ``NAME:w:PATH`` (every weight by its
 variable path), ``NAME:x`` / ``NAME:y`` (a fixed input and the model's output) and, for Keras 3,
 ``NAME:seeds`` (a JSON list of the live initializer seeds, for the draw-order check).
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 
-def _models(keras: Any, seed: int) -> dict[str, tuple[Any, list[np.ndarray]]]:
+def _models(keras: Any, seed: int, extra: bool) -> dict[str, tuple[Any, list[np.ndarray]]]:
     L = keras.layers
     rng = np.random.default_rng(0)
     out: dict[str, tuple[Any, list[np.ndarray]]] = {}
@@ -69,6 +70,8 @@ def _models(keras: Any, seed: int) -> dict[str, tuple[Any, list[np.ndarray]]]:
     x = L.Dense(3)(x)
     out["mha"] = (keras.Model(inp, x), [rng.normal(size=(2, 5, 8)).astype("float32")])
 
+    if not extra:
+        return out
     # a residual block whose shortcut is constructed first (as ResNet's code does) but called
     # last: construction, first-call and config order all differ
     keras.utils.set_random_seed(seed)
@@ -124,7 +127,7 @@ def _save(flavour: str, seed: int, saved: dict[str, Any], forward: bool) -> None
         import tf_keras as keras
     else:
         import keras
-    for model_name, (model, inputs) in _models(keras, seed).items():
+    for model_name, (model, inputs) in _models(keras, seed, extra=forward).items():
         name = f"{flavour}/{model_name}"
         saved[f"{name}:config"] = np.array(model.to_json())
         for wname, value in _weights(model, flavour).items():

@@ -184,7 +184,9 @@ def test_wrapped_twin_and_mismatch(bert: tuple[Any, Any]) -> None:
     statuses = {e.torch_name: e.status for e in report.entries}
     assert statuses["bert.encoder.layer.1.attention.self.value.weight"] == "applied"
     assert all(s == "applied" for n, s in statuses.items() if n.startswith("bert."))
-    assert {s for n, s in statuses.items() if not n.startswith("bert.")} == {"unmatched"}
+    assert {s for n, s in statuses.items() if not n.startswith("bert.")} == {"untouched"}
+    assert report["cls.predictions.bias"].note.startswith("outside the BertModel twin")
+    assert report.unmatched_keras == ("pooled_dense/kernel", "pooled_dense/bias")
     deeper = transformers.BertModel(_bert_config(layers=3))
     before = {n: p.detach().clone() for n, p in deeper.named_parameters()}
     with pytest.raises(PlanMismatchError, match=r"encoder\.layer\.2\.attention\.self\.query"):

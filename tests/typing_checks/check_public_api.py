@@ -49,6 +49,11 @@ def correct_calls(w: torch.Tensor, model: torch.nn.Module, g: torch.Generator) -
     assert_type(knn.Linear(784, 256, kernel_initializer="he_normal", rng="keras-torch", seed=1),
                 knn.Linear)
     assert_type(kerasinit.__version__, str)
+    assert_type(init((784, 256), dtype="float32"), torch.Tensor)  # Keras-style call
+    assert_type(kerasinit.Initializer.from_config({"seed": 1}, class_name="HeNormal"),
+                kerasinit.Initializer)
+    assert_type(kerasinit.get("MyInit", custom_objects={"MyInit": "he_normal"}),
+                kerasinit.Initializer)
 
 
 def wrong_calls(w: torch.Tensor, model: torch.nn.Module) -> None:

@@ -1,0 +1,25 @@
+"""``benchmarks/bench_memory.py`` runs (tiny sizes, two cases); memory is reported, not asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_memory.py"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
+def test_bench_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_memory"] = module
+    spec.loader.exec_module(module)
+    assert module.main(["--size", "64", "--ortho-size", "32", "--names", "orthogonal",
+                        "--rngs", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert "| orthogonal |" in out and "error" not in out

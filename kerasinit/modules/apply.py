@@ -299,6 +299,8 @@ def _plan_initialize(
         raise InitializerArgumentError(
             f"`recurse` must be True or False. Received: {shown(recurse)}.")
     version = parse_version(keras_version)
+    if seed is not None:  # checked once, before the per-module seeds are derived
+        get("glorot_uniform", seed=seed, rng=rng)
     bases, forget = parse_keywords(initializers, keras_version)  # each identifier parsed once
     inits = {key: bind(base, seed, rng) for key, base in bases.items()}
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())

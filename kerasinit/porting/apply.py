@@ -1,21 +1,16 @@
-"""``plan.apply(torch_model)``: pair Keras layers with torch modules, check, then initialize.
+"""``plan.apply(torch_model)``: pair, check every pair, then initialize (all or nothing).
 
-Torch modules are the ones :func:`kerasinit.modules.apply.module_params` knows, plus plain
-containers with ``.depthwise`` / ``.pointwise`` conv children (a Keras ``SeparableConv``; a
-depthwise conv followed by a 1x1 conv in module order also pairs with one).
-Pairing is positional (weight-bearing Keras layers in file order against torch modules in
-``named_modules()`` order; a torch RNN with ``num_layers`` × directions consumes that many
-Keras layers, e.g. a ``Bidirectional`` pair); ``mapping`` overrides it per layer. Every pair is
-checked (layer kind, each weight's shape after the layout conversion) before anything is
-written; the writes go through :func:`kerasinit.modules.apply.initialize` (``recurse=False``)
-or, for weights it has no keyword for (Keras 1 per-gate RNN blocks, old-Keras fan overrides,
-grouped convs that look depthwise), straight through :class:`kerasinit.Initializer`.
+Pairing is :func:`kerasinit.porting.pairing.pair` (names, the traced data flow, kinds and
+shapes; ``mapping`` entries first). Every pair is checked (:mod:`kerasinit.porting.checks`)
+before anything is written; the writes go through :func:`kerasinit.modules.apply.initialize`
+(``recurse=False``) or, for weights it has no keyword for (Keras 1 per-gate RNN blocks, old-Keras
+fan overrides, grouped convs that look depthwise, modules grouped by the pairing), straight
+through :class:`kerasinit.Initializer`. If a write fails, what was written is put back.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -23,211 +18,34 @@ from torch import nn
 
 from kerasinit.bridge.checks import check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName
-from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
-from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
+from kerasinit.porting.checks import Work, check_pair, keras_layer_for, rows_for
 from kerasinit.porting.hf import apply_twin, find_twin
-from kerasinit.porting.matching import Pair, pair_up, torch_units
-from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError, build_report
+from kerasinit.porting.pairing import Pairing, pair
+from kerasinit.porting.report import (
+    ApplyEntry,
+    ApplyReport,
+    Dropped,
+    PlanMismatchError,
+    mismatch_message,
+)
 
 if TYPE_CHECKING:
-    from kerasinit.porting.rows import PlanLayer, PlanRow, PlanView
+    from kerasinit.porting.rows import PlanView
 
 __all__ = ["ApplyEntry", "ApplyReport", "PlanMismatchError", "apply_plan"]
 
-
-_RNN = re.compile(r"_l(\d+)(_reverse)?$")
-
-
-@dataclass
-class _Work:
-    """The checked plan for one pair: initialize() keywords and direct fills."""
-
-    pair: Pair
-    keywords: dict[str, object] = field(default_factory=dict)
-    direct: list[tuple[str, torch.Tensor, Initializer, Layout, tuple[float, float] | None]] = \
-        field(default_factory=list)
-    rows: dict[str, PlanRow] = field(default_factory=dict)  # torch name -> Keras row
-    problems: list[str] = field(default_factory=list)
-    gru_biases: list[tuple[str, str, Initializer, bool, tuple[float, float] | None]] = \
-        field(default_factory=list)
-
-
-def _keras_layer_for(pair: Pair, name: str) -> PlanLayer:
-    match = _RNN.search(name.split(".")[-1])
-    if match is None or len(pair.keras) == 1:
-        return pair.keras[0]
-    dirs = 2 if getattr(pair.unit.module, "bidirectional", False) else 1
-    index = int(match.group(1)) * dirs + (1 if match.group(2) else 0)
-    return pair.keras[min(index, len(pair.keras) - 1)]
-
-
-_MHA_ROWS = {"in_proj_weight": ("query/kernel", "key/kernel", "value/kernel"),
-             "q_proj_weight": ("query/kernel",), "k_proj_weight": ("key/kernel",),
-             "v_proj_weight": ("value/kernel",),
-             "in_proj_bias": ("query/bias", "key/bias", "value/bias"),
-             "out_proj.weight": ("attention_output/kernel",),
-             "out_proj.bias": ("attention_output/bias",)}
-
-
-def _rows_for(layer: PlanLayer, name: str, role: str) -> list[PlanRow]:
-    if layer.class_name == "MultiHeadAttention" and name in _MHA_ROWS:
-        wanted = _MHA_ROWS[name]
-        return [r for w in wanted for r in layer.rows if r.weight == w]
-    keras_role = "bias" if role == "recurrent_bias" else role
-    return [r for r in layer.rows if r.role == keras_role]
-
-
-def _shapes(layout: Layout, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
-    blocks = layout.blocks(shape)
-    if blocks is None:
-        return [layout.keras_shape(shape)]
-    return [lay.keras_shape((sl.stop - sl.start, *shape[1:])) for sl, lay in blocks]
-
-
-def _same(role: str, torch_shapes: list[tuple[int, ...]], rows: list[PlanRow]) -> bool:
-    keras = [r.keras_shape for r in rows]
-    if any(k is None for k in keras):
-        return len(keras) == len(torch_shapes)
-    entry = table.layer(rows[0].class_name)
-    if role in ("bias", "recurrent_bias") and entry is not None and entry.builder == "rnn":
-        k = keras[0]
-        return k is not None and len(torch_shapes) == 1 and torch_shapes[0][-1:] == k[-1:]
-    if role == "alpha":
-        squeeze = [tuple(d for d in s if d != 1) for s in torch_shapes]
-        return squeeze == [tuple(d for d in k if d != 1) for k in keras if k is not None]
-    return torch_shapes == keras
-
-
-def _check(pair: Pair, version_label: str) -> _Work:
-    work = _Work(pair)
-    unit = pair.unit
-    seen_rows: set[tuple[str, str]] = set()
-    split = _split_keywords(pair)
-    for p in unit.params:
-        layer = _keras_layer_for(pair, p.name)
-        torch_name = unit.qual(p.name)
-        rows = _rows_for(layer, p.name, p.role)
-        if not rows:
-            work.problems.append(
-                f"torch {torch_name} ({unit.kind} {p.role}) has no Keras weight in "
-                f"{layer.path} ({layer.class_name}: {', '.join(r.weight for r in layer.rows)})")
-            continue
-        tensor = tensor_at(unit.module, p.name)
-        layout = unit.layouts.get(p.name, p.layout)
-        try:
-            shapes = _shapes(layout, tuple(tensor.shape))
-        except KerasInitError as exc:
-            work.problems.append(f"torch {torch_name}: {exc}")
-            continue
-        if not _same(p.role, shapes, rows):
-            seen_rows.update((r.layer, r.weight) for r in rows)
-            want = ", ".join(f"{r.weight} {r.shape_text}" for r in rows)
-            work.problems.append(
-                f"shape mismatch: Keras {layer.path} ({layer.class_name}) {want} vs torch "
-                f"{torch_name} {tuple(tensor.shape)} (Keras layout {', '.join(map(str, shapes))})")
-            continue
-        for r in rows:
-            seen_rows.add((r.layer, r.weight))
-        row = rows[0]
-        work.rows[torch_name] = row
-        if (row.blocks > 1 or row.fans is not None or unit.direct or p.name in unit.layouts
-                or p.keyword in split):
-            for target, block_layout, block_row in _fill_targets(tensor, layout, rows):
-                fill_layout = (block_layout if block_row.blocks == 1 else
-                               Packed((TorchLayout(),) * block_row.blocks))
-                init = Initializer(block_row.initializer, block_row.keras_version)
-                fans = None
-                if (isinstance(block_row.initializer, VarianceScalingSpec)
-                        and block_row.resolved is not None):
-                    fans = (block_row.resolved.fan_in, block_row.resolved.fan_out)
-                try:
-                    init.describe(tuple(target.shape), layout=fill_layout, fans=fans)
-                except KerasInitError as exc:
-                    work.problems.append(f"torch {torch_name}: {exc}")
-                    break
-                work.direct.append((torch_name, target, init, fill_layout, fans))
-        elif p.role != "recurrent_bias":
-            prev = work.keywords.get(p.keyword)
-            if prev is not None and prev != row.initializer:
-                work.problems.append(
-                    f"{torch_name}: the Keras layers {', '.join(k.path for k in pair.keras)} use "
-                    f"different {p.keyword}s; one torch module cannot take both")
-            work.keywords[p.keyword] = row.initializer
-    for layer in pair.keras:
-        for r in layer.rows:
-            if (r.layer, r.weight) not in seen_rows:
-                work.problems.append(
-                    f"Keras {r.layer}/{r.weight} {r.shape_text} has no torch parameter in "
-                    f"{unit.path or '(root)'} ({type(unit.module).__name__})")
-        if "unit_forget_bias" in layer.options and "bias_initializer" in work.keywords:
-            work.keywords["unit_forget_bias"] = bool(layer.options["unit_forget_bias"])
-    _gru_bias_plan(work)
-    return work
-
-
-def _split_keywords(pair: Pair) -> set[str]:
-    """Keywords whose Keras weights in this pair have different initializers (per-weight seeds
-    of a replayed ``set_random_seed``, one torch module for several Keras layers): those
-    tensors are filled one by one instead of through one ``initialize(**keywords)`` call."""
-    specs: dict[str, set[object]] = {}
-    for p in pair.unit.params:
-        for r in _rows_for(_keras_layer_for(pair, p.name), p.name, p.role):
-            specs.setdefault(p.keyword, set()).add(r.initializer)
-    return {k for k, v in specs.items() if len(v) > 1}
-
-
-def _fill_targets(tensor: torch.Tensor, layout: Layout,
-                  rows: list[PlanRow]) -> list[tuple[torch.Tensor, Layout, PlanRow]]:
-    """One torch tensor holding several Keras weights (``in_proj_weight`` = query, key, value)
-    with different initializers: its blocks, each with its own row."""
-    if len(rows) > 1 and len({r.initializer for r in rows}) > 1:
-        blocks = layout.blocks(tuple(tensor.shape))
-        if blocks is not None and len(blocks) == len(rows):
-            return [(tensor[sl], lay, r) for (sl, lay), r in zip(blocks, rows, strict=True)]
-    return [(tensor, layout, rows[0])]
-
-
-def _gru_bias_plan(work: _Work) -> None:
-    """GRU biases whose ``reset_after`` differs from the version default are filled here.
-
-    :func:`~kerasinit.modules.apply.initialize` follows the version's default ``reset_after``
-    (the same rule as :func:`~kerasinit.mappings.layers.gru_reset_after`);
-    a layer that set it explicitly (tf_keras ``GRU(reset_after=False)``, Keras 2.1
-    ``reset_after=True``) gets its own Keras bias shape: ``(2, 3H)`` -> rows to ``bias_ih`` /
-    ``bias_hh``; ``(3H,)`` -> ``bias_ih``, with ``bias_hh`` zero (torch always applies the reset
-    gate after the recurrent matmul, so that GRU is only approximately portable).
-    """
-    pair = work.pair
-    if pair.unit.kind != "GRU" or "bias_initializer" not in work.keywords:
-        return
-    version = pair.keras[0].rows[0].keras_version
-    if all(k.options.get("reset_after") == table.gru_reset_after(version)
-           for k in pair.keras):
-        return
-    spec = work.keywords.pop("bias_initializer")
-    for p in pair.unit.params:
-        if p.role != "bias":
-            continue
-        name = pair.unit.qual(p.name)
-        row = work.rows[name]
-        layer = _keras_layer_for(pair, p.name)
-        fans = None
-        if isinstance(row.initializer, VarianceScalingSpec) and row.resolved is not None:
-            fans = (row.resolved.fan_in, row.resolved.fan_out)
-        work.gru_biases.append((p.name, p.name.replace("bias_ih", "bias_hh"),
-                                Initializer(row.initializer, version),
-                                bool(layer.options.get("reset_after")), fans))
-        work.rows[pair.unit.qual(p.name.replace("bias_ih", "bias_hh"))] = row
-    del spec
+_keras_layer_for = keras_layer_for  # the names load_weights imports
+_rows_for = rows_for
 
 
 def _gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
               reset_after: bool, fans: tuple[float, float] | None,
               rng: RngName | None) -> RnnBias:
+    """The GRU bias write, for the one RNN bias writer (:func:`~kerasinit.modules.rnn.apply_rnn_bias`)."""
     ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
     return RnnBias(ih, hh, init, forget=False, hidden=int(ih.shape[0]) // 3, gru=True,
                    reset_after=reset_after, fans=fans, rng=rng)
@@ -237,10 +55,13 @@ def apply_plan(
     plan: PlanView,
     model: nn.Module,
     *,
-    mapping: dict[str, str] | None = None,
+    mapping: object = None,
     strict: bool = True,
     generator: torch.Generator | None = None,
     rng: RngName | None = "torch",
+    example_input: object = None,
+    notes: tuple[str, ...] = (),
+    pairing: Pairing | None = None,
 ) -> ApplyReport:
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
@@ -248,20 +69,30 @@ def apply_plan(
     twin = find_twin(plan, model) if mapping is None else None
     if twin is not None:  # a keras_hub backbone onto its transformers twin: pairing by name
         return apply_twin(plan, model, *twin, strict=strict, generator=generator, rng=rng)
-    units = torch_units(model)
-    pairs, unmatched_keras, unmatched_units, problems = pair_up(plan, model, units, mapping)
-    label = plan.keras_version.label()
-    works = [_check(p, label) for p in pairs]
-    for w in works:
-        problems += w.problems
+    if pairing is None:
+        pairing = pair(plan, model, mapping=mapping, example_input=example_input)
+    excluded = frozenset(plan.excluded)
+    works = []
+    ordered: list[str] = []
+    for p, kind in zip(pairing.pairs, pairing.pair_problems, strict=True):
+        work = Work(p, problems=[kind]) if kind else check_pair(p, plan.keras_version, excluded)
+        works.append(work)
+        ordered += work.problems
+    problems = tuple(ordered + list(pairing.problems))
+    notes = (*pairing.ties, f"torch data flow: {pairing.flow}", *notes)
     if problems and strict:
-        report = build_report(plan, [(w.pair, w.rows, bool(w.problems)) for w in works], unmatched_units,
-                              problems, unmatched_keras, {}, applied=False)
-        raise PlanMismatchError(
-            "The torch model does not match the Keras plan; nothing was written:\n  - "
-            + "\n  - ".join(problems) + "\n(pass mapping={keras_layer: torch_module} to pair "
-            "layers explicitly, or strict=False to apply what matches)", report)
+        report = _report(plan, model, pairing, works, {}, problems, notes, written=False)
+        raise PlanMismatchError(mismatch_message(problems, first=_first(plan, works)), report)
     todo = [w for w in works if not w.problems]
+    for i, w in enumerate(works):  # strict=False: write the tensors that fit
+        if w.problems and not w.pair.unit.kind.startswith(("LSTM", "GRU", "SimpleRNN")) \
+                and not pairing.pair_problems[i]:
+            partial = check_pair(dataclasses.replace(w.pair, unit=dataclasses.replace(
+                w.pair.unit, direct=True)), plan.keras_version, excluded)
+            partial.problems = w.problems
+            works[i] = partial
+            todo.append(partial)
+    todo = [w for w in todo if not any(t.is_meta for t in _tensors(w))]
     _check_rng(todo, rng)
     _validate(todo, plan, generator, rng)  # every write's checks, before the first write
     saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)]
@@ -277,16 +108,83 @@ def apply_plan(
         if generator is not None and gen_state is not None:
             generator.set_state(gen_state)
         raise
-    return build_report(plan, [(w.pair, w.rows, bool(w.problems)) for w in works],
-                        unmatched_units, problems, unmatched_keras, done, applied=True)
+    return _report(plan, model, pairing, works, done, problems, notes, written=True)
 
 
-def _tensors(work: _Work) -> list[torch.Tensor]:
+def _first(plan: PlanView, works: list[Work]) -> str:
+    """``Keras layer #k NAME (Class) vs torch module PATH (Class)`` of the first pair (in the
+    torch forward order) with a problem, or ``""``."""
+    index = {layer.path: i + 1 for i, layer in enumerate(plan.layers)}
+    for w in works:
+        if w.problems:
+            k, u = w.pair.keras[0], w.pair.unit
+            return (f"Keras layer #{index.get(k.path, 0)} {k.path} ({k.class_name}) vs torch "
+                    f"module {u.path or '(root)'} ({type(u.module).__name__})")
+    return ""
+
+
+def _report(plan: PlanView, model: nn.Module, pairing: Pairing, works: list[Work],
+            done: dict[str, tuple[str, str, str]], problems: tuple[str, ...],
+            notes: tuple[str, ...], written: bool) -> ApplyReport:
+    """One entry per torch parameter of the model (and per buffer a Keras weight explains)."""
+    entries: dict[str, ApplyEntry] = {}
+    for w in works:
+        unit = w.pair.unit
+        for p in unit.params:
+            name = unit.qual(p.name)
+            tensor = tensor_at(unit.module, p.name)
+            row = w.rows.get(name)
+            implicit = w.implicit.get(name)
+            fits = row is not None or implicit is not None
+            if name in w.skipped:
+                status, note = "untouched", w.skipped[name]
+            elif tensor.is_meta and fits:
+                status, note = "planned", "meta tensor: nothing to write"
+            elif name in done:
+                status, note = ("implicit", implicit[2]) if implicit else ("applied", "")
+            elif not fits:
+                status = "mismatch" if w.problems else "untouched"
+                note = "; ".join(q for q in w.problems if name in q)[:300] or "no Keras weight"
+            else:
+                status = "mismatch" if written else "untouched"
+                note = "" if written else "nothing written: the model does not match the plan"
+            init, dist, extra = done.get(name, ("", "", ""))
+            if not init and row is not None:
+                init, dist = row.initializer.name, row.resolved_text
+            if not init and implicit is not None:
+                init, dist = implicit[1].name, "constant"
+            layer = row.layer if row else (implicit[0].path if implicit else "")
+            weight = row.weight if row else (p.role if implicit else "")
+            entries[name] = ApplyEntry(name, layer, weight, init, dist, status,
+                                       "; ".join(x for x in (note, extra) if x))
+    for unit in pairing.unmatched_units:
+        for p in unit.params:
+            entries.setdefault(unit.qual(p.name), ApplyEntry(
+                unit.qual(p.name), "", "", "", "", "untouched",
+                f"no Keras layer for this {unit.kind}"))
+    for name, _ in model.named_parameters():
+        if name not in entries:
+            owner = name.rsplit(".", 1)[0] if "." in name else ""
+            kind = type(model.get_submodule(owner)).__name__
+            entries[name] = ApplyEntry(name, "", "", "", "", "untouched",
+                                       f"{kind}.{name.rsplit('.', 1)[-1]} has no Keras "
+                                       f"counterpart kerasinit knows")
+    order = {n: i for i, (n, _) in enumerate(model.named_parameters())}
+    ordered = sorted(entries.values(), key=lambda e: order.get(e.torch_name, len(order)))
+    dropped: list[Dropped] = [d for w in works for d in w.dropped]
+    return ApplyReport(tuple(ordered),
+                       tuple((tuple(k.path for k in p.keras), p.unit.path) for p in pairing.pairs),
+                       problems, tuple(k.path for k in pairing.unmatched_keras),
+                       plan.keras_version.label(), tuple(dropped), pairing.how, notes)
+
+
+def _tensors(work: Work) -> list[torch.Tensor]:
     unit = work.pair.unit
-    return [tensor_at(unit.module, p.name) for p in unit.params]
+    return [tensor_at(unit.module, p.name) for p in unit.params
+            if unit.qual(p.name) not in work.skipped]
 
 
-def _check_rng(works: list[_Work], rng: RngName | None) -> None:
+def _check_rng(works: list[Work], rng: RngName | None) -> None:
     """Seed-faithful streams need seeded initializers: refuse before anything is written."""
     if rng == "torch":
         return
@@ -300,7 +198,7 @@ def _check_rng(works: list[_Work], rng: RngName | None) -> None:
             f"{', ...' if len(unseeded) > 8 else ''}. Use rng='torch' (nothing was written).")
 
 
-def _validate(works: list[_Work], plan: PlanView, generator: object,
+def _validate(works: list[Work], plan: PlanView, generator: object,
               rng: RngName | None) -> None:
     """The checks of every write :func:`_write` will make, writing and drawing nothing."""
     if generator is not None and not isinstance(generator, torch.Generator):
@@ -326,15 +224,16 @@ def _validate(works: list[_Work], plan: PlanView, generator: object,
                                           rng=rng, recurse=False, **keywords)
 
 
-def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None,
+def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
            rng: RngName | None) -> dict[str, tuple[str, str, str]]:
     done: dict[str, tuple[str, str, str]] = {}
     for w in works:
         unit = w.pair.unit
         for name, tensor, init, layout, fans in w.direct:
             init(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
-            r = w.rows[name]
-            done[name] = (r.initializer.name, r.resolved_text, "")
+            r = w.rows.get(name)
+            done[name] = (r.initializer.name, r.resolved_text, "") if r else (
+                init.spec.name, "constant", "")
         for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
             apply_rnn_bias(_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, rng),
                            generator)
@@ -345,8 +244,8 @@ def _write(works: list[_Work], plan: PlanView, generator: torch.Generator | None
                 done[unit.qual(n)] = (r.initializer.name, r.resolved_text, note)
         if w.keywords:
             keywords: dict[str, Any] = dict(w.keywords)
-            rep = module_apply.initialize(unit.module, keras_version=plan.keras_version,
-                                          generator=generator, rng=rng, recurse=False, **keywords)
+            rep = module_apply.initialize(unit.module, keras_version=plan.keras_version, generator=generator,
+                             rng=rng, recurse=False, **keywords)
             for row in rep.rows:
                 name = unit.qual(row.name)
                 text = row.distribution

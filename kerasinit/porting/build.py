@@ -163,7 +163,7 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
             f"shapes; pass strict=False to plan the rest and list these as skipped."
         )
     return Plan(tuple(layers), version, version_source, loaded.origin, found.model_class,
-                tuple(notes), tuple(skipped),
+                tuple(notes), tuple(skipped), tuple(found.nodes), found.outputs,
                 draw_order=draw_order(loaded.config, found.records, version, layers))
 
 

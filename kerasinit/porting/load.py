@@ -33,7 +33,8 @@ from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.apply import _keras_layer_for, _rows_for
 from kerasinit.porting.assign import assign_weights, row_key
 from kerasinit.porting.load_report import KerasEntry, LoadReport, TorchEntry, WeightsMismatchError
-from kerasinit.porting.matching import Pair, Unit, pair_up, torch_units
+from kerasinit.porting.matching import Pair, Unit, torch_units
+from kerasinit.porting.pairing import pair_lists
 from kerasinit.porting.weights_h5 import StoredWeight, open_weights
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def load_weights(plan: PlanView, model: nn.Module, source: object, *,
         raise KerasInitError(f"load_weights needs a torch.nn.Module. Received "
                              f"{type(model).__name__}.")
     units = torch_units(model)
-    pairs, unmatched_keras, unmatched_units, problems = pair_up(plan, model, units, mapping)
+    pairs, unmatched_keras, unmatched_units, problems = pair_lists(plan, model, mapping)
     with open_weights(source) as store:
         assigned, assign_problems = assign_weights(plan, store)
         problems += assign_problems

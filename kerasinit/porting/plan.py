@@ -7,19 +7,23 @@ torch model with it (:mod:`kerasinit.porting.apply`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kerasinit._text import text_table
 from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting.apply import apply_plan
+from kerasinit.porting.hyper import CheckReport, check_hyperparameters, set_hyperparameters
 from kerasinit.porting.load import load_weights
 from kerasinit.porting.load_report import LoadReport
+from kerasinit.porting.pairing import pair
 from kerasinit.porting.replay import DrawOrder, Order, ReplayError, replay
-from kerasinit.porting.report import ApplyReport
+from kerasinit.porting.report import WIDTH, ApplyReport, wrap_table
 from kerasinit.porting.rows import PlanLayer, PlanRow, Skipped
+from kerasinit.porting.walk import KerasNode
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,6 +46,10 @@ class Plan:
         model_class: the top-level class (``"Sequential"``, ``"Functional"``, ...).
         notes: remarks (Lambda layers never executed, shared layers, guesses).
         skipped: layers that could not be interpreted (only with ``read(..., strict=False)``).
+        graph: every layer with the layers it consumes (the data flow the pairing follows;
+            empty when unknown: the layers then count as a chain in file order).
+        outputs: the layers producing the model's outputs.
+        excluded: ``"layer/weight"`` rows left out of ``apply`` (:meth:`drop`).
         draw_order: the seed draws of ``keras.utils.set_random_seed`` (see :meth:`replay`).
         replayed: the ``keras_seed`` replayed into the rows, or None.
     """
@@ -53,8 +61,40 @@ class Plan:
     model_class: str = ""
     notes: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    graph: tuple[KerasNode, ...] = ()
+    outputs: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
     draw_order: DrawOrder | None = field(default=None, repr=False, compare=False)
     replayed: int | None = None
+
+    def drop(self, *weights: str) -> Plan:
+        """A copy of the plan that leaves these Keras weights out of ``apply``: their torch
+        tensors stay as they are (reported as untouched, the weights as dropped).
+
+        Args:
+            *weights: ``"layer/weight"`` (``"fc/bias"``) or a whole layer (``"fc"``).
+
+        Raises:
+            KerasInitError: a name that is no weight or layer of the plan (with the choices).
+
+        Example:
+            >>> from kerasinit.porting import read
+            >>> plan = read({"class_name": "Sequential", "config": {"layers": [{"class_name":
+            ...     "Dense", "config": {"name": "fc", "units": 2, "batch_input_shape": [None, 3]}}]}})
+            >>> plan.drop("fc/bias").excluded
+            ('fc/bias',)
+        """
+        rows = {f"{r.layer}/{r.weight}": r for r in self.rows}
+        out = list(self.excluded)
+        for name in weights:
+            if not isinstance(name, str):
+                raise KerasInitError(f"plan.drop takes 'layer/weight' strings. Received {name!r}.")
+            if name in rows:
+                out.append(name)
+                continue
+            layer = self.layer(name)  # a whole layer, or a KerasInitError with the choices
+            out += [f"{r.layer}/{r.weight}" for r in layer.rows]
+        return dataclasses.replace(self, excluded=tuple(dict.fromkeys(out)))
 
     @property
     def rows(self) -> tuple[PlanRow, ...]:
@@ -92,12 +132,15 @@ class Plan:
         if any(r.seed_source for r in self.rows):
             cols = (*cols[:5], "seed", cols[5])
             table = [(*t[:5], _seed_text(r), t[5]) for t, r in zip(table, self.rows, strict=True)]
-        lines = [head, "", *text_table(cols, table)]
+        lines = [*(w for part in head.split("\n") for w in textwrap.wrap(
+                     part, WIDTH, subsequent_indent="  ")), "", *wrap_table(cols, table)]
         notes = [f"{r.layer}/{r.weight}: {r.note}" for r in self.rows if r.note]
         notes += list(self.notes)
         notes += [f"skipped {s.path} ({s.class_name}): {s.reason}" for s in self.skipped]
         if notes:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
+            lines += ["", "Notes:"]
+            for n in notes:
+                lines += textwrap.wrap(n, WIDTH, initial_indent="  - ", subsequent_indent="    ")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -127,27 +170,32 @@ class Plan:
     def apply(
         self,
         module: torch.nn.Module,
-        mapping: dict[str, str] | None = None,
+        mapping: dict[str, str | tuple[str, ...]] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
         rng: RngName | None = "torch",
         keras_seed: int | None = None,
         keras_order: Order = None,
         keras_seeds: Mapping[str, int] | None = None,
+        *,
+        example_input: object = None,
+        hyperparameters: bool = False,
     ) -> ApplyReport:
         """Initialize ``module`` as the Keras model was initialized.
 
-        Weight-bearing Keras layers are paired with torch modules in order (or by ``mapping``:
-        Keras layer name -> torch module path); every pair is checked (kind, shapes after the
-        layout conversion) before anything is written.
+        Keras layers pair with torch modules by structure
+        (:func:`~kerasinit.porting.pairing.pair`: equal names, the traced data flow against the
+        Keras graph, kinds and shapes; ``mapping`` first). Every pair is checked (kind, shapes
+        after the layout conversion) before anything is written.
 
         Args:
             module: the torch model (any ``torch.nn.Module``).
-            mapping: explicit pairs, Keras layer path or name -> torch module path (``""`` for
-                the root module). Overrides the automatic matching for those layers.
-            strict: raise :class:`~kerasinit.porting.apply.PlanMismatchError` (nothing written)
-                on any unmatched or mismatched layer; ``False`` applies what matches and reports
-                the rest.
+            mapping: explicit pairs, Keras layer path, name or nested-model prefix -> torch
+                module path (``""`` for the root), container path, or a tuple of paths (q, k, v,
+                o for a MultiHeadAttention; depthwise, pointwise for a SeparableConv).
+            strict: raise :class:`~kerasinit.porting.report.PlanMismatchError` (nothing
+                written) on any real conflict (kind, shape, a torch parameter no Keras weight
+                explains); ``False`` writes every tensor that fits and reports the rest.
             generator: torch generator to sample from.
             rng: ``"torch"`` or a seed-faithful stream (see :func:`kerasinit.get`).
             keras_seed: the model was built after ``keras.utils.set_random_seed(keras_seed)``:
@@ -157,9 +205,14 @@ class Plan:
                 construction (Keras 3) / first-call (tf_keras) order of the layers when it
                 differs from the config's (``order=`` of :meth:`replay`).
             keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
+            example_input: an input for ``module(example_input)`` to trace the data flow
+                (default: built from the Keras input shapes).
+            hyperparameters: also set the module attributes where torch differs from the Keras
+                layer (normalization eps, BatchNorm momentum as ``1 - keras_momentum``); see
+                :meth:`check`. The report's notes say what was set and what was not settable.
 
         Returns:
-            An :class:`~kerasinit.porting.apply.ApplyReport` listing every torch parameter.
+            An :class:`~kerasinit.porting.report.ApplyReport` listing every torch parameter.
         """
         plan = self
         if keras_seed is None and rng not in ("torch", None) and any(
@@ -175,8 +228,32 @@ class Plan:
             if keras_seed is None:
                 raise ReplayError("keras_order=/keras_seeds= need keras_seed= as well.")
             plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
-        return apply_plan(plan, module, mapping=mapping, strict=strict, generator=generator,
-                          rng=rng)
+        pairing = pair(plan, module, mapping=mapping, example_input=example_input)
+        report = apply_plan(plan, module, mapping=mapping, strict=strict,
+                            generator=generator, rng=rng, pairing=pairing)
+        if hyperparameters:  # only after the weights went in (all or nothing)
+            notes = set_hyperparameters(plan, pairing, module)
+            report = dataclasses.replace(report, notes=report.notes + notes)
+        return report
+
+    def check(
+        self,
+        torch_model: torch.nn.Module,
+        mapping: dict[str, str | tuple[str, ...]] | None = None,
+        *,
+        example_input: object = None,
+    ) -> CheckReport:
+        """Every hyperparameter where ``torch_model`` differs from the Keras model and that
+        matters for training (normalization eps and momentum, 'same' padding with stride > 1,
+        'same' pooling, GRU ``reset_after``, recurrent activations), read from each layer's own
+        config. Nothing is changed; ``apply(..., hyperparameters=True)`` sets the module
+        attributes among them.
+
+        Returns:
+            A :class:`~kerasinit.porting.hyper.CheckReport`.
+        """
+        pairing = pair(self, torch_model, mapping=mapping, example_input=example_input)
+        return check_hyperparameters(self, pairing, torch_model)
 
     def load_weights(
         self,

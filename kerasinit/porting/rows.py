@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.specs import Spec, VarianceScalingSpec
 from kerasinit.mappings.versions import KerasVersion
+from kerasinit.porting.walk import KerasNode
 
 __all__ = ["PlanLayer", "PlanRow", "PlanView", "Skipped"]
 
@@ -137,5 +138,17 @@ class PlanView(Protocol):
 
     @property
     def keras_version(self) -> KerasVersion: ...
+
+    @property
+    def rows(self) -> tuple[PlanRow, ...]: ...
+
+    @property
+    def graph(self) -> tuple[KerasNode, ...]: ...
+
+    @property
+    def outputs(self) -> tuple[str, ...]: ...
+
+    @property
+    def excluded(self) -> tuple[str, ...]: ...
 
     def layer(self, path: str) -> PlanLayer: ...

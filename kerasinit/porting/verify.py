@@ -29,7 +29,8 @@ from torch import nn
 
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting.build import read
-from kerasinit.porting.matching import Pair, pair_up, torch_units
+from kerasinit.porting.matching import Pair
+from kerasinit.porting.pairing import pair_lists
 from kerasinit.porting.plan import Plan
 from kerasinit.porting.verify_causes import relative
 from kerasinit.porting.verify_layers import (
@@ -147,7 +148,7 @@ def verify(
                              f"{type(torch_model).__name__}.")
     arrays = [np.asarray(a) for a in ([inputs] if isinstance(inputs, np.ndarray) else inputs)]
     plan = plan or _plan_of(keras_model)
-    pairs, _, _, problems = pair_up(plan, torch_model, torch_units(torch_model), mapping)
+    pairs, _, _, problems = pair_lists(plan, torch_model, mapping)
     compared = [f"inputs: {', '.join(str(a.shape) for a in arrays)} (Keras layout)"]
     # preprocessing at the start of the Keras model: its output is the torch model's input
     pre = []

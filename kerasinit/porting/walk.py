@@ -17,7 +17,7 @@ from kerasinit.porting import hub
 from kerasinit.porting.readers import ModelFileError
 from kerasinit.porting.shapes import Shape, output_shape
 
-__all__ = ["MODEL_CLASSES", "LayerRecord", "Walk", "walk"]
+__all__ = ["MODEL_CLASSES", "KerasNode", "LayerRecord", "Walk", "walk"]
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 _MAX_DEPTH = 64
@@ -48,13 +48,59 @@ class LayerRecord:
     calls: int = 1
 
 
+@dataclass(frozen=True)
+class KerasNode:
+    """One layer of the model graph, weight-bearing or not (the data flow the pairing uses).
+
+    Attributes:
+        path: the layer path (as in :class:`LayerRecord`; ``"input_1"`` for an input layer).
+        class_name: the Keras class (``"InputLayer"``, ``"Add"``, ``"Conv2D"``, ...).
+        inbound: paths of the layers whose outputs this layer consumes (all its calls).
+        options: the hyperparameters :meth:`Plan.check <kerasinit.porting.plan.Plan.check>`
+            compares (``padding``, ``strides``, ``epsilon``, ``momentum``, ...; input layers:
+            ``batch_shape`` and ``dtype``).
+    """
+
+    path: str
+    class_name: str
+    inbound: tuple[str, ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """One of :attr:`options`, or ``default``."""
+        return dict(self.options).get(key, default)
+
+
+_OPTION_KEYS = ("padding", "strides", "kernel_size", "pool_size", "dilation_rate", "epsilon",
+                "momentum", "center", "scale", "axis", "groups", "reset_after", "activation",
+                "recurrent_activation", "use_bias", "batch_shape", "batch_input_shape", "dtype",
+                "data_format", "count_include_pad")
+
+
+def _options_of(cfg: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for key in _OPTION_KEYS:
+        value = cfg.get(key)
+        if isinstance(value, (str, int, float, bool)) or (
+                isinstance(value, (list, tuple)) and len(value) <= 8
+                and all(v is None or isinstance(v, (int, float, str, list)) for v in value)):
+            out.append((key, tuple(value) if isinstance(value, list) else value))
+    return tuple(out)
+
+
 @dataclass
 class Walk:
-    """Everything the walker found."""
+    """Everything the walker found.
+
+    ``nodes`` is the data-flow graph (every layer, weight-bearing or not) and ``outputs`` the
+    layers producing the model's outputs.
+    """
 
     records: list[LayerRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     model_class: str = ""
+    nodes: list[KerasNode] = field(default_factory=list)
+    outputs: tuple[str, ...] = ()
 
 
 def walk(config: Mapping[str, Any]) -> Walk:
@@ -72,7 +118,9 @@ def walk(config: Mapping[str, Any]) -> Walk:
     """
     cls = str(config.get("class_name"))
     result = Walk(model_class="Functional" if cls == "Model" else cls)
-    _Walker(result).layer(config, "", [], depth=0, top=True)
+    walker = _Walker(result)
+    walker.layer(config, "", [], depth=0, top=True)
+    result.outputs = walker.last
     return result
 
 
@@ -132,9 +180,23 @@ class _Walker:
     def __init__(self, result: Walk) -> None:
         self.result = result
         self.seen: set[int] = set()
+        self.produce: dict[str, tuple[str, ...]] = {}  # layer path -> graph nodes giving its output
+        self.last: tuple[str, ...] = ()  # what the last layer() call produced
+
+    def node(self, path: str, cls: str, cfg: Mapping[str, Any], feeds: tuple[str, ...]) -> None:
+        for i, old in enumerate(self.result.nodes):
+            if old.path == path:  # a shared layer: one node, the inbound of every call
+                inbound = old.inbound + tuple(f for f in feeds if f not in old.inbound)
+                self.result.nodes[i] = KerasNode(path, cls, inbound, old.options)
+                break
+        else:
+            self.result.nodes.append(KerasNode(path, cls, feeds, _options_of(cfg)))
+        self.produce[path] = (path,)
+        self.last = (path,)
 
     def layer(self, d: object, prefix: str, inputs: list[Shape | None], *, depth: int,
-              top: bool = False, wrapper: str = "", name_override: str | None = None) -> Shape | None:
+              top: bool = False, wrapper: str = "", name_override: str | None = None,
+              feeds: tuple[str, ...] = ()) -> Shape | None:
         if depth > _MAX_DEPTH:
             raise ModelFileError(f"Model config nested more than {_MAX_DEPTH} levels deep.")
         if not isinstance(d, Mapping) or not isinstance(d.get("class_name"), str):
@@ -155,16 +217,20 @@ class _Walker:
                 raise ModelFileError(f"{cls} {name!r} has no layer list in its config.")
             sub = "" if top else path + "/"
             if cls == "Sequential":
-                return self.sequential(raw_cfg, sub, inputs, depth + 1)
-            return self.functional(raw_cfg, sub, depth + 1)
+                shape = self.sequential(raw_cfg, sub, inputs, depth + 1, feeds)
+            else:
+                shape = self.functional(raw_cfg, sub, depth + 1, feeds)
+            self.produce[path] = self.last
+            return shape
         if cls == "Bidirectional":
-            return self.bidirectional(cfg, path, inputs, depth)
+            return self.bidirectional(cfg, path, inputs, depth, feeds)
         if cls == "TimeDistributed":
             inner = cfg.get("layer")
             s = inputs[0] if inputs else None
             inner_in = None if s is None or len(s) < 2 else (s[0], *s[2:])
             out = self.layer(inner, path + "/", [inner_in], depth=depth + 1,
-                             wrapper="TimeDistributed")
+                             wrapper="TimeDistributed", feeds=feeds)
+            self.produce[path] = self.last
             return None if out is None or s is None else (s[0], s[1], *out[1:])
         if cls in hub.COMPOSITES:
             expanded = _safe_expand(cls, cfg, inputs)
@@ -185,10 +251,13 @@ class _Walker:
             if isinstance(cfg["cell"], Mapping) and cfg["cell"].get("class_name") == "StackedRNNCells":
                 cells = list((cfg["cell"].get("config") or {}).get("cells") or [])
             s = inputs[0] if inputs else None
+            chain = feeds
             for cell in cells:
                 units = (cell.get("config") or {}).get("units") if isinstance(cell, Mapping) else None
-                self.layer(cell, path + "/", [s], depth=depth + 1, wrapper="RNN cell")
+                self.layer(cell, path + "/", [s], depth=depth + 1, wrapper="RNN cell", feeds=chain)
+                chain = self.last
                 s = None if s is None else (*s[:-1], units)
+            self.produce[path] = self.last
             return None
         if cls == "Lambda":
             self.result.notes.append(
@@ -197,6 +266,7 @@ class _Walker:
         self.result.records.append(LayerRecord(
             path, name, cls, cfg, inputs[0] if inputs else None, self._extra(d, cfg, inputs),
             wrapper))
+        self.node(path, cls, cfg, feeds)
         return _safe_output_shape(cls, cfg, inputs)
 
     def _built_inputs(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
@@ -231,17 +301,21 @@ class _Walker:
         return out
 
     def sequential(self, cfg: object, prefix: str, inputs: list[Shape | None],
-                   depth: int) -> Shape | None:
+                   depth: int, feeds: tuple[str, ...] = ()) -> Shape | None:
         layers = cfg if isinstance(cfg, list) else (
             cfg.get("layers") if isinstance(cfg, Mapping) else None)
         if not isinstance(layers, list):
             raise ModelFileError(f"Sequential {prefix or 'model'!r}: 'layers' must be a list.")
         current = inputs[0] if inputs else None
+        chain = feeds
         for entry in layers:
-            current = self.layer(entry, prefix, [current], depth=depth)
+            current = self.layer(entry, prefix, [current], depth=depth, feeds=chain)
+            chain = self.last
+        self.last = chain
         return current
 
-    def functional(self, cfg: object, prefix: str, depth: int) -> Shape | None:
+    def functional(self, cfg: object, prefix: str, depth: int,
+                   feeds: tuple[str, ...] = ()) -> Shape | None:
         if not isinstance(cfg, Mapping) or not isinstance(cfg.get("layers"), list):
             raise ModelFileError(f"Functional model {prefix or 'model'!r}: 'layers' must be a list.")
         outputs: dict[str, Shape | None] = {}
@@ -250,14 +324,27 @@ class _Walker:
                 raise ModelFileError(f"Malformed layer entry in {prefix or 'the model'!r}.")
             nodes = entry.get("inbound_nodes") or []
             inputs = self._node_inputs(nodes[0] if nodes else None, outputs)
+            names: list[str] = []
+            for node in nodes:
+                _history(node, names)
+            sources = tuple(dict.fromkeys(
+                p for n in names for p in self.produce.get(prefix + n, ())))
+            if not nodes and entry.get("class_name") == "InputLayer":
+                sources = feeds
             start = len(self.result.records)
-            out = self.layer(entry, prefix, inputs, depth=depth)
+            out = self.layer(entry, prefix, inputs, depth=depth, feeds=sources)
             name = str((entry.get("config") or {}).get("name") or entry.get("name"))
             outputs[name] = out
+            if entry.get("class_name") == "InputLayer" and not any(
+                    n.path == prefix + name for n in self.result.nodes):
+                self.node(prefix + name, "InputLayer", entry.get("config") or {}, sources)
             if len(nodes) > 1:
                 for rec in self.result.records[start:]:
                     rec.calls = len(nodes)
         out_layers = cfg.get("output_layers")
+        out_names: list[str] = []
+        _history(out_layers, out_names, refs=True)
+        self.last = tuple(dict.fromkeys(p for n in out_names for p in self.produce.get(prefix + n, ())))
         if isinstance(out_layers, list) and out_layers:
             first = out_layers[0] if isinstance(out_layers[0], list) else out_layers
             if first and isinstance(first[0], str):
@@ -284,7 +371,7 @@ class _Walker:
         return shapes
 
     def bidirectional(self, cfg: Mapping[str, Any], path: str, inputs: list[Shape | None],
-                      depth: int) -> Shape | None:
+                      depth: int, feeds: tuple[str, ...] = ()) -> Shape | None:
         fwd = cfg.get("layer")
         if not isinstance(fwd, Mapping):
             raise ModelFileError(f"Bidirectional {path!r} has no wrapped 'layer' config.")
@@ -295,14 +382,42 @@ class _Walker:
         back_name = str(((back or {}).get("config") or {}).get("name") or f"backward_{base}") \
             if isinstance(back, Mapping) or back is None else f"backward_{base}"
         out = self.layer(fwd, path + "/", inputs, depth=depth + 1, wrapper="Bidirectional (forward)",
-                         name_override=f"forward_{base}")
+                         name_override=f"forward_{base}", feeds=feeds)
+        first = self.last
         self.layer(back if isinstance(back, Mapping) else fwd, path + "/", inputs, depth=depth + 1,
-                   wrapper="Bidirectional (backward)", name_override=back_name)
+                   wrapper="Bidirectional (backward)", name_override=back_name, feeds=feeds)
+        self.last = first + self.last
+        self.produce[path] = self.last
         if out is None:
             return None
         mode = cfg.get("merge_mode", "concat")
         last = out[-1]
         return (*out[:-1], None if last is None else (2 * last if mode == "concat" else last))
+
+
+def _history(obj: object, out: list[str], refs: bool = False, depth: int = 0) -> None:
+    """Names of the layers an inbound node (Keras 3 ``keras_history`` or a legacy
+    ``[name, node, tensor, kwargs]`` list) or an ``output_layers`` list refers to."""
+    if depth > 32:
+        return
+    if isinstance(obj, Mapping):
+        cfg = obj.get("config")
+        if obj.get("class_name") == "__keras_tensor__" and isinstance(cfg, Mapping):
+            hist = cfg.get("keras_history")
+            if isinstance(hist, list) and hist and isinstance(hist[0], str):
+                out.append(hist[0])
+            return
+        for v in obj.values():
+            _history(v, out, refs, depth + 1)
+    elif isinstance(obj, list):
+        if obj and isinstance(obj[0], str) and (refs or len(obj) >= 3) and len(obj) >= 2 \
+                and isinstance(obj[1], int):
+            out.append(obj[0])
+            for v in obj[3:]:
+                _history(v, out, refs, depth + 1)
+            return
+        for v in obj:
+            _history(v, out, refs, depth + 1)
 
 
 def _safe_output_shape(cls: str, cfg: Mapping[str, Any],

@@ -30,7 +30,7 @@ def _normalise(text: str) -> list[str]:
 
 def test_section_six_shows_what_the_example_prints() -> None:
     doc = (ROOT / "docs" / "porting.md").read_text(encoding="utf-8")
-    start = doc.index("## 6. Move trained weights")
+    start = doc.index("## 7. Move trained weights")
     end = doc.find("\n## ", start + 1)
     section = doc[start:] if end < 0 else doc[start:end]
     blocks = re.findall(r"```text\n(.*?)```", section, flags=re.S)

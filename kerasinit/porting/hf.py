@@ -11,12 +11,12 @@
   concatenated along the columns (biases likewise), ``c_proj``/``c_fc`` are the Keras kernels
   as they are.
 
-The twin is found anywhere in the torch model (``BertForMaskedLM.bert``, ...); parameters outside
-it (task heads) are reported untouched, with the reason. Every value is drawn on the Keras shape with the Keras
-weight's own initializer and fans, then moved to the torch layout. With ``rng="tensorflow"`` (or
-``"keras-torch"``), a plan read from a live model draws with the seed each initializer object
-holds (:attr:`~kerasinit.porting.plan.PlanRow.live_seed`) when its config has none, which
-reproduces that Keras model's own initial weights.
+The twin is found anywhere in the torch model (``BertForMaskedLM.bert``, ...); parameters
+outside it (task heads) are reported untouched, with the reason. Every value is drawn on the
+Keras shape with the Keras weight's own initializer and fans, then moved to the torch layout.
+With ``rng="tensorflow"`` (or ``"keras-torch"``), a plan read from a live model draws with the
+seed each initializer object holds (:attr:`~kerasinit.porting.rows.PlanRow.live_seed`) when
+its config has none, which reproduces that Keras model's own initial weights.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ TWINS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...], str]] = {
                   "transformer_layer_{i}/feedforward_intermediate_dense"),
          *_linear("encoder.layer.{i}.output.dense",
                   "transformer_layer_{i}/feedforward_output_dense"),
-         *_ln("encoder.layer.{i}.output.LayerNorm", "transformer_layer_{i}/feedforward_layer_norm")),
+         *_ln("encoder.layer.{i}.output.LayerNorm",
+              "transformer_layer_{i}/feedforward_layer_norm")),
         "transformer_layer_{i}",
     ),
     "GPT2Model": (

@@ -20,8 +20,8 @@ from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
 from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef, weight_def
 
-__all__ = ["FAMILIES", "WEIGHTLESS", "WRAPPERS", "LayerCtx", "WeightDef", "gru_default_reset_after",
-           "weights_of"]
+__all__ = ["FAMILIES", "WEIGHTLESS", "WRAPPERS", "LayerCtx", "WeightDef",
+           "gru_default_reset_after", "weights_of"]
 
 def _shape(*dims: Dim) -> Shape | None:
     return None if any(d is None for d in dims) else tuple(int(d) for d in dims)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from kerasinit.mappings.errors import KerasInitError
@@ -29,28 +29,22 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.porting import build
 from kerasinit.porting.layerdefs import LayerCtx, WeightDef
 from kerasinit.porting.layers import FAMILIES, WRAPPERS
+from kerasinit.porting.live_walk import (
+    Found,
+    Walker,
+    build_shapes,
+    is_keras_object,
+    keras_root,
+    layer_config,
+    layer_weights,
+    sublayers,
+    var_name,
+    var_shape,
+)
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.walk import LayerRecord
 
 __all__ = ["is_keras_object", "read", "read_live"]
-
-_ROOTS = ("keras", "tf_keras")
-_MAX_DEPTH = 64
-
-
-def _keras_root(cls: type) -> str | None:
-    root = (getattr(cls, "__module__", "") or "").split(".")[0]
-    return root if root in _ROOTS else None
-
-
-def is_keras_object(obj: object) -> bool:
-    """True for an instance of a Keras (3 or tf_keras) layer or model, without importing Keras.
-
-    Example:
-        >>> is_keras_object({"class_name": "Sequential"}), is_keras_object("model.keras")
-        (False, False)
-    """
-    return any(c.__name__ in ("Layer", "Operation") and _keras_root(c) for c in type(obj).__mro__)
 
 
 def read(
@@ -88,130 +82,8 @@ def read(
                       strict=strict)
 
 
-@dataclass
-class _Found:
-    """A layer found in the walk: a leaf kerasinit has a rule for, or own weights of another."""
-
-    path: str
-    layer: Any
-    family: str | None
-    wrapper: str = ""
-    own: list[Any] = field(default_factory=list)
-    calls: int = 1
-
-
-def _trusted(cls: type) -> bool:
-    """A class whose name may be taken at its word: Keras's own, or keras_hub's public layers
-    (a model-specific class can reuse a name: keras_hub's Gemma ``RMSNormalization`` starts
-    its scale at zeros, Keras's at ones)."""
-    module = getattr(cls, "__module__", "") or ""
-    return _keras_root(cls) is not None or module.startswith("keras_hub.src.layers.")
-
-
-def _family(layer: object) -> str | None:
-    """The rule for this layer: its class's name if it is Keras's or keras_hub's own, else the
-    nearest such base class that kerasinit has a rule for."""
-    for cls in type(layer).__mro__:
-        if cls.__name__ in FAMILIES and _trusted(cls):
-            return cls.__name__
-    return None
-
-
-def _config(layer: Any) -> Mapping[str, Any] | None:
-    try:
-        config = layer.get_config()
-    except (NotImplementedError, TypeError, ValueError, AttributeError):
-        return None
-    return config if isinstance(config, Mapping) else None
-
-
-def _is_model(layer: object) -> bool:
-    return any(c.__name__ in ("Model", "Functional", "Sequential") and _keras_root(c)
-               for c in type(layer).__mro__)
-
-
-def _children(layer: Any) -> list[Any]:
-    if type(layer).__name__ == "Bidirectional" and hasattr(layer, "forward_layer"):
-        return [layer.forward_layer, layer.backward_layer]
-    if _is_model(layer):
-        return list(layer.layers)
-    tracked = getattr(layer, "_layers", None)
-    if isinstance(tracked, list):
-        return list(tracked)
-    flatten = getattr(layer, "_flatten_layers", None)  # tf_keras
-    if callable(flatten):
-        return list(flatten(include_self=False, recursive=False))
-    return []
-
-
-def _weights(layer: Any) -> list[Any]:
-    out: dict[int, Any] = {}
-    for v in getattr(layer, "weights", None) or []:
-        out.setdefault(id(v), v)
-    return list(out.values())
-
-
-def _var_name(v: Any) -> str:
-    path = getattr(v, "path", None) or getattr(v, "name", "") or ""
-    return str(path).removesuffix(":0")
-
-
-def _var_shape(v: Any) -> tuple[int, ...]:
-    return tuple(int(d) for d in tuple(v.shape))
-
-
-class _Walker:
-    def __init__(self) -> None:
-        self.found: list[_Found] = []
-        self.by_id: dict[int, _Found] = {}
-        self.seen: set[int] = set()
-
-    def visit(self, layer: Any, prefix: str, depth: int, *, top: bool = False,
-              wrapper: str = "") -> None:
-        if depth > _MAX_DEPTH:
-            raise KerasInitError(f"Keras model nested more than {_MAX_DEPTH} levels deep.")
-        if id(layer) in self.seen:
-            if id(layer) in self.by_id:
-                self.by_id[id(layer)].calls += 1
-            return
-        self.seen.add(id(layer))
-        name = str(getattr(layer, "name", "") or type(layer).__name__.lower())
-        path = prefix + name
-        family = None if top and _is_model(layer) else _family(layer)
-        if family is not None and _config(layer) is None:
-            family = None  # no readable config: planned from its variables and attributes
-        children = _children(layer)
-        sub = "" if top else path + "/"
-        if family in WRAPPERS:  # the wrapped layer first, then the wrapper's own weights
-            for child in children:
-                self.visit(child, sub, depth + 1, wrapper=str(family))
-            inside = {id(v) for c in children for v in _weights(c)}
-            record = _Found(path, layer, family, wrapper,
-                            [v for v in _weights(layer) if id(v) not in inside])
-            self.found.append(record)
-            self.by_id[id(layer)] = record
-            return
-        if family is not None:
-            record = _Found(path, layer, family, wrapper)
-            self.found.append(record)
-            self.by_id[id(layer)] = record
-            return
-        kind = type(layer).__name__
-        inner = {"Bidirectional": "Bidirectional", "TimeDistributed": "TimeDistributed",
-                 "RNN": "RNN cell"}.get(kind, "")
-        for i, child in enumerate(children):
-            label = inner
-            if kind == "Bidirectional":
-                label = f"Bidirectional ({'forward' if i == 0 else 'backward'})"
-            self.visit(child, sub, depth + 1, wrapper=label)
-        inside = {id(v) for c in children for v in _weights(c)}
-        own = [v for v in _weights(layer) if id(v) not in inside]
-        if own:
-            self.found.append(_Found(path, layer, None, wrapper, own))
-
-
 def _version_of(model: object, override: VersionLike) -> tuple[KerasVersion, str]:
-    root = next((r for c in type(model).__mro__ if (r := _keras_root(c))), "keras")
+    root = next((r for c in type(model).__mro__ if (r := keras_root(c))), "keras")
     module = sys.modules.get(root)
     running = getattr(module, "__version__", None)
     if override is not None:
@@ -249,7 +121,7 @@ def read_live(
         The :class:`~kerasinit.porting.plan.Plan`.
     """
     version, version_source = _version_of(model, keras_version)
-    walker = _Walker()
+    walker = Walker()
     try:
         walker.visit(model, "", 0, top=True)
         return _plan(model, walker, version, version_source, dict(custom_objects or {}), strict)
@@ -262,7 +134,7 @@ def read_live(
         ) from None
 
 
-def _plan(model: Any, walker: _Walker, version: KerasVersion, version_source: str,
+def _plan(model: Any, walker: Walker, version: KerasVersion, version_source: str,
           customs: dict[str, object], strict: bool) -> Plan:
     layers: list[PlanLayer] = []
     skipped: list[Skipped] = []
@@ -291,7 +163,8 @@ def _plan(model: Any, walker: _Walker, version: KerasVersion, version_source: st
             notes.append(f"{found.path} is shared ({found.calls} uses); its weights are created "
                          f"and initialized once")
     if unknown_inits:
-        listed = "; ".join(f"{n!r} (in {', '.join(p[:4])})" for n, p in sorted(unknown_inits.items()))
+        listed = "; ".join(f"{n!r} (in {', '.join(p[:4])})"
+                           for n, p in sorted(unknown_inits.items()))
         raise build.CustomObjectError(
             f"The model uses initializers that are not Keras built-ins: {listed}. Map each class "
             f"name to a kerasinit initializer, e.g. read(model, custom_objects="
@@ -307,28 +180,9 @@ def _plan(model: Any, walker: _Walker, version: KerasVersion, version_source: st
                 tuple(notes), tuple(skipped))
 
 
-def _build_shapes(layer: Any) -> tuple[tuple[int | None, ...] | None, dict[str, Any]]:
-    raw = getattr(layer, "_build_shapes_dict", None)
-    if not isinstance(raw, Mapping) or not raw:
-        return None, {}
-    shapes = {str(k).removesuffix("_shape"): _shape_or_none(v) for k, v in raw.items()}
-    extra = {k: v for k, v in shapes.items() if k in ("query", "key", "value") and v is not None}
-    first = next((v for v in shapes.values() if v is not None), None)
-    return (extra.get("query") or first), extra
-
-
-def _shape_or_none(value: object) -> tuple[int | None, ...] | None:
-    if not isinstance(value, (tuple, list)):
-        return None
-    dims: tuple[object, ...] = tuple(value)
-    if all(d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in dims):
-        return tuple(d if isinstance(d, int) else None for d in dims)
-    return None
-
-
-def _record(found: _Found, version: KerasVersion) -> LayerRecord:
-    config = (_config(found.layer) if found.family else None) or {}
-    shape, extra = _build_shapes(found.layer)
+def _record(found: Found, version: KerasVersion) -> LayerRecord:
+    config = (layer_config(found.layer) if found.family else None) or {}
+    shape, extra = build_shapes(found.layer)
     name = str(getattr(found.layer, "name", ""))
     return LayerRecord(found.path, name, found.family or type(found.layer).__name__, config,
                        shape, extra, found.wrapper, found.calls)
@@ -340,7 +194,7 @@ def _match(defs: list[WeightDef], variables: list[Any]) -> list[Any | None]:
     free = list(variables)
     for i, d in enumerate(defs):
         for v in free:
-            n = _var_name(v)
+            n = var_name(v)
             if n == d.weight or n.endswith("/" + d.weight):
                 out[i] = v
                 free.remove(v)
@@ -348,7 +202,7 @@ def _match(defs: list[WeightDef], variables: list[Any]) -> list[Any | None]:
     for i, d in enumerate(defs):
         if out[i] is None:
             for v in free:
-                if d.shape is None or _var_shape(v) == d.shape:
+                if d.shape is None or var_shape(v) == d.shape:
                     out[i] = v
                     free.remove(v)
                     break
@@ -360,7 +214,7 @@ def _initializer_object(layer: Any, wdef: WeightDef) -> Any:
     holder = layer
     if "/" in wdef.weight:
         sub = wdef.weight.rsplit("/", 1)[0]
-        holder = next((c for c in _children(layer) if getattr(c, "name", None) == sub), None)
+        holder = next((c for c in sublayers(layer) if getattr(c, "name", None) == sub), None)
     elif getattr(layer, "cell", None) is not None and wdef.role != "reverse_embeddings":
         holder = layer.cell
     if holder is None or not wdef.keyword:
@@ -373,18 +227,18 @@ def _live_seed(obj: Any) -> int | None:
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
-def _leaf_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
+def _leaf_rows(found: Found, version: KerasVersion, customs: dict[str, object],
                unknown: dict[str, list[str]], notes: list[str]) -> tuple[list[PlanRow], list[str]]:
     record = _record(found, version)
     ctx = LayerCtx(record.class_name, record.config, version, record.input_shape,
                    dict(record.extra_shapes))
     defs = FAMILIES[record.class_name](ctx)
-    variables = found.own if found.family in WRAPPERS else _weights(found.layer)
+    variables = found.own if found.family in WRAPPERS else layer_weights(found.layer)
     matched = _match(defs, variables)
     rows: list[PlanRow] = []
     for wdef, var in zip(defs, matched, strict=True):
         if var is not None:
-            wdef = replace(wdef, shape=_var_shape(var))
+            wdef = replace(wdef, shape=var_shape(var))
         elif variables:
             continue  # a weight this configuration does not create
         spec = build._spec(wdef.identifier, version, customs, unknown, found.path)
@@ -395,16 +249,16 @@ def _leaf_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
             row = replace(row, note=(row.note + "; " if row.note else "")
                           + "layer not built: shape from the config")
         rows.append(replace(row, live_seed=_live_seed(_initializer_object(found.layer, wdef)),
-                            variable_path=_var_name(var) if var is not None else ""))
+                            variable_path=var_name(var) if var is not None else ""))
     used = {id(v) for v in matched if v is not None}
-    missing = [f"{_var_name(v)} {_var_shape(v)}" for v in variables if id(v) not in used]
+    missing = [f"{var_name(v)} {var_shape(v)}" for v in variables if id(v) not in used]
     return rows, missing
 
 
 def _initializer_attrs(layer: Any) -> dict[str, Any]:
     out = {}
     for key, value in vars(layer).items():
-        if any(c.__name__ == "Initializer" and _keras_root(c) for c in type(value).__mro__):
+        if any(c.__name__ == "Initializer" and keras_root(c) for c in type(value).__mro__):
             out[key] = value
     return out
 
@@ -413,13 +267,13 @@ def _identifier(init: Any) -> dict[str, Any]:
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 
-def _own_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
+def _own_rows(found: Found, version: KerasVersion, customs: dict[str, object],
               unknown: dict[str, list[str]], notes: list[str]) -> tuple[list[PlanRow], list[str]]:
     """Weights a layer without a kerasinit rule creates itself: via its initializer attributes."""
     state = next((c.__name__ for c in type(found.layer).__mro__
                   if c.__name__ in build.STATE_LAYERS), None)
     if state is not None:
-        listed = ", ".join(f"{_var_name(v)} {_var_shape(v)}" for v in found.own)
+        listed = ", ".join(f"{var_name(v)} {var_shape(v)}" for v in found.own)
         notes.append(f"{found.path} ({type(found.layer).__name__}): its weights are state "
                      f"({build.STATE_LAYERS[state]}), not initialized: {listed}")
         return [], []
@@ -428,7 +282,7 @@ def _own_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
     rows: list[PlanRow] = []
     missing: list[str] = []
     for var in found.own:
-        full = _var_name(var)
+        full = var_name(var)
         short = full.rsplit("/", 1)[-1]
         key = f"{short}_initializer"
         note = ""
@@ -437,10 +291,10 @@ def _own_rows(found: _Found, version: KerasVersion, customs: dict[str, object],
                 key = next(iter(attrs))
                 note = f"initializer taken from the layer's only initializer attribute {key!r}"
             else:
-                missing.append(f"{full} {_var_shape(var)}")
+                missing.append(f"{full} {var_shape(var)}")
                 continue
         init = attrs[key]
-        wdef = WeightDef(short, short, key, _identifier(init), _var_shape(var), note=note)
+        wdef = WeightDef(short, short, key, _identifier(init), var_shape(var), note=note)
         spec = build._spec(wdef.identifier, version, customs, unknown, found.path)
         if spec is None:
             continue

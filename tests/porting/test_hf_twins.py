@@ -83,7 +83,8 @@ def _bert_expected(kv: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[f"{t}attention.self.{q}.bias"] = kv[f"{k}self_attention_layer/{q}/bias"].ravel()
         out[f"{t}attention.output.dense.weight"] = \
             kv[f"{k}self_attention_layer/attention_output/kernel"].reshape(D, D).T
-        out[f"{t}attention.output.dense.bias"] = kv[f"{k}self_attention_layer/attention_output/bias"]
+        out[f"{t}attention.output.dense.bias"] = \
+            kv[f"{k}self_attention_layer/attention_output/bias"]
         for torch_name, keras_name in (("attention.output.LayerNorm", "self_attention_layer_norm"),
                                        ("output.LayerNorm", "feedforward_layer_norm")):
             out[f"{t}{torch_name}.weight"] = kv[f"{k}{keras_name}/gamma"]

@@ -169,14 +169,14 @@ def test_every_weight_bearing_keras_layer_has_a_rule() -> None:
     mentions add_weight in its docstring (its cell is planned)."""
     import inspect
 
-    from kerasinit.porting.live import _family
+    from kerasinit.porting.live_walk import rule_of
 
     uncovered = set()
     for name in dir(keras.layers):
         cls = getattr(keras.layers, name)
         if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
             continue
-        if _family(object.__new__(cls)) is not None:
+        if rule_of(object.__new__(cls)) is not None:
             continue
         modules = {c.__module__ for c in cls.__mro__
                    if c.__module__.startswith("keras.src.layers.")
@@ -227,3 +227,18 @@ def test_tf_keras_live_rows_equal_file_rows() -> None:
     assert str(live.keras_version) == str(saved.keras_version) == tk.__version__
     assert [_key(r) for r in live.rows] == [_key(r) for r in saved.rows]
     assert len(live.rows) == len(model.weights) == 24
+
+
+def test_convnext_layer_scale_is_planned_live_and_from_a_file() -> None:
+    """ConvNeXt's LayerScale has no initializer key (``init_values``) and an unnamed weight:
+    all 18 are planned, so live and file plans have all 182 weights of ConvNeXtTiny."""
+    model = keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3))
+    live = read(model)
+    saved = read(model.to_json(), keras_version=keras.__version__)
+    assert [_key(r) for r in live.rows] == [_key(r) for r in saved.rows]
+    assert len(live.rows) == len(model.weights) == 182
+    scales = [r for r in live.rows if r.class_name == "LayerScale"]
+    assert len(scales) == 18
+    assert {(r.initializer.class_name, r.initializer.value) for r in scales} == {
+        ("Constant", 1e-6)}
+    assert scales[0].keras_shape == (96,) and scales[0].variable_path.endswith("/variable")

@@ -25,8 +25,10 @@ Layouts of the formats (Keras 3.15.1 and tf_keras 2.21):
 from __future__ import annotations
 
 import contextlib
+import io
 import lzma
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -139,8 +141,8 @@ def open_weights(source: object) -> Iterator[WeightStore]:
                             f"weights. Members: "
                             f"{format_choices(archive.namelist(), limit=10) or '(none)'}.")
                     _check_crc(archive, "model.weights.h5")
-                    # h5py reads the member as a seekable stream: nothing is extracted
-                    with archive.open("model.weights.h5") as member, \
+                    # h5py reads the member in place: nothing is extracted
+                    with _member(archive, fh, "model.weights.h5") as member, \
                             h5py.File(member, "r") as f:
                         yield _from_h5(f, f"{path.name}:model.weights.h5")
                 return
@@ -154,6 +156,52 @@ def open_weights(source: object) -> Iterator[WeightStore]:
             raise ModelFileError(
                 f"{path.name}: the weights cannot be read ({type(exc).__name__}: {exc}); the "
                 f"file is probably truncated or corrupted.") from None
+
+
+class _Window(io.RawIOBase):
+    """Read-only random access to ``size`` bytes of ``fh`` from ``start`` (a stored member):
+    zipfile's own member stream re-reads from the start on every backward seek, which made
+    h5py's metadata walk quadratic (3.5 s for ResNet50's 98 MB, 0.1 s this way)."""
+
+    def __init__(self, fh: Any, start: int, size: int) -> None:
+        super().__init__()
+        self._fh, self._start, self._size, self._pos = fh, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._pos, self._size)[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        n = max(0, min(len(buffer), self._size - self._pos))
+        self._fh.seek(self._start + self._pos)
+        data = self._fh.read(n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _member(archive: zipfile.ZipFile, fh: Any, name: str) -> Any:
+    """A seekable reader of one member: a window on the file for a stored (uncompressed)
+    member, as Keras writes them; zipfile's stream otherwise."""
+    info = archive.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        return archive.open(info)
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise ModelFileError(f"{name}: bad local zip header; the archive is corrupted.")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    return _Window(fh, info.header_offset + 30 + name_len + extra_len, info.file_size)
 
 
 def _check_crc(archive: zipfile.ZipFile, name: str) -> None:

@@ -383,6 +383,8 @@ def _plan_initialize(
         raise InitializerArgumentError(
             f"`recurse` must be True or False. Received: {shown(recurse)}.")
     version = parse_version(keras_version)
+    if seed is not None:  # checked once, before the per-module seeds are derived
+        get("glorot_uniform", seed=seed, rng=rng)
     inits, forget = resolve_keywords(initializers, keras_version, seed, rng)
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
     actions: list[_Action] = []

@@ -8,6 +8,7 @@ refused files is measured in ``benchmarks/bench_memory.py`` (not asserted here).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kerasinit.cli import main
+from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting import ModelFileError, read
 from kerasinit.porting import readers as readers_module
 from kerasinit.porting.build import CustomObjectError
@@ -190,3 +194,33 @@ def test_inspect_prints_one_error_line_and_no_traceback(tmp_path: Path,
         err = capsys.readouterr().err
         assert "Traceback" not in err and err.startswith("kerasinit inspect: error:"), err
         assert len(err.strip().splitlines()) == 1
+
+
+_VALID_ZIP = io.BytesIO()
+with zipfile.ZipFile(_VALID_ZIP, "w", compression=zipfile.ZIP_DEFLATED) as _z:
+    _z.writestr("metadata.json", b'{"keras_version": "3.15.1"}')
+    _z.writestr("config.json", json.dumps(DENSE).encode())
+VALID_ZIP = _VALID_ZIP.getvalue()
+VALID_JSON = json.dumps(DENSE).encode()
+
+
+@settings(max_examples=120, derandomize=True, database=None, deadline=None)
+@given(base=st.sampled_from(["zip", "json"]),
+       edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6),
+       cut=st.one_of(st.none(), st.integers(0, 10**6)),
+       insert=st.sampled_from([b"", b"[" * 300, b"\xff\xfe", b'"\\ud800"', b"1" * 5000]))
+def test_fuzz_file_bytes_read_or_model_file_error(tmp_path_factory: Any, base: str,
+                                                  edits: list[tuple[int, int]],
+                                                  cut: int | None, insert: bytes) -> None:
+    data = bytearray(VALID_ZIP if base == "zip" else VALID_JSON)
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    if insert:
+        at = (edits[0][0] if edits else 0) % len(data)
+        data[at:at] = insert
+    if cut is not None:
+        del data[max(cut % len(data), 1):]
+    path = tmp_path_factory.mktemp("fuzz") / ("m.keras" if base == "zip" else "m.json")
+    path.write_bytes(bytes(data))
+    with contextlib.suppress(KerasInitError):  # any other exception fails the test
+        read(path)

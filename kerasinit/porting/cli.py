@@ -1,4 +1,5 @@
-"""``kerasinit inspect FILE``: print the initializer plan of a saved Keras model."""
+"""``kerasinit inspect FILE [--keras-seed S]``: print the initializer plan of a saved Keras model
+(with ``--keras-seed``, the seed every weight drew after ``keras.utils.set_random_seed(S)``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the Keras version the file records (e.g. 3.14, 2, 2.0.8)")
     parser.add_argument("--lenient", action="store_true",
                         help="list unknown weight-bearing layers as skipped instead of failing")
+    parser.add_argument("--keras-seed", type=int, default=None, metavar="S",
+                        help="the model was built after keras.utils.set_random_seed(S): show the "
+                             "seed every weight drew (and the draws that seed none)")
+    parser.add_argument("--rebuilt", action="store_true",
+                        help="with --keras-seed: the model was rebuilt from its config "
+                             "(from_config / model_from_json / clone_model)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = read(args.file, keras_version=args.keras_version,
                     strict=not getattr(args, "lenient", False))
+        seed = getattr(args, "keras_seed", None)
+        if seed is not None:
+            plan = plan.replay(seed, order="rebuilt" if getattr(args, "rebuilt", False) else None)
     except KerasInitError as exc:
         print(f"kerasinit inspect: error: {exc}", file=sys.stderr)
         if args.json:  # a JSON consumer reads stdout: the error is JSON there too

@@ -167,6 +167,19 @@ def test_draw_table_covers_the_layer_table() -> None:
             assert keywords <= sites, name
 
 
+def test_inspect_cli_shows_replayed_seeds(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from kerasinit.cli import main
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"class_name": "Sequential", "keras_version": "3.15.1", "config": {
+        "layers": [_layer("Dense", "d", units=2, batch_input_shape=[None, 3])]}}))
+    assert main(["inspect", str(path), "--keras-seed", "42"]) == 0
+    assert f"{_stream(1)[0]} (draw #0)" in capsys.readouterr().out
+    assert main(["inspect", str(path), "--keras-seed", "42", "--keras-version", "1"]) == 1
+    assert "stateful" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("version", ["1", "2.2.4", "2.4"])
 def test_stateful_versions_are_refused(version: str) -> None:
     plan = _seq(_layer("Dense", "a", units=2, batch_input_shape=[None, 3]), version=version)

@@ -51,7 +51,8 @@ from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
 __all__ = [
-    "FAITHFUL_RNGS", "check_faithful_version", "sample_distribution", "sample_keras", "tf_flavour",
+    "FAITHFUL_RNGS", "check_faithful_version", "inplace_ok", "sample_distribution",
+    "sample_keras", "tf_flavour",
 ]
 
 #: The seed-faithful ``rng`` names.
@@ -102,6 +103,7 @@ def sample_keras(
     keras_version: KerasVersion,
     dtype: torch.dtype,
     device: torch.device,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Keras's exact values for ``resolved`` (Keras layout, shape ``resolved.keras_shape``).
 
@@ -119,7 +121,7 @@ def sample_keras(
     """
     return sample_distribution(resolved.distribution, tuple(resolved.keras_shape), seed=seed,
                                call_index=call_index, rng=rng, keras_version=keras_version,
-                               dtype=dtype, device=device, name=resolved.name)
+                               dtype=dtype, device=device, name=resolved.name, out=out)
 
 
 def sample_distribution(
@@ -133,6 +135,7 @@ def sample_distribution(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
     name: str = "the initializer",
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Keras's exact tensor (Keras layout ``shape``) for a resolved distribution and a seed.
 
@@ -160,22 +163,36 @@ def sample_distribution(
     elif rng == "tensorflow":
         values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
     elif rng.startswith("jax"):
+        if out is not None and inplace_ok(rng, dist, out):
+            return _jax(dist, shape, seed, call_index, rng, out)
         values = _jax(dist, shape, seed, call_index, rng).to(device)
     else:  # pragma: no cover - Initializer validates rng
         raise InitializerArgumentError(f"Unknown seed-faithful rng {rng!r}.")
     return values.to(dtype)
 
 
+def inplace_ok(rng: str, dist: object, out: torch.Tensor) -> bool:
+    """Whether :func:`sample_distribution` can write ``out`` (Keras layout) chunk by chunk.
+
+    ``rng="jax"`` uniform/normal/truncated-normal draws into a float32 CPU tensor that is
+    contiguous or 2-D (any strides): no full-size temporary. Elsewhere the values are sampled
+    whole and the caller copies them.
+    """
+    return (rng.startswith("jax") and isinstance(dist, (Uniform, Normal, TruncatedNormal))
+            and out.dtype == torch.float32 and out.device.type == "cpu"
+            and (out.is_contiguous() or out.dim() == 2))
+
+
 def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
-         rng: str) -> torch.Tensor:
+         rng: str, out: torch.Tensor | None = None) -> torch.Tensor:
     version = kj.version_of(rng)
     key = kj.jax_key(seed, call_index)
     if isinstance(dist, Uniform):
-        return kj.sample_uniform(shape, key, dist.low, dist.high, version)
+        return kj.sample_uniform(shape, key, dist.low, dist.high, version, out)
     if isinstance(dist, Normal):
-        return kj.sample_normal(shape, key, dist.mean, dist.std, version)
+        return kj.sample_normal(shape, key, dist.mean, dist.std, version, out)
     if isinstance(dist, TruncatedNormal):
-        return kj.sample_truncated_normal(shape, key, dist.mean, dist.std, version)
+        return kj.sample_truncated_normal(shape, key, dist.mean, dist.std, version, out)
     if isinstance(dist, Orthogonal):
         return kj.sample_orthogonal(shape, key, dist.gain, version)
     raise InitializerArgumentError(  # pragma: no cover - every random family is handled

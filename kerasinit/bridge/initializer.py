@@ -25,7 +25,7 @@ import torch
 
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
-from kerasinit.bridge.faithful import check_faithful_version, sample_keras
+from kerasinit.bridge.faithful import check_faithful_version, inplace_ok, sample_keras
 from kerasinit.bridge.interop import (
     is_shape,
     keras_shape_and_dtype,
@@ -322,6 +322,19 @@ class Initializer:
         call_index: int, generator: torch.Generator | None,
     ) -> torch.Tensor:
         index = call_index if getattr(self.spec, "advancing_seed", False) else 0
+        if len(plan) == 1 and plan[0][0] is None:
+            # One block whose Keras view is a view of ``tensor``: sampled straight into it,
+            # chunk by chunk (every argument was checked before; no full-size temporary).
+            _, block_layout, resolved = plan[0]
+            view = block_layout.to_keras(tensor)
+            if (view.data_ptr() == tensor.data_ptr()
+                    and tuple(view.shape) == tuple(resolved.keras_shape)
+                    and inplace_ok(rng, resolved.distribution, view)):
+                with torch.no_grad():
+                    sample_keras(resolved, seed=seed, call_index=index, rng=rng,
+                                 keras_version=self.keras_version, dtype=tensor.dtype,
+                                 device=tensor.device, out=view)
+                return tensor
         values = []
         for rows, block_layout, resolved in plan:
             shape = tuple(tensor.shape) if rows is None else tuple(tensor[rows].shape)

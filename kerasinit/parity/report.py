@@ -8,13 +8,12 @@ used with the Agg backend and imported only here.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from kerasinit._deps import require
+from kerasinit.parity.report_html import render
 from kerasinit.parity.result import ParityResult
 from kerasinit.parity.runner import MatrixResult
 
@@ -40,17 +39,17 @@ def _plot(result: ParityResult, path: Path) -> bool:
     if q.reference is not None:
         ax1.plot(q.reference, q.probs, color="tab:orange", lw=1.2, label="TensorFlow")
     ax1.plot(q.candidate, q.probs, color="tab:blue", lw=1.0, ls="--", label=result.candidate[:24])
-    ax1.set_title("ECDF (Keras-layout values)", fontsize=9)
-    ax1.legend(fontsize=7)
+    ax1.set_title("ECDF (Keras-layout values)", fontsize=11)
+    ax1.legend(fontsize=9)
     if q.reference is not None:
         lo = float(min(q.reference.min(), q.candidate.min()))
         hi = float(max(q.reference.max(), q.candidate.max()))
         ax2.plot([lo, hi], [lo, hi], color="0.6", lw=1)
         ax2.plot(q.reference, q.candidate, ".", ms=2, color="tab:blue")
-        ax2.set_xlabel("TensorFlow quantiles", fontsize=8)
-        ax2.set_ylabel("candidate quantiles", fontsize=8)
-    ax2.set_title("QQ: candidate vs TensorFlow", fontsize=9)
-    fig.suptitle(f"{result.case}: {result.status}", fontsize=10)
+        ax2.set_xlabel("TensorFlow quantiles", fontsize=12)
+        ax2.set_ylabel("candidate quantiles", fontsize=12)
+    ax2.set_title("QQ: candidate vs TensorFlow", fontsize=11)
+    fig.suptitle(f"{result.case}: {result.status}", fontsize=12)
     fig.tight_layout()
     fig.savefig(path, dpi=72)
     plt.close(fig)
@@ -132,41 +131,4 @@ def write_report(result: MatrixResult, directory: str | Path,
 
 
 def _html(result: MatrixResult, images: dict[str, str]) -> str:
-    e = html.escape
-    parts: list[Any] = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>kerasinit parity report</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
-        ".pass,.detected{color:#060}.FAIL,.MISSED,.ERROR{color:#b00;font-weight:bold}</style>",
-        "</head><body><h1>kerasinit parity report</h1>",
-        f"<p>{e(result.summary())}.</p>",
-        "<table><tr><th>case</th><th>status</th><th>n</th><th>case p (Holm)</th>"
-        "<th>detects (0.99)</th></tr>",
-    ]
-    for r in result.results:
-        det = "-" if r.detectable_error is None else f"{100 * r.detectable_error:.2f} %"
-        parts.append(f"<tr><td><a href='#{_slug(r.case)}'>{e(r.case)}</a></td>"
-                     f"<td class='{r.status}'>{r.status}</td><td>{r.n}</td>"
-                     f"<td>{r.p_value:.3g}</td><td>{det}</td></tr>")
-    parts.append("</table>")
-    for r in result.results:
-        parts.append(f"<h2 id='{_slug(r.case)}'>{e(r.case)}: "
-                     f"<span class='{r.status}'>{r.status}</span></h2>")
-        parts.append(f"<p>{e(r.reference)} vs <b>{e(r.candidate)}</b>; torch {r.shape} "
-                     f"[{e(r.layout)}] = Keras {r.keras_shape}; {e(r.keras_version)}; target "
-                     f"{e(r.distribution)}; n = {r.n} (candidate), {r.n_reference} (TF); alpha = "
-                     f"{r.alpha:.3g}; {e(r.power_text())}.</p>")
-        if r.error:
-            parts.append(f"<p class='ERROR'>{e(r.error)}</p>")
-        parts.append("<table><tr><th>check</th><th>statistic</th><th>p-value</th>"
-                     "<th>threshold</th><th>verdict</th></tr>")
-        for c in r.checks:
-            p = "-" if c.p_value is None else f"{c.p_value:.3g}"
-            t = "-" if c.threshold is None else f"{c.threshold:.3g}"
-            parts.append(f"<tr><td>{e(c.name)}</td><td>{c.statistic:.4g}</td><td>{p}</td>"
-                         f"<td>{t}</td><td class='{c.verdict}'>{c.verdict} {e(c.note)}</td></tr>")
-        parts.append("</table>")
-        if r.case in images:
-            parts.append(f"<p><img src='{images[r.case]}' alt='{e(r.case)}' width='640'></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render(result, images)

@@ -101,16 +101,28 @@ def _f32(x: float) -> float:
 def _fill(
     shape: Sequence[int], key: Key, version: str,
     values: Callable[[Any], Any], scale: tuple[float, float] | None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Run ``values(mantissas)`` over the draw in chunks and write float32 results.
 
     ``scale = (stddev, mean)`` applies Keras's ``x * stddev + mean`` (two float32 ops).
+    ``out``: a float32 CPU tensor of ``shape`` to write into, chunk by chunk (no full-size
+    temporary): contiguous, or 2-D with any strides (e.g. the transposed view of an
+    ``nn.Linear`` weight); its values are undefined if the call fails midway.
     """
     import numpy as np
 
-    n = math.prod(int(d) for d in shape)
-    out = empty((n,), torch.float32, torch.device("cpu"))
-    dst = out.numpy()
+    shape = tuple(int(d) for d in shape)
+    n = math.prod(shape)
+    if out is None:
+        out = empty(shape, torch.float32, torch.device("cpu"))
+    if tuple(out.shape) != shape or out.dtype != torch.float32 or out.device.type != "cpu" or (
+            not out.is_contiguous() and out.dim() != 2):
+        raise ValueError("out must be a float32 CPU tensor of the draw's shape, contiguous "
+                         "or 2-D")  # pragma: no cover - callers check
+    flat = out.detach().view(-1).numpy() if out.is_contiguous() else None
+    rows = out.detach().numpy() if flat is None else None
+    cols = shape[-1] if rows is not None else 1
     layout = _LAYOUT[version]
     sd, mu = (None, None) if scale is None else (np.float32(scale[0]), np.float32(scale[1]))
 
@@ -122,34 +134,42 @@ def _fill(
         if sd is not None:
             v *= sd
             v += mu
-        dst[a:b] = v
+        if rows is not None:
+            rows[a // cols:b // cols] = v.reshape(-1, cols)
+        else:
+            flat[a:b] = v  # type: ignore[index]
 
-    for_chunks(n, torch.device("cpu"), fill, chunk=CHUNK)
-    return out.view(tuple(int(d) for d in shape))
+    # Chunks hold whole rows of a strided 2-D ``out``.
+    chunk = max(1, CHUNK // cols) * cols
+    for_chunks(n, torch.device("cpu"), fill, chunk=chunk)
+    return out
 
 
 def sample_uniform(
-    shape: Sequence[int], key: Key, minval: float, maxval: float, version: str
+    shape: Sequence[int], key: Key, minval: float, maxval: float, version: str,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``jax.random.uniform(key, shape, float32, minval, maxval)`` (Keras layout, CPU)."""
     return _fill(shape, key, version,
-                 lambda m: xla.uniform_from_mantissa(m, minval, maxval), None)
+                 lambda m: xla.uniform_from_mantissa(m, minval, maxval), None, out)
 
 
 def sample_normal(
-    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str
+    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``jax.random.normal(key, shape) * stddev + mean`` in float32 (Keras's JAX backend)."""
     return _fill(shape, key, version, _Family.get("normal", version).evaluator(shape),
-                 (stddev, mean))
+                 (stddev, mean), out)
 
 
 def sample_truncated_normal(
-    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str
+    shape: Sequence[int], key: Key, mean: float, stddev: float, version: str,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``jax.random.truncated_normal(key, -2, 2, shape) * stddev + mean`` in float32."""
     return _fill(shape, key, version, _Family.get("truncated", version).evaluator(shape),
-                 (stddev, mean))
+                 (stddev, mean), out)
 
 
 def sample_orthogonal(

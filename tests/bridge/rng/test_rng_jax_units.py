@@ -135,3 +135,16 @@ def test_seed_generator_draw_k_uses_key_seed_k() -> None:
     a = keras_jax.sample_uniform((4,), (7, 3), 0.0, 1.0, "0.10")
     b = keras_jax.sample_uniform((4,), (7, 0), 0.0, 1.0, "0.10")
     assert not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("rng", ["jax", "jax-0.4.38"])
+def test_in_place_chunked_writes_equal_the_whole_draw(rng: str) -> None:
+    """An nn.Linear weight (transposed Keras view, several chunks of whole rows, 1000 columns
+    not dividing the chunk) gets the same bits as the Keras-layout draw, transposed."""
+    layer = torch.nn.Linear(97, 1000)                  # Keras kernel (97, 1000): 97k values
+    for name in ("glorot_uniform", "he_normal", "random_normal"):
+        init = kerasinit.get(name, seed=5, rng=rng)
+        init(layer.weight)
+        keras_kernel = init(torch.empty(97, 1000), layout="keras")
+        assert torch.equal(layer.weight.detach(), keras_kernel.t())
+    assert layer.weight.requires_grad

@@ -97,7 +97,7 @@ def _same(role: str, torch_shapes: list[tuple[int, ...]], rows: list[PlanRow]) -
     if role in ("bias", "recurrent_bias") and entry is not None and entry.builder == "rnn":
         k = keras[0]
         return k is not None and len(torch_shapes) == 1 and torch_shapes[0][-1:] == k[-1:]
-    if role == "alpha":
+    if role in ("alpha", "scale"):
         squeeze = [tuple(d for d in s if d != 1) for s in torch_shapes]
         return squeeze == [tuple(d for d in k if d != 1) for k in keras if k is not None]
     return len(torch_shapes) == len(keras) and all(

@@ -32,7 +32,13 @@ from torch import nn
 from kerasinit.bridge.initializer import Initializer, RngName
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.specs import VarianceScalingSpec
-from kerasinit.porting.report import ApplyEntry, ApplyReport, PlanMismatchError
+from kerasinit.porting.report import (
+    ApplyEntry,
+    ApplyReport,
+    Dropped,
+    PlanMismatchError,
+    mismatch_message,
+)
 
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanRow, PlanView
@@ -177,7 +183,7 @@ def _blocks(plan: PlanView, prefix: str) -> int:
 
 
 def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
-               ) -> tuple[list[_Job], list[str], set[tuple[str, str]]]:
+               ) -> tuple[list[_Job], list[str], set[tuple[str, str]], dict[str, str]]:
     top, block, prefix = TWINS[twin]
     block_rules = [dataclasses.replace(r, torch=r.torch.format(i=i), keras=r.keras.format(i=i))
                    for i in range(_blocks(plan, prefix)) for r in block]
@@ -188,6 +194,8 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
     jobs: list[_Job] = []
     problems: list[str] = []
     used: set[tuple[str, str]] = set()
+    left: dict[str, str] = {}  # torch name -> why it is left as it is
+    excluded = set(plan.excluded)
     full = (where + ".") if where else ""
     for rule in rules:
         param = params.get(rule.torch)
@@ -195,6 +203,11 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
             if rule in block_rules:  # ... but not a whole block: the depths differ
                 problems.append(f"{twin} has no parameter {full}{rule.torch} for Keras "
                                 f"{rule.keras}: the Keras model has more blocks")
+            continue
+        dropped = [f"{rule.keras}/{w}" for w in rule.weights if f"{rule.keras}/{w}" in excluded]
+        if dropped:
+            left[full + rule.torch] = f"left out with plan.drop({', '.join(map(repr, dropped))})"
+            used |= {(rule.keras, w) for w in rule.weights}
             continue
         found = [rows.get((rule.keras, w)) for w in rule.weights]
         missing = [w for w, r in zip(rule.weights, found, strict=True) if r is None]
@@ -220,7 +233,7 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
     covered = {rule.torch for rule in rules}
     problems += [f"torch {full}{name} has no rule in the {twin} twin table"
                  for name in params if name not in covered]
-    return jobs, problems, used
+    return jobs, problems, used, left
 
 
 def _initializer(row: PlanRow, rng: RngName | None) -> Initializer:
@@ -265,19 +278,15 @@ def apply_twin(
         PlanMismatchError: with ``strict=True``, when a twin parameter has no Keras weight, a
             Keras weight has no twin parameter, or a shape differs (nothing written).
     """
-    jobs, problems, used = _plan_jobs(plan, model, where, twin)
+    jobs, problems, used, left = _plan_jobs(plan, model, where, twin)
     unused = [f"{r.layer}/{r.weight}" for r in _rows(plan) if (r.layer, r.weight) not in used]
     known = {r.keras for r in TWINS[twin][0]}
     problems += [f"Keras {u} has no parameter in the {twin} twin" for u in unused
                  if u.rsplit("/", 1)[0] not in known and not u.startswith(TWINS[twin][2][:-3])]
     label = plan.keras_version.label()
     if problems and strict:
-        report = _report(plan, model, twin, jobs, problems, unused, set(), label)
-        raise PlanMismatchError(
-            f"The {twin} at {where or '(root)'} does not match the Keras plan; nothing was "
-            f"written:\n  - " + "\n  - ".join(problems[:20])
-            + (f"\n  ... {len(problems) - 20} more (see .report)" if len(problems) > 20 else ""),
-            report)
+        report = _report(plan, model, twin, jobs, problems, unused, left, set(), label)
+        raise PlanMismatchError(mismatch_message(tuple(problems)), report)
     values = [(job, None if job.param.is_meta else _values(job, generator, rng)) for job in jobs]
     written: set[str] = set()
     with torch.no_grad():
@@ -285,18 +294,20 @@ def apply_twin(
             if value is not None:
                 job.param.copy_(value)
                 written.add(job.name)
-    return _report(plan, model, twin, jobs, problems, unused, written, label)
+    return _report(plan, model, twin, jobs, problems, unused, left, written, label)
 
 
 def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[_Job], problems: list[str],
-            unused: list[str], written: set[str], label: str) -> ApplyReport:
+            unused: list[str], left: dict[str, str], written: set[str], label: str
+            ) -> ApplyReport:
     entries: list[ApplyEntry] = []
     by_name = {j.name: j for j in jobs}
     for name, param in model.named_parameters():
         job = by_name.get(name)
         if job is None:
-            reason = ("no Keras weight (see problems)" if any(name in p for p in problems)
-                      else f"outside the {twin} twin: not part of the Keras backbone")
+            reason = left.get(name) or (
+                "no Keras weight (see problems)" if any(name in p for p in problems)
+                else f"outside the {twin} twin: not part of the Keras backbone")
             entries.append(ApplyEntry(name, "", "", "", "", "untouched", reason))
             continue
         row = job.rows[0]
@@ -308,4 +319,9 @@ def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[_Job], probl
         entries.append(ApplyEntry(name, row.layer, ",".join(r.weight for r in job.rows),
                                   row.initializer.name, row.resolved_text, status, note))
     pairs = tuple(((j.rule.keras,), j.name.rsplit(".", 1)[0]) for j in jobs)
-    return ApplyReport(tuple(entries), pairs, tuple(problems), tuple(unused), label)
+    rows = {f"{r.layer}/{r.weight}": r for r in _rows(plan)}
+    dropped = tuple(Dropped(rows[u].layer, rows[u].weight, rows[u].initializer.name,
+                            f"the torch model has no {twin} parameter for it") for u in unused)
+    layers = tuple(dict.fromkeys(d.keras_layer for d in dropped))
+    return ApplyReport(tuple(entries), pairs, tuple(problems), layers, label, dropped=dropped,
+                       how=tuple("name" for _ in pairs))

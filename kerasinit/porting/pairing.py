@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from torch import nn
 
 from kerasinit.mappings.errors import KerasInitError, format_choices, suggest
+from kerasinit.modules.params import module_params
 from kerasinit.porting.matching import (
     Pair,
     Unit,
@@ -53,6 +54,7 @@ from kerasinit.porting.signature import (
 )
 from kerasinit.porting.targets import (
     MHA_ROLES,
+    bare_unit,
     find_mha_children,
     hf_conv1d_unit,
     mha_group,
@@ -94,8 +96,10 @@ class Pairing:
     pair_problems: tuple[str, ...] = ()
 
 
-def units_of(model: nn.Module) -> list[Unit]:
-    """The torch units: modules with a Keras view, plus Hugging Face ``Conv1D`` (as Dense)."""
+def units_of(model: nn.Module, bare: bool = False) -> list[Unit]:
+    """The torch units: modules with a Keras view, plus Hugging Face ``Conv1D`` (as Dense), and
+    with ``bare=True`` (the plan has ``LayerScale`` layers) every parameter a container holds
+    itself (torchvision ``CNBlock.layer_scale``), as a unit of its own."""
     units = torch_units(model)
     inside = [u.path for u in units]
     for path, m in model.named_modules():
@@ -104,8 +108,13 @@ def units_of(model: nn.Module) -> list[Unit]:
         extra = hf_conv1d_unit(path, m)
         if extra is not None:
             units.append(extra)
+            inside.append(path)
+            continue
+        if bare and not module_params(m):
+            units += [bare_unit(path, m, name) for name, _ in m.named_parameters(recurse=False)]
     order = {path: i for i, (path, _) in enumerate(model.named_modules())}
-    return sorted(units, key=lambda u: order.get(u.path.split("+")[0], len(order)))
+    return sorted(units, key=lambda u: order.get(u.path.split("+")[0].rsplit(":", 1)[0],
+                                                 len(order)))
 
 
 def _keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
@@ -123,7 +132,8 @@ class _Pairer:
                  example_input: object) -> None:
         self.plan, self.model, self.example = plan, model, example_input
         self.entries = parse_mapping(mapping)
-        self.units = units_of(model)
+        self.units = units_of(model, bare=any(keras_family(k.class_name).endswith("LayerScale")
+                                              for k in plan.layers))
         self.problems: list[str] = []
         self.ties: list[str] = []
         self.scope_k: dict[str, int] = {}  # keras layer path -> scope id (nested-model rules)
@@ -269,7 +279,10 @@ class _Pairer:
         for t in tnodes:
             if t.unit not in units:
                 units.append(t.unit)
-        groups = [[u.module] if not u.names else _members(self.model, u) for u in units]
+        groups = [[] if u.kind == "LayerScale" else [u.module] if not u.names else
+                  _members(self.model, u) for u in units]
+        params = {u.qual(u.params[0].name): i for i, u in enumerate(units)
+                  if u.kind == "LayerScale"}
         if self.example is not None:
             candidates = [self.example]
         else:
@@ -286,7 +299,7 @@ class _Pairer:
                 break
             for example in candidates:
                 try:
-                    flow = trace(self.model, groups, example, meta=meta)
+                    flow = trace(self.model, groups, example, meta=meta, params=params)
                 except Exception as exc:  # any forward failure means "no trace"
                     error = f"{type(exc).__name__}: {str(exc)[:120]}"
                     continue

@@ -104,6 +104,8 @@ def _signature(family: str, shapes: dict[str, tuple[int, ...] | None], dirs: int
             return (family, known["embeddings"])
         if family == "MultiHeadAttention":
             return (family,)
+        if family.endswith("LayerScale"):
+            return ("LayerScale", _numel(next(iter(known.values()))))
     except (KeyError, IndexError):
         pass
     return (family, tuple(sorted(known.items())))

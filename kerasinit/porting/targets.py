@@ -25,8 +25,8 @@ from kerasinit.mappings.errors import KerasInitError
 from kerasinit.modules.params import ParamSpec
 from kerasinit.porting.matching import Unit, _separable
 
-__all__ = ["MHA_ROLES", "find_mha_children", "hf_conv1d_unit", "mha_group", "parse_mapping",
-           "separable_group"]
+__all__ = ["MHA_ROLES", "bare_unit", "find_mha_children", "hf_conv1d_unit", "mha_group",
+           "parse_mapping", "separable_group"]
 
 #: names a query / key / value / output projection goes by, first match wins
 MHA_ROLES: dict[str, tuple[str, ...]] = {
@@ -104,6 +104,24 @@ def _linear_layout(m: nn.Module) -> KerasLayout | TorchLayout | None:
             getattr(weight, "ndim", 0) == 2:
         return KerasLayout()  # Hugging Face GPT-2 style: weight stored (in, out)
     return None
+
+
+def bare_unit(path: str, module: nn.Module, name: str) -> Unit:
+    """A parameter a container holds itself (torchvision ``CNBlock.layer_scale``, shape
+    ``(C, 1, 1)``) as the unit of a Keras ``LayerScale`` (weight ``(C,)``).
+
+    Example:
+        >>> import torch
+        >>> block = nn.Module()
+        >>> block.layer_scale = nn.Parameter(torch.ones(4, 1, 1))
+        >>> u = bare_unit("blocks.0", block, "layer_scale")
+        >>> u.path, u.qual("layer_scale"), u.kind
+        ('blocks.0:layer_scale', 'blocks.0.layer_scale', 'LayerScale')
+    """
+    full = f"{path}.{name}" if path else name
+    spec = _param(name, "scale", "", KerasLayout(), "LayerScale")
+    return Unit(f"{path}:{name}", module, (spec,), "LayerScale", direct=True,
+                names={name: full})
 
 
 def hf_conv1d_unit(path: str, m: nn.Module) -> Unit | None:

@@ -72,6 +72,7 @@ class _Tracer(TorchFunctionMode):
         self.keep: list[torch.Tensor] = []  # ids stay unique while the trace runs
         self.depth = 0
         self.flow = Flow()
+        self.bare: dict[int, int] = {}  # id of a parameter that is a unit -> its index
 
     def source(self, args: object) -> set[tuple[int, int]]:
         found: set[tuple[int, int]] = set()
@@ -88,6 +89,19 @@ class _Tracer(TorchFunctionMode):
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if self.depth == 0 and self.bare:
+            used = [self.bare[id(t)] for t in _tensors((args, kwargs)) if id(t) in self.bare]
+            if used:
+                index = used[0]
+                for origin, pos in self.source((args, kwargs)):
+                    self.flow.preds.setdefault(index, set()).add(origin)
+                    if pos >= 0:
+                        self.flow.positions[(origin, index)] = pos
+                self.flow.preds.setdefault(index, set())
+                if index not in self.flow.order:
+                    self.flow.order.append(index)
+                self.mark(out, {(index, -1)})
+                return out
         if self.depth == 0:
             parts = kwargs.get("tensors", args[0] if args else None)
             if func in _CATS and isinstance(parts, (list, tuple)):
@@ -100,10 +114,12 @@ class _Tracer(TorchFunctionMode):
 
 
 def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
-          example: object, meta: bool = False) -> Flow:
+          example: object, meta: bool = False, params: dict[str, int] | None = None) -> Flow:
     """Trace ``model(example)`` (or ``model(*example)`` for a tuple, ``model(**example)`` for a
     dict) and return the data flow between ``modules`` (each entry: the modules of one unit).
 
+    ``params`` (qualified parameter name -> index) makes a parameter a unit of its own: the
+    torch function that takes it (``layer_scale * x``) counts as that unit's call.
     With ``meta=True`` the forward runs on meta tensors (every parameter, buffer and input
     replaced by a meta tensor for the call: shapes only, no arithmetic, no copy of the weights).
     Raises whatever the forward raises (the caller tries another way, or pairs without a flow).
@@ -156,11 +172,18 @@ def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
         args = example
     else:
         args = (example,)
+    state: dict[str, torch.Tensor] = {}
     if meta:
         args = tuple(_to_meta(a) for a in args)
         kwargs = {k: _to_meta(v) for k, v in kwargs.items()}
         state = {n: torch.empty_like(t, device="meta") for n, t in
                  [*model.named_parameters(), *model.named_buffers()]}
+    named = dict(model.named_parameters())
+    for name, index in (params or {}).items():
+        tensor = state.get(name, named.get(name))
+        if tensor is not None:
+            tracer.bare[id(tensor)] = index
+            tracer.keep.append(tensor)
     try:
         model.eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad():

@@ -187,7 +187,13 @@ def test_wrapped_twin_and_mismatch(bert: tuple[Any, Any]) -> None:
     assert all(s == "applied" for n, s in statuses.items() if n.startswith("bert."))
     assert {s for n, s in statuses.items() if not n.startswith("bert.")} == {"untouched"}
     assert report["cls.predictions.bias"].note.startswith("outside the BertModel twin")
-    assert report.unmatched_keras == ("pooled_dense/kernel", "pooled_dense/bias")
+    assert report.unmatched_keras == ("pooled_dense",)
+    assert [(d.keras_layer, d.keras_weight) for d in report.dropped] == [
+        ("pooled_dense", "kernel"), ("pooled_dense", "bias")]
+    kept = bert[1].drop("token_embedding/embeddings").apply(transformers.BertModel(_bert_config()))
+    assert kept.ok and kept["embeddings.word_embeddings.weight"].status == "untouched"
+    assert "plan.drop('token_embedding/embeddings')" in kept["embeddings.word_embeddings.weight"].note
+    assert len(kept.applied) == len(kept.entries) - 1
     deeper = transformers.BertModel(_bert_config(layers=3))
     before = {n: p.detach().clone() for n, p in deeper.named_parameters()}
     with pytest.raises(PlanMismatchError, match=r"encoder\.layer\.2\.attention\.self\.query"):

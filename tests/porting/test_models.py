@@ -95,3 +95,51 @@ def test_transformer_block_onto_torch_encoder_layer():
     assert layer.norm1.eps == 1e-6
     limit = math.sqrt(6 / (D + D))  # q/k/v each a Keras (32, 4, 8) kernel, fans 32/32
     assert layer.self_attn.in_proj_weight.abs().max() <= limit
+
+
+CONVNEXT = _functional([
+    _input("x", [8, 8, 16]),
+    _layer("Conv2D", "dw", ["x"], filters=16, kernel_size=7, padding="same", groups=16),
+    _layer("LayerNormalization", "ln", ["dw"], epsilon=1e-6),
+    _layer("Dense", "pw1", ["ln"], units=64),
+    _layer("Activation", "gelu", ["pw1"], activation="gelu"),
+    _layer("Dense", "pw2", ["gelu"], units=16),
+    _layer("LayerScale", "scale", ["pw2"], init_values=1e-6, projection_dim=16),
+    _layer("Add", "res", ["x", "scale"])], ["x"], ["res"])
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
+class CNBlock(nn.Module):
+    """torchvision's ConvNeXt block: the layer scale is a parameter of the block itself."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, 7, padding=3, groups=dim), Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+            nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), 0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * self.block(x) + x
+
+
+def test_convnext_block_layer_scale_onto_a_block_parameter():
+    plan = read(CONVNEXT)
+    block = CNBlock(16)
+    p = pair(plan, block)
+    assert not p.problems, p.problems
+    assert {q.keras[0].path: q.unit.path for q in p.pairs} == {
+        "dw": "block.0", "ln": "block.2", "pw1": "block.3", "pw2": "block.5",
+        "scale": ":layer_scale"}
+    report = plan.apply(block)
+    assert report.ok and report["layer_scale"].keras_layer == "scale"
+    assert torch.equal(block.layer_scale, torch.full((16, 1, 1), 1e-6))

@@ -58,6 +58,49 @@ for label in ("first", "warm"):
 print(json.dumps(out))
 """
 
+FILE_CHILD = r"""
+import json, sys, zipfile
+from kerasinit.porting import read
+
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "zip bomb (60 MiB config.json)":
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open("config.json", "w") as fh:
+        for _ in range(60):
+            fh.write(b" " * (1 << 20))
+elif kind == "deep JSON (10^5 levels)":
+    open(path, "w").write("[" * 100_000 + "]" * 100_000)
+elif kind == "1M empty objects":
+    open(path, "w").write("[" + "{}," * 999_999 + "{}]")
+elif kind == "1M-element Constant":
+    open(path, "w").write('{"class_name": "Sequential", "config": {"layers": [{"class_name": '
+                          '"Dense", "config": {"name": "d", "units": 3, "kernel_initializer": '
+                          '{"class_name": "Constant", "config": {"value": ['
+                          + "0.5," * 999_999 + '0.5]}}}}]}}')
+elif kind == "1M short strings":
+    open(path, "w").write("[" + '"aaaaaaaaaaaa",' * 999_999 + '"a"]')
+elif kind == "15 MiB string":
+    open(path, "w").write('{"class_name": "' + "a" * (15 << 20) + '", "config": {}}')
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key):
+                return int(line.split()[1])
+    raise RuntimeError(key)
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+base = status("VmRSS")
+try:
+    read(path)
+    outcome = "accepted"
+except Exception as exc:  # noqa: BLE001 - the benchmark reports what was raised
+    outcome = type(exc).__name__
+print(json.dumps({"outcome": outcome, "extra_mib": (status("VmHWM") - base) / 1024}))
+"""
+FILE_CASES = ["zip bomb (60 MiB config.json)", "deep JSON (10^5 levels)", "1M empty objects",
+              "1M-element Constant", "1M short strings", "15 MiB string"]
+
 RANDOM = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
           "lecun_normal", "random_uniform", "random_normal", "truncated_normal",
           "variance_scaling", "orthogonal"]
@@ -82,6 +125,24 @@ def measure(name: str, rng: str, rows: int, cols: int, dtype: str) -> dict[str, 
     return result
 
 
+def refused_files() -> None:
+    """Peak extra memory of reading hostile model files (each built, then read, in a child)."""
+    import tempfile
+
+    print("\n| hostile file | outcome | peak extra memory |\n|---|---|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in FILE_CASES:
+            path = os.path.join(tmp, "m.keras" if "zip" in kind else "m.json")
+            env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+            proc = subprocess.run([sys.executable, "-c", FILE_CHILD, kind, path], env=env,
+                                  capture_output=True, text=True, check=False, timeout=600)
+            if proc.returncode != 0:
+                print(f"| {kind} | error | |")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"| {kind} | {r['outcome']} | {r['extra_mib']:.1f} MiB |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="rows = cols of iid cases")
@@ -90,9 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few initializers only")
     parser.add_argument("--rngs", nargs="*", default=None)
     parser.add_argument("--names", nargs="*", default=None, help="initializers to measure")
+    parser.add_argument("--files", action="store_true",
+                        help="only the hostile-file cases (peak memory of read())")
     args = parser.parse_args(argv)
     if not os.path.exists("/proc/self/clear_refs"):
         print("bench_memory needs Linux /proc (VmHWM and clear_refs); skipped.")
+        return 0
+    if args.files:
+        refused_files()
         return 0
     rngs = args.rngs if args.rngs is not None else _rngs()
     names = args.names or (["he_normal", "random_uniform", "orthogonal", "constant"]

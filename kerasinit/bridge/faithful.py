@@ -36,7 +36,7 @@ import torch
 from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
-from kerasinit.bridge.samplers import _qr, keras_layout_values
+from kerasinit.bridge.samplers import keras_layout_values, orthogonal_from_normal
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -228,10 +228,5 @@ def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch
     about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
     and multiplied by ``float32(gain)`` in float32.
     """
-    q, r = _qr(a.to(torch.float64))
-    q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(torch.float64)
-    rows = math.prod(shape[:-1])
-    if rows < shape[-1]:
-        q = q.t()
-    q32 = q.to(torch.float32).reshape(shape)
-    return q32 * float(torch.tensor(gain, dtype=torch.float32))
+    return orthogonal_from_normal(a, shape, float(torch.tensor(gain, dtype=torch.float32)),
+                                  qr_dtype=torch.float64, work_dtype=torch.float32)

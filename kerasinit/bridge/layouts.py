@@ -22,7 +22,6 @@ layout                 torch shape                Keras shape
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -340,7 +339,3 @@ def parse_layout(layout: LayoutLike) -> Layout:
         f"`layout` must be a layout name ({format_choices(_NAMED)}) or a kerasinit layout object. "
         f"Received: {shown(layout)} (type {type(layout).__name__})."
     )
-
-
-def numel(shape: Shape) -> int:
-    return math.prod(shape)

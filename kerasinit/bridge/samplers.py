@@ -39,7 +39,7 @@ from kerasinit.mappings.resolve import Resolved
 #: How one tensor is filled: ``(rows or None for all, layout, resolved block)`` per block.
 Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
-__all__ = ["fill_", "keras_layout_values", "scalar_tensor"]
+__all__ = ["Plan", "fill_", "keras_layout_values", "orthogonal_from_normal", "scalar_tensor"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 #: float32 values per chunk of a float16/bfloat16 truncated normal (1 MiB of extra memory).
@@ -210,6 +210,48 @@ def _qr(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q, r
 
 
+def orthogonal_from_normal(
+    a: torch.Tensor, keras_shape: tuple[int, ...], gain: float, *,
+    qr_dtype: torch.dtype | None = None, work_dtype: torch.dtype | None = None,
+    zero_sign: float = 1.0, overwrite: bool = False,
+) -> torch.Tensor:
+    """Keras's Orthogonal on a given ``(max(rows, cols), min(rows, cols))`` normal matrix ``a``.
+
+    The one Orthogonal tail every stream uses: QR in ``qr_dtype`` on one LAPACK thread on CPU
+    (so the bits do not depend on the thread count), ``Q * sign(diag R)`` (a zero diagonal
+    entry gets ``zero_sign``), transposed if the kernel is wide, rounded to ``work_dtype``,
+    reshaped to ``keras_shape`` and multiplied by ``gain`` in ``work_dtype``. Both dtypes
+    default to ``a``'s. ``overwrite=True`` lets the QR work in ``a`` itself (best when ``a``
+    is column-major).
+
+    Example:
+        >>> a = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+        >>> q = orthogonal_from_normal(a, (4, 3), 1.0)
+        >>> bool(torch.allclose(q.T @ q, torch.eye(3), atol=1e-5))
+        True
+    """
+    qr_dtype = a.dtype if qr_dtype is None else qr_dtype
+    work_dtype = a.dtype if work_dtype is None else work_dtype
+    work = a.to(qr_dtype)
+    if zero_sign == 1.0:
+        if (work.data_ptr() == a.data_ptr() and not overwrite) or work.stride(0) != 1:
+            work = work.t().contiguous().t()  # a column-major copy, factored in place
+        q, signs = _q_and_signs(work)
+    else:
+        q, r = _qr(work)
+        d = torch.diagonal(r)
+        signs = torch.where(d < 0, -1.0, torch.where(d > 0, 1.0, zero_sign)).to(qr_dtype)
+    q.mul_(signs)  # q is the QR's own output: in place
+    if work_dtype != qr_dtype:
+        q = q.to(work_dtype)
+    if gain != 1.0:
+        q.mul_(gain)
+    if math.prod(keras_shape[:-1]) < keras_shape[-1]:
+        q = q.t()
+    out: torch.Tensor = q.reshape(keras_shape)
+    return out
+
+
 def _orthogonal(
     keras_shape: tuple[int, ...],
     gain: float,
@@ -231,14 +273,7 @@ def _orthogonal(
     # column-major (what LAPACK factors in place): torch then copies nothing
     a = torch.empty(min(rows, cols), max(rows, cols), dtype=work, device=device).t()
     a.normal_(0.0, 1.0, generator=generator)
-    q, signs = _q_and_signs(a)
-    q.mul_(signs)
-    if gain != 1.0:
-        q.mul_(gain)
-    if rows < cols:
-        q = q.t()
-    out: torch.Tensor = q.reshape(keras_shape).to(dtype)
-    return out
+    return orthogonal_from_normal(a, keras_shape, gain, overwrite=True).to(dtype)
 
 
 def _q_and_signs(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

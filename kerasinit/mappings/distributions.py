@@ -26,9 +26,6 @@ __all__ = [
 
 #: Standard deviation of a standard normal truncated to [-2, 2] (``scipy.stats.truncnorm.std(-2, 2)``).
 TRUNCNORM_STD = 0.87962566103423978
-#: Variance and excess kurtosis of the same distribution (for moment tests).
-TRUNCNORM_VAR = TRUNCNORM_STD**2
-TRUNCNORM_EXCESS_KURTOSIS = -0.6338
 
 
 @dataclass(frozen=True, slots=True)

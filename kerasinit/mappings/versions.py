@@ -5,7 +5,7 @@ A :class:`KerasVersion` is parsed from what users and saved files say (``"3"``, 
 library asks: which fan rule, whether truncated normals carry the 1/0.8796 variance fix,
 whether EinsumDense/MultiHeadAttention kernels use einsum axes, how ``Constant`` treats arrays.
 
-Eras (facts from ``shared/reference/keras-initializers.md`` §3.4, §4.3, §5, §7):
+Eras (checked against the Keras 1, 2 and 3 sources):
 
 ========================  ==========================================================
 ``1.x``                   Keras 1: ``glorot_normal``/``he_normal`` untruncated;

@@ -1,24 +1,12 @@
 """Keras initializers on whole torch modules: :func:`initialize` and :func:`keras_defaults_`.
 
 Each parameter gets the layout of the Keras weight it plays (see
-:mod:`kerasinit.modules.params` and ``shared/reference/layer-map.md``), so the fans are
+:mod:`kerasinit.modules.params` and :mod:`kerasinit.mappings.layers`), so the fans are
 Keras's: depthwise convs (``groups == in_channels``), Embedding (vocab = fan_in), packed MHA
 ``in_proj_weight`` (one Keras kernel per q/k/v block, fans per the Keras version), and whole
 RNN matrices (recurrent orthogonal on the whole Keras ``(H, G·H)`` matrix, never per gate).
 
-RNN biases (Keras has one bias; torch has ``bias_ih`` + ``bias_hh``, which are summed):
-
-* SimpleRNN / LSTM (and GRU with ``reset_after=False``, the default before tf.keras 2.3): the
-  Keras bias is written to ``bias_ih`` and ``bias_hh`` is set to **zeros**, so the sum is
-  exactly Keras's bias. LSTM ``unit_forget_bias=True`` (Keras's default, applied whenever
-  ``bias_initializer`` is given unless ``unit_forget_bias=False``) puts exactly 1 on the forget
-  slice ``[H:2H]`` of ``bias_ih`` (Keras replaces that slice; it does not add) and, as Keras
-  does, samples ``[0:H]`` and ``[2H:4H]`` by two initializer calls on ``(H,)`` and ``(2H,)``
-  (fans of those shapes; a seeded initializer restarts per call). Given alone,
-  ``unit_forget_bias=True`` only sets the forget slices (1 in ``bias_ih``, 0 in ``bias_hh``).
-* GRU, ``reset_after=True`` (Keras 3, tf.keras >= 2.3): the Keras bias is ``(2, 3H)``; row 0 goes
-  to ``bias_ih`` and row 1 to ``bias_hh`` (gate blocks reordered z,r,h -> r,z,n). Fans are those
-  of the ``(2, 3H)`` Keras bias.
+RNN biases: see :mod:`kerasinit.modules.rnn` (one Keras bias over ``bias_ih`` + ``bias_hh``).
 
 Everything (keywords, identifiers, Keras version, layouts, shapes) is validated before any
 tensor is written.
@@ -26,7 +14,7 @@ tensor is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -34,17 +22,21 @@ from torch import nn
 
 from kerasinit.bridge.checks import check_generator, check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName, get
-from kerasinit.bridge.layouts import Layout, Packed, TorchLayout
+from kerasinit.bridge.layouts import Layout
 from kerasinit.bridge.samplers import Plan
-from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import (
     InitializerArgumentError,
     LayoutError,
     format_choices,
     shown,
-    suggest,
 )
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.keywords import (
+    ModuleKeywordError,
+    bind,
+    parse_keywords,
+    resolve_keywords,
+)
 from kerasinit.modules.params import (
     KEYWORDS,
     MHABias,
@@ -64,6 +56,7 @@ from kerasinit.modules.rnn import (
     plan_rnn_bias,
     qualified,
     tensor_at,
+    version_layout,
 )
 from kerasinit.modules.seeds import warn_identical
 
@@ -86,21 +79,6 @@ __all__ = [
     "resolve_keywords",
     "skipped_params",
 ]
-
-
-#: torch-side names -> (Keras keyword, why); checked before the spelling-based suggestion.
-_KEYWORD_SYNONYMS: dict[str, tuple[str, str]] = {
-    name: ("kernel_initializer", " (Keras calls torch's weight the kernel; depthwise convs take "
-                                 "'depthwise_initializer', Embedding 'embeddings_initializer')")
-    for name in ("weight_initializer", "weight_init", "weights_initializer", "weight")
-} | {
-    "scale_initializer": ("gamma_initializer", " (Keras's name for a norm's scale/weight)"),
-    "shift_initializer": ("beta_initializer", " (Keras's name for a norm's shift/bias)"),
-}
-
-
-class ModuleKeywordError(InitializerArgumentError):
-    """An initializer keyword that is unknown, or that matches no weight of the module."""
 
 
 # -- planning (pure: validates, writes nothing) -------------------------------------------
@@ -149,7 +127,7 @@ def _plan_module(
         if init is None:
             continue
         tensor = tensor_at(module, spec.name)
-        layout = _version_layout(spec, version)
+        layout = version_layout(spec, version)
         plan = init.plan(tensor, layout=layout)  # checks shape and dtype before any write
         resolved = plan[0][2] if plan[0][0] is None else tuple(r for _, _, r in plan)
         pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
@@ -162,68 +140,6 @@ def _plan_module(
         rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
         used.add(spec.keyword)
     return actions, rows, used
-
-
-def _version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
-    """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
-    recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
-    gates = table.gate_blocks(spec.keras_layer, version)
-    if gates > 1 and spec.role in ("kernel", "recurrent_kernel"):
-        return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
-    return spec.layout
-
-
-def resolve_keywords(
-    keywords: dict[str, object], version: VersionLike, seed: int | None, rng: RngName | None,
-) -> tuple[dict[str, Initializer], bool | None]:
-    """Validate Keras keywords and resolve their identifiers (None = not given).
-
-    Returns:
-        (keyword -> Initializer, unit_forget_bias or None).
-    """
-    bases, forget = parse_keywords(keywords, version)
-    return {key: bind(base, seed, rng) for key, base in bases.items()}, forget
-
-
-def bind(base: Initializer, seed: int | None, rng: RngName | None) -> Initializer:
-    """A fresh Initializer of ``base``'s spec with ``seed`` (random ones only) and ``rng``.
-
-    Nothing is parsed again; each call gets its own call counter (advancing seeds restart).
-    """
-    spec = base.spec
-    if seed is not None and spec.is_random:
-        spec = spec.replace(seed=seed, advancing_seed=False)
-    return Initializer(spec, base.keras_version, rng)
-
-
-def parse_keywords(
-    keywords: Mapping[str, object], version: VersionLike,
-) -> tuple[dict[str, Initializer], bool | None]:
-    """Validate Keras keywords and parse each identifier once (None = not given).
-
-    Returns:
-        (keyword -> unseeded ``rng="torch"`` Initializer, unit_forget_bias or None).
-    """
-    forget: bool | None = None
-    inits: dict[str, Initializer] = {}
-    for key, value in keywords.items():
-        if key not in KEYWORDS:
-            synonym = _KEYWORD_SYNONYMS.get(key)
-            hint = synonym[0] if synonym else suggest(key, KEYWORDS)
-            extra = f" Did you mean {hint!r}{synonym[1] if synonym else ''}?" if hint else ""
-            raise ModuleKeywordError(
-                f"Unknown Keras initializer keyword {shown(key)}.{extra} Valid keywords: "
-                f"{format_choices(KEYWORDS)}.")
-        if value is None:
-            continue
-        if key == "unit_forget_bias":
-            if not isinstance(value, bool):
-                raise ModuleKeywordError(
-                    f"`unit_forget_bias` must be True or False. Received: {shown(value)}.")
-            forget = value
-            continue
-        inits[key] = get(value, keras_version=version)
-    return inits, forget
 
 
 def _warn_identical(actions: list[_Action], generator: torch.Generator | None) -> None:
@@ -385,14 +301,14 @@ def _plan_initialize(
     version = parse_version(keras_version)
     if seed is not None:  # checked once, before the per-module seeds are derived
         get("glorot_uniform", seed=seed, rng=rng)
-    inits, forget = resolve_keywords(initializers, keras_version, seed, rng)
+    bases, forget = parse_keywords(initializers, keras_version)  # each identifier parsed once
+    inits = {key: bind(base, seed, rng) for key, base in bases.items()}
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
     actions: list[_Action] = []
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
     used: set[str] = set()
     available: set[str] = set()
-    bases = parse_keywords(initializers, version)[0] if seed is not None else {}
     index = 0
     for prefix, m, view in _walk(module, recurse):
         module_inits = inits if seed is None or index == 0 else {
@@ -412,7 +328,7 @@ def _plan_initialize(
 
 
 def keras_defaults_(
-    model: nn.Module,
+    module: nn.Module,
     *,
     keras_version: VersionLike = None,
     generator: torch.Generator | None = None,
@@ -429,7 +345,7 @@ def keras_defaults_(
     LayerNormalization/GroupNormalization: ones / zeros; PReLU: alpha zeros.
 
     Args:
-        model: the torch model.
+        module: the torch model (any ``torch.nn.Module``).
         keras_version: Keras semantics to follow (default: the latest Keras 3).
         generator: torch generator for every draw.
         rng: ``"torch"``, or a seed-faithful stream (needs ``seed``).
@@ -438,7 +354,7 @@ def keras_defaults_(
             range; a Keras layer built with seeded initializers) -- the same rule as
             :func:`initialize`; a ``UserWarning`` names same-shape weights of one module that
             get identical values. ``generator=`` wins over it.
-        recurse: visit submodules (else only ``model`` itself; usable from ``model.apply``).
+        recurse: visit submodules (else only ``module`` itself; usable from ``model.apply``).
 
     Returns:
         An :class:`InitReport`; ``report.skipped`` lists parameters of unknown modules.
@@ -450,7 +366,7 @@ def keras_defaults_(
         >>> report["0.weight"].distribution, [s.name for s in report.skipped]
         ('U[-0.05, 0.05)', ['1.weight', '1.bias'])
     """
-    check_module(model, "keras_defaults_")
+    check_module(module, "keras_defaults_")
     if not isinstance(recurse, bool):
         raise InitializerArgumentError(
             f"`recurse` must be True or False. Received: {shown(recurse)}.")
@@ -462,7 +378,7 @@ def keras_defaults_(
     skipped: list[SkippedParam] = []
     index = 0
     parsed: dict[tuple[str, ...], tuple[dict[str, Initializer], bool | None]] = {}
-    for prefix, m, view in _walk(model, recurse):
+    for prefix, m, view in _walk(module, recurse):
         specs = view.specs
         skipped += _skipped(prefix, m, view)
         if not specs:

@@ -2,7 +2,7 @@
 
 :func:`module_params` answers, for one torch module, "which Keras weight is each of my
 parameters, which Keras initializer keyword controls it, and how do my axes map to Keras's"
-(facts from ``shared/reference/layer-map.md`` §2–§5):
+(the Keras layers, keywords and defaults come from :mod:`kerasinit.mappings.layers`):
 
 ======================================  ===================  =============================
 torch module                            Keras layer          layouts
@@ -59,6 +59,7 @@ __all__ = [
     "MHABias",
     "ModuleView",
     "ParamSpec",
+    "find_tensor",
     "keras_defaults",
     "layout_label",
     "module_params",
@@ -177,14 +178,26 @@ def separable_specs(n: int, depth_multiplier: int, pointwise_bias: bool,
     return tuple(out)
 
 
-def _present(module: nn.Module, name: str) -> bool:
+def find_tensor(module: object, name: str) -> torch.Tensor | None:
+    """The tensor at a dotted attribute path (``"out_proj.weight"``), or None if there is none.
+
+    Example:
+        >>> find_tensor(nn.MultiheadAttention(4, 2), "out_proj.bias").shape
+        torch.Size([4])
+        >>> find_tensor(nn.Linear(2, 2, bias=False), "bias") is None
+        True
+    """
     obj: object = module
     for part in name.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
-            return False
-    return isinstance(obj, torch.Tensor) and not isinstance(
-        obj, _UNINIT)
+            return None
+    return obj if isinstance(obj, torch.Tensor) else None
+
+
+def _present(module: nn.Module, name: str) -> bool:
+    tensor = find_tensor(module, name)
+    return tensor is not None and not isinstance(tensor, _UNINIT)
 
 
 def _dense_like(layer: str, kernel_layout: Layout = _TORCH, kernel_role: str = "kernel",

@@ -17,16 +17,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from kerasinit.bridge.initializer import Initializer, get
-from kerasinit.bridge.layouts import GRU, KerasLayout, Layout
+from kerasinit.bridge.initializer import Initializer, RngName, get
+from kerasinit.bridge.layouts import GRU, KerasLayout, Layout, Packed, TorchLayout
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
-from kerasinit.modules.params import ParamSpec
+from kerasinit.modules.params import ParamSpec, find_tensor
 from kerasinit.modules.report import ReportRow, make_row
 
 __all__ = ["RNN_LAYERS", "RnnBias", "apply_rnn_bias", "gru_reset_after", "plan_rnn_bias",
-           "qualified", "tensor_at"]
+           "qualified", "tensor_at", "version_layout"]
 
 #: Keras recurrent layers with a torch counterpart (the table's ``builder="rnn"`` layers).
 RNN_LAYERS = tuple(name for name, entry in table.LAYERS.items()
@@ -47,11 +47,9 @@ def gru_reset_after(keras_version: VersionLike = None) -> bool:
 
 def tensor_at(module: nn.Module, name: str) -> torch.Tensor:
     """The tensor at a dotted attribute path (``"out_proj.weight"``)."""
-    obj: Any = module
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    assert isinstance(obj, torch.Tensor)
-    return obj
+    tensor = find_tensor(module, name)
+    assert tensor is not None, name
+    return tensor
 
 
 def qualified(prefix: str, name: str) -> str:
@@ -70,6 +68,8 @@ class RnnBias:
     hidden: int
     gru: bool
     reset_after: bool
+    fans: tuple[float, float] | None = None  # a fan override (porting: the plan's fans)
+    rng: RngName | None = None  # None: the initializer's own
 
 
 def plan_rnn_bias(
@@ -130,7 +130,12 @@ def plan_rnn_bias(
 
 
 def apply_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
-    """Write a planned RNN bias (under no_grad)."""
+    """Write a planned RNN bias: the one writer of Keras's bias into ``bias_ih``/``bias_hh``."""
+    with torch.no_grad():
+        _write_rnn_bias(a, generator)
+
+
+def _write_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
     ih, hh, h = a.bias_ih, a.bias_hh, a.hidden
     if ih.is_meta or hh.is_meta:
         return
@@ -145,10 +150,20 @@ def apply_rnn_bias(a: RnnBias, generator: torch.Generator | None) -> None:
         keras[0, h:2 * h] = 1.0
         a.init(keras[0, 2 * h:], layout=_KERAS, generator=generator)
     else:
-        a.init(keras if a.reset_after else keras[0], layout=_KERAS, generator=generator)
+        a.init(keras if a.reset_after else keras[0], layout=_KERAS, fans=a.fans,
+               generator=generator, rng=a.rng)
     to_torch = GRU().to_torch if a.gru else (lambda k, _s: k)
     ih.copy_(to_torch(keras[0], tuple(ih.shape)))
     if a.reset_after:
         hh.copy_(to_torch(keras[1], tuple(hh.shape)))
     else:
         hh.zero_()
+
+
+def version_layout(spec: ParamSpec, version: KerasVersion) -> Layout:
+    """Keras 1 LSTM/GRU kept one kernel per gate (``W_i``, ``U_i``, ...): fans, and the
+    recurrent Orthogonal, apply per gate block, not to the fused Keras 2/3 matrix."""
+    gates = table.gate_blocks(spec.keras_layer, version)
+    if gates > 1 and spec.role in ("kernel", "recurrent_kernel"):
+        return Packed((TorchLayout(),) * gates, name=f"keras1_{gates}_gates")
+    return spec.layout

@@ -1,7 +1,7 @@
 """Keras-initialized convolutions: ``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``,
 ``DepthwiseConv{1,2}d`` and ``SeparableConv{1,2}d``.
 
-Fans (Keras's, per ``shared/reference/layer-map.md`` §3):
+Fans (Keras's, on Keras's kernel layouts):
 
 * ``Conv*d`` = Keras ``Conv*D`` (also with ``groups``, even ``groups == in_channels``): kernel
   ``(*k, in/g, out)``, fans ``(in/g·K, out·K)`` — torch's layout, so torch's fans agree.

@@ -11,7 +11,7 @@ import torch
 from kerasinit.bridge.layouts import LayoutLike
 from kerasinit.mappings.errors import KerasInitError, LayoutError, format_choices
 from kerasinit.mappings.versions import parse_version
-from kerasinit.modules.params import module_params
+from kerasinit.modules.params import find_tensor, module_params
 from kerasinit.parity.engine import Case, run_case
 from kerasinit.parity.reference import check_dependencies
 from kerasinit.parity.result import ParityResult
@@ -133,9 +133,7 @@ def _from_module(module: object, param: str | None) -> tuple[tuple[int, ...], An
 
 
 def _get_param(module: object, name: str) -> torch.Tensor:
-    obj: Any = module
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, torch.Tensor):
+    tensor = find_tensor(module, name)
+    if tensor is None:
         raise LayoutError(f"{name!r} is not a tensor of {type(module).__name__}.")
-    return obj
+    return tensor

@@ -5,7 +5,7 @@ candidate fills a torch tensor in place; its values are mapped to the Keras layo
 layout (``layout.to_keras``) before any statistic, so orthogonality is checked on Keras's axis
 and the pooled values are the same population as TF's Keras-layout draws.
 
-Battery per elementwise block (uniform, normal, truncated normal), parity-statistics.md §4:
+Battery per elementwise block (uniform, normal, truncated normal):
 candidate vs closed form (support, mean z, variance z, KS 1-sample), TF vs the same closed form
 (so kerasinit's own resolution of the fans is verified by Keras, not assumed), and candidate
 vs TF (KS 2-sample, Anderson–Darling 2-sample). Orthogonal: the invariant on both sides plus

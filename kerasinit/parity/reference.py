@@ -3,7 +3,8 @@
 The reference for Keras 3 (``keras_version`` "3", "3.x") is Keras 3 on the TensorFlow backend
 (``import keras`` with ``KERAS_BACKEND=tensorflow``); for Keras 2 it is ``tf_keras`` (the
 Keras 2 that ships for TF ≥ 2.16). The torch backend of Keras is never used as a reference: it
-leaks ~4e-6 of its truncated-normal samples past ±2σ (parity-statistics.md §3.3).
+leaks ~4e-6 of its truncated-normal samples past ±2σ (it keeps the first of four
+normal draws inside (-2, 2), and the first draw when none is).
 
 The Keras initializer is instantiated from kerasinit's serialized config
 (:meth:`kerasinit.Initializer.serialize`, Keras's own form), with a fresh integer seed per
@@ -43,9 +44,6 @@ __all__ = [
     "quiet_tensorflow",
     "reference_label",
 ]
-
-_INSTALL = "pip install 'kerasinit[parity]'"
-
 
 class ParityDependencyError(MissingDependencyError):
     """TensorFlow / Keras / SciPy / tf_keras needed by the parity suite are missing or misconfigured."""

@@ -6,7 +6,7 @@ later by :func:`holm` (within a case) so that the family-wise error rate of a ca
 Deterministic checks (support, orthogonality, exact values) have no p-value: they pass or fail.
 
 The power statement of a case comes from the variance z-test, the most powerful detector of
-fan and scale errors (parity-statistics.md §3): with n samples, per-check level α' and target
+fan and scale errors: with n samples, per-check level α' and target
 kurtosis κ, the smallest relative std error found with probability 0.99 is
 
     δ = (z_{1-α'/2} + z_{0.99}) · sqrt((κ - 1) / n) / 2.
@@ -215,7 +215,7 @@ def ks_two_sample(x: np.ndarray, y: np.ndarray) -> Check:
 def ad_two_sample(x: np.ndarray, y: np.ndarray) -> Check:
     """Anderson–Darling k-sample (k = 2), candidate vs TensorFlow.
 
-    SciPy floors the p-value at 0.001 (parity-statistics.md §2). Below the floor the p-value is
+    SciPy floors the p-value at 0.001 (``scipy.stats.anderson_ksamp``). Below the floor the p-value is
     extrapolated log-linearly through SciPy's 0.5 % and 0.1 % critical values, so the statistic
     is compared with a critical value at the corrected level; the note says when that happened.
     The calibration run (``kerasinit parity --calibrate``) measures the resulting error rate.

@@ -18,11 +18,10 @@ from torch import nn
 
 from kerasinit.bridge.checks import check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName
-from kerasinit.bridge.layouts import GRU
 from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
-from kerasinit.modules.rnn import tensor_at
+from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
 from kerasinit.porting.checks import Work, check_pair, keras_layer_for, rows_for
 from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.pairing import Pairing, pair
@@ -43,20 +42,13 @@ _keras_layer_for = keras_layer_for  # the names load_weights imports
 _rows_for = rows_for
 
 
-def _fill_gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
-                   reset_after: bool, fans: tuple[float, float] | None,
-                   generator: torch.Generator | None, rng: RngName | None) -> None:
+def _gru_bias(module: nn.Module, ih_name: str, hh_name: str, init: Initializer,
+              reset_after: bool, fans: tuple[float, float] | None,
+              rng: RngName | None) -> RnnBias:
+    """The GRU bias write, for the one RNN bias writer (:func:`~kerasinit.modules.rnn.apply_rnn_bias`)."""
     ih, hh = tensor_at(module, ih_name), tensor_at(module, hh_name)
-    n = ih.shape[0]
-    keras = torch.empty((2, n) if reset_after else (n,), dtype=ih.dtype, device=ih.device)
-    init(keras, layout="keras", fans=fans, generator=generator, rng=rng)
-    rows = keras if reset_after else keras.unsqueeze(0)
-    with torch.no_grad():
-        ih.copy_(GRU().to_torch(rows[0], (n,)))
-        if reset_after:
-            hh.copy_(GRU().to_torch(rows[1], (n,)))
-        else:
-            hh.zero_()
+    return RnnBias(ih, hh, init, forget=False, hidden=int(ih.shape[0]) // 3, gru=True,
+                   reset_after=reset_after, fans=fans, rng=rng)
 
 
 def apply_plan(
@@ -243,7 +235,8 @@ def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
             done[name] = (r.initializer.name, r.resolved_text, "") if r else (
                 init.spec.name, "constant", "")
         for ih_name, hh_name, init, reset_after, fans in w.gru_biases:
-            _fill_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, generator, rng)
+            apply_rnn_bias(_gru_bias(unit.module, ih_name, hh_name, init, reset_after, fans, rng),
+                           generator)
             r = w.rows[unit.qual(ih_name)]
             note = ("rows of Keras's (2, 3H) bias" if reset_after else
                     "Keras reset_after=False bias in bias_ih, bias_hh zero (approximate GRU)")

@@ -1,7 +1,7 @@
 """The plan: every weight of a saved Keras model with its shape and exact initializer.
 
 ``print(plan)`` shows a table (Keras layer, class, weight, Keras shape, initializer, resolved
-distribution); ``plan.to_json()`` the same as JSON; ``plan.apply(torch_model)`` initializes a
+distribution); ``plan.to_json()`` the same as JSON; ``plan.apply(module)`` initializes a
 torch model with it (:mod:`kerasinit.porting.apply`).
 """
 
@@ -169,7 +169,7 @@ class Plan:
 
     def apply(
         self,
-        torch_model: torch.nn.Module,
+        module: torch.nn.Module,
         mapping: dict[str, str | tuple[str, ...]] | None = None,
         strict: bool = True,
         generator: torch.Generator | None = None,
@@ -181,7 +181,7 @@ class Plan:
         example_input: object = None,
         hyperparameters: bool = False,
     ) -> ApplyReport:
-        """Initialize ``torch_model`` as the Keras model was initialized.
+        """Initialize ``module`` as the Keras model was initialized.
 
         Keras layers pair with torch modules by structure
         (:func:`~kerasinit.porting.pairing.pair`: equal names, the traced data flow against the
@@ -189,7 +189,7 @@ class Plan:
         after the layout conversion) before anything is written.
 
         Args:
-            torch_model: the torch model.
+            module: the torch model (any ``torch.nn.Module``).
             mapping: explicit pairs, Keras layer path, name or nested-model prefix -> torch
                 module path (``""`` for the root), container path, or a tuple of paths (q, k, v,
                 o for a MultiHeadAttention; depthwise, pointwise for a SeparableConv).
@@ -205,7 +205,7 @@ class Plan:
                 construction (Keras 3) / first-call (tf_keras) order of the layers when it
                 differs from the config's (``order=`` of :meth:`replay`).
             keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
-            example_input: an input for ``torch_model(example_input)`` to trace the data flow
+            example_input: an input for ``module(example_input)`` to trace the data flow
                 (default: built from the Keras input shapes).
             hyperparameters: also set the module attributes where torch differs from the Keras
                 layer (normalization eps, BatchNorm momentum as ``1 - keras_momentum``); see
@@ -228,11 +228,11 @@ class Plan:
             if keras_seed is None:
                 raise ReplayError("keras_order=/keras_seeds= need keras_seed= as well.")
             plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
-        pairing = pair(plan, torch_model, mapping=mapping, example_input=example_input)
-        report = apply_plan(plan, torch_model, mapping=mapping, strict=strict,
+        pairing = pair(plan, module, mapping=mapping, example_input=example_input)
+        report = apply_plan(plan, module, mapping=mapping, strict=strict,
                             generator=generator, rng=rng, pairing=pairing)
         if hyperparameters:  # only after the weights went in (all or nothing)
-            notes = set_hyperparameters(plan, pairing, torch_model)
+            notes = set_hyperparameters(plan, pairing, module)
             report = dataclasses.replace(report, notes=report.notes + notes)
         return report
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -43,6 +44,7 @@ __all__ = ["Draw", "DrawOrder", "Order", "ReplayError", "draw_order", "replay", 
 
 #: ``order=`` of :func:`replay`: None, ``"rebuilt"`` or layer names (ints: foreign draws).
 Order = Sequence[str | int] | str | None
+_AUTO = re.compile(r"([a-z][a-z0-9_]*?)(?:_(\d+))?")
 _WRAPPED = ("Bidirectional (forward)", "Bidirectional (backward)", "TimeDistributed", "RNN cell")
 _MODELS = ("Sequential", "Functional", "Model")
 
@@ -312,7 +314,20 @@ def _branch_notes(config: Mapping[str, Any], prefix: str, drawing: set[str],
             f"{len(loose)} pair(s) of drawing layers lie on independent branches ({pairs}"
             f"{', ...' if len(loose) > 4 else ''}): if your code {what} them in another order, "
             f"pass order=[layer names in that order] (or seeds=)")
+        hints = [f"{prefix}{b} before {prefix}{a}" for a, b in loose if _made_before(b, a)]
+        if hints and rule == "construction":
+            notes.append(f"Keras's automatic names (numbered at construction) suggest "
+                         f"{', '.join(hints[:4])}{', ...' if len(hints) > 4 else ''}")
     return notes
+
+
+def _made_before(b: str, a: str) -> bool:
+    """Auto-named layers of one class (``conv2d_3``, ``conv2d``) are numbered in construction
+    order: True when ``b``'s number says it was constructed before ``a``."""
+    ma, mb = _AUTO.fullmatch(a), _AUTO.fullmatch(b)
+    if ma is None or mb is None or ma.group(1) != mb.group(1):
+        return False
+    return int(mb.group(2) or 0) < int(ma.group(2) or 0)
 
 
 def replay(plan: P, keras_seed: int | None, *, order: Order = None,

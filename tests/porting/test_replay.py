@@ -148,6 +148,10 @@ def test_functional_branches_are_flagged() -> None:
     notes = " ".join(plan.replay(SEED).notes)
     assert "independent branches (a / b)" in notes
     assert "b / c" not in notes  # c depends on b: forced
+    assert "suggest" not in notes  # hand-given names say nothing about construction order
+    renamed = json.loads(json.dumps(cfg).replace('"a"', '"dense_2"').replace('"b"', '"dense_1"'))
+    notes = " ".join(kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED).notes)
+    assert "suggest dense_1 before dense_2" in notes
 
 
 def test_draw_table_covers_the_layer_table() -> None:

@@ -39,7 +39,7 @@ import torch
 
 from kerasinit.bridge.rng import threefry, xla
 from kerasinit.bridge.rng.philox import empty, for_chunks
-from kerasinit.bridge.samplers import _qr
+from kerasinit.bridge.samplers import orthogonal_from_normal
 from kerasinit.mappings.errors import InitializerArgumentError
 
 __all__ = [
@@ -182,8 +182,8 @@ def sample_orthogonal(
     try:
         import scipy.linalg
     except ImportError:  # float64 QR (one LAPACK thread: deterministic), rounded once
-        q64, r64 = _qr(a.to(torch.float64))
-        q = (q64 * torch.where(torch.diagonal(r64) < 0, -1.0, 1.0).to(torch.float64)).float()
+        return orthogonal_from_normal(a, shape, _f32(gain), qr_dtype=torch.float64,
+                                      work_dtype=torch.float32)
     else:
         qn, rn = scipy.linalg.qr(a.numpy(), mode="economic", check_finite=False)
         q = torch.from_numpy(qn) * torch.from_numpy(rn.diagonal().copy()).sign()

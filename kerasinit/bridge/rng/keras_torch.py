@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from kerasinit.bridge.samplers import _qr
+from kerasinit.bridge.samplers import orthogonal_from_normal
 from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
 
 __all__ = ["generator", "sample", "torch_seed"]
@@ -79,10 +79,6 @@ def sample(
         a = torch.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)),
                          generator=generator(seed, call_index, device), dtype=f32,
                          device=device)
-        q, r = _qr(a)  # single-threaded: concurrent callers and thread counts agree
-        q = q * torch.sign(torch.diag(r))
-        if rows < cols:
-            q = q.t()
-        result: torch.Tensor = dist.gain * q.reshape(shape)
-        return result
+        # Keras multiplies by ops.sign(diag R): a zero entry would give a zero column
+        return orthogonal_from_normal(a, shape, dist.gain, zero_sign=0.0)
     raise TypeError(f"no keras-torch sampler for {dist!r}")  # pragma: no cover

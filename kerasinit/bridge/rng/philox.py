@@ -43,7 +43,7 @@ from typing import Any
 import torch
 
 __all__ = [
-    "CHUNK_BLOCKS", "M32", "empty", "for_chunks", "i32", "philox4x32", "philox_words",
+    "CHUNK_BLOCKS", "M32", "empty", "for_chunks", "philox4x32", "philox_words",
 ]
 
 A = 0xD2511F53
@@ -56,15 +56,9 @@ CHUNK_BLOCKS = 1 << 17
 #: Run the CPU rounds with NumPy ufuncs (faster int64 multiply); the torch path is the same
 #: algorithm and is what CUDA uses (tests run both on CPU).
 NUMPY_ON_CPU = True
-_LO, _HI = (0, 1) if sys.byteorder == "little" else (1, 0)
+_LO = 0 if sys.byteorder == "little" else 1  # the low int32 word of an int64
 
 Words = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def i32(v: int) -> int:
-    """The uint32 ``v`` as the signed int32 with the same bits (for int32 tensor ops)."""
-    v &= M32
-    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 def philox4x32(counter: tuple[int, int, int, int], key: tuple[int, int]) -> tuple[int, ...]:
@@ -121,10 +115,6 @@ def _scratch(n: int, device: torch.device) -> _Scratch:
 
 def _lo(t: torch.Tensor) -> torch.Tensor:
     return t.view(torch.int32)[_LO::2]
-
-
-def _hi(t: torch.Tensor) -> torch.Tensor:
-    return t.view(torch.int32)[_HI::2]
 
 
 def philox_words(

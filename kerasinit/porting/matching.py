@@ -1,4 +1,4 @@
-"""Pair weight-bearing Keras layers of a plan with torch modules (positional, or by mapping).
+"""Torch units (modules with a Keras view) and the kind/shape compatibility check pairing uses.
 
 A torch *unit* is a module :func:`~kerasinit.modules.apply.module_params` knows (its claimed
 children, such as ``MultiheadAttention.out_proj``, are not units of their own), or a plain
@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from kerasinit.bridge.layouts import Layout, TorchLayout
-from kerasinit.mappings.errors import format_choices, suggest
 from kerasinit.modules.params import claimed_children, module_params, separable_specs
 
 if TYPE_CHECKING:
-    from kerasinit.porting.rows import PlanLayer, PlanView
+    from kerasinit.porting.rows import PlanLayer
 
-__all__ = ["Pair", "Unit", "keras_family", "pair_up", "torch_units"]
+__all__ = ["Pair", "Unit", "keras_family", "torch_units"]
 
 
 @dataclass(frozen=True)
@@ -154,75 +153,3 @@ def _compatible(layers: tuple[PlanLayer, ...], unit: Unit) -> tuple[str | None, 
     names = ", ".join(f"{k.path} ({k.class_name})" for k in layers)
     return (f"kind mismatch: Keras {names} vs torch {unit.path or '(root)'} "
             f"({type(unit.module).__name__}, plays Keras {unit.kind})"), unit
-
-
-def _keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
-    exact = [layer for layer in plan.layers if layer.path == key]
-    if exact:
-        return exact
-    group = [layer for layer in plan.layers if layer.path.startswith(key + "/")]
-    if group:
-        return group
-    return [plan.layer(key)]  # unique short name, or a KerasInitError with choices
-
-
-def pair_up(
-    plan: PlanView, model: nn.Module, units: list[Unit], mapping: dict[str, str] | None
-) -> tuple[list[Pair], list[str], list[Unit], list[str]]:
-    """Pairs, unmatched Keras layer paths, unmatched units, problems."""
-    problems: list[str] = []
-    pairs: list[Pair] = []
-    used_layers: set[str] = set()
-    used_units: set[str] = set()
-    by_path = {u.path: u for u in units}
-    for key, torch_path in (mapping or {}).items():
-        layers = tuple(_keras_group(plan, key))
-        unit = by_path.get(torch_path)
-        if unit is None:
-            try:
-                sub = model.get_submodule(torch_path)
-                problems.append(f"mapping {key!r} -> {torch_path!r}: torch module "
-                                f"{type(sub).__name__} has no Keras counterpart")
-            except AttributeError:
-                hint = suggest(torch_path, list(by_path))
-                extra = f" Did you mean {hint!r}?" if hint else ""
-                problems.append(f"mapping {key!r} -> {torch_path!r}: no such torch module.{extra} "
-                                f"Modules with Keras weights: {format_choices(by_path, limit=20)}")
-            used_layers |= {k.path for k in layers}
-            continue
-        problem, used = _compatible(layers, unit)
-        if problem:
-            problems.append(problem)
-        pairs.append(Pair(layers, used))
-        used_layers |= {k.path for k in layers}
-        used_units.add(unit.path)
-    rest = [k for k in plan.layers if k.path not in used_layers]
-    free = [u for u in units if u.path not in used_units]
-    unmatched_units: list[Unit] = []
-    i = j = 0
-    while j < len(free):
-        unit = free[j]
-        j += 1
-        if (i < len(rest) and keras_family(rest[i].class_name).startswith("SeparableConv")
-                and j < len(free)):
-            fused = _fuse_separable(unit, free[j])
-            if fused is not None:
-                unit = fused
-                j += 1
-        chunk = tuple(rest[i:i + unit.consumes])
-        if len(chunk) < unit.consumes:
-            unmatched_units.append(unit)
-            problems.append(f"torch {unit.path or '(root)'} ({type(unit.module).__name__}) has "
-                            f"no Keras layer left to pair with")
-            continue
-        problem, used = _compatible(chunk, unit)
-        if problem:
-            problems.append(problem + f" (automatic matching is by position: Keras layer "
-                                      f"#{i + 1}; pass mapping= to pair explicitly)")
-        pairs.append(Pair(chunk, used))
-        i += unit.consumes
-    unmatched_keras = [k.path for k in rest[i:]]
-    for path in unmatched_keras:
-        layer = next(k for k in rest if k.path == path)
-        problems.append(f"Keras {path} ({layer.class_name}) has no torch module")
-    return pairs, unmatched_keras, unmatched_units, problems

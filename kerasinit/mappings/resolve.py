@@ -33,6 +33,7 @@ from kerasinit.mappings.distributions import (
 )
 from kerasinit.mappings.errors import LayoutError
 from kerasinit.mappings.fans import axes_fans, compute_fans
+from kerasinit.mappings.shapecheck import check_shape
 from kerasinit.mappings.specs import (
     ConstantSpec,
     IdentitySpec,
@@ -172,20 +173,14 @@ def _uniform(spec: RandomUniformSpec, *_: object) -> Uniform:
 
 
 def _orthogonal(spec: OrthogonalSpec, shape: tuple[int, ...], *_: object) -> Orthogonal:
-    if len(shape) < 2:
-        raise LayoutError(
-            f"Orthogonal needs a kernel of rank >= 2 (Keras flattens it to "
-            f"(prod(shape[:-1]), shape[-1])). Received Keras shape {shape}."
-        )
+    check_shape(shape, "Orthogonal needs a kernel of rank >= 2 (Keras flattens it to "
+                "(prod(shape[:-1]), shape[-1])).", min_rank=2, label="Keras shape")
     return Orthogonal(spec.gain)
 
 
 def _identity(spec: IdentitySpec, shape: tuple[int, ...], *_: object) -> Identity:
-    if len(shape) != 2:
-        raise LayoutError(
-            f"Identity is only defined for 2-D kernels (Keras raises for rank != 2; torch's "
-            f"dirac_ is not a Keras initializer). Received Keras shape {shape}."
-        )
+    check_shape(shape, "Identity is only defined for 2-D kernels (Keras raises for rank != 2; "
+                "torch's dirac_ is not a Keras initializer).", rank=2, label="Keras shape")
     return Identity(spec.gain)
 
 
@@ -214,11 +209,9 @@ def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion,
 
     value = np.asarray(spec.value, dtype=np.float64)
     if spec.exact_shape:
-        if value.shape != shape:
-            raise LayoutError(
-                f"This constant initializer was built from an array of shape {value.shape}; "
-                f"Keras requires the kernel shape to equal it. Received Keras shape {shape}."
-            )
+        check_shape(shape, f"This constant initializer was built from an array of shape "
+                    f"{value.shape}; Keras requires the kernel shape to equal it.",
+                    equal=value.shape, label="Keras shape")
         return Constant(spec.value, "exact")
     rule = version.constant_arrays
     if rule == "broadcast":
@@ -241,11 +234,9 @@ def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion,
 
 
 def _stft(spec: STFTSpec, shape: tuple[int, ...], *_: object) -> STFT:
-    if len(shape) != 3 or shape[1] != 1:
-        raise LayoutError(
-            f"STFT fills a Conv1D kernel of Keras shape (frame_length, 1, fft_length // 2 + 1) "
-            f"(torch Conv1d(1, F, T) weight (F, 1, T)). Received Keras shape {shape}."
-        )
+    check_shape(shape, "STFT fills a Conv1D kernel of Keras shape (frame_length, 1, "
+                "fft_length // 2 + 1) (torch Conv1d(1, F, T) weight (F, 1, T)).", rank=3,
+                dims={1: 1}, label="Keras shape")
     if isinstance(spec.window, tuple) and len(spec.window) != shape[0]:
         raise LayoutError(
             f"STFT: the window array has length {len(spec.window)}; it must equal the frame "

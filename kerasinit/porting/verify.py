@@ -94,6 +94,8 @@ def _plan_of(model: Any) -> Plan:
     try:
         return read(model)
     except KerasInitError:
+        if not callable(getattr(model, "to_json", None)):
+            raise
         return read(model.to_json())
 
 

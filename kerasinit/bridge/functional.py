@@ -228,9 +228,9 @@ def truncated_normal_(
         True
     """
     stddev = torch_alias("truncated_normal_", "stddev", stddev, 0.05, "std", std)
-    check_cut(mean, stddev, a, b)
-    return apply_spec(TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
-                  generator, keras_version)
+    spec = TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed)  # checks mean and stddev
+    check_cut(spec.mean, spec.stddev, a, b)
+    return apply_spec(spec, tensor, layout, None, generator, keras_version)
 
 
 def random_normal_(
@@ -363,6 +363,6 @@ def stft_(
         >>> [round(v, 4) for v in w[1, 0].tolist()]
         [1.0, 0.0, -1.0, -0.0]
     """
-    win = window if window is None or isinstance(window, str) else tuple(window)
-    spec = STFTSpec(side=side, window=win, scaling=scaling, periodic=periodic)
+    spec = STFTSpec(side=side, window=window, scaling=scaling,  # type: ignore[arg-type]
+                    periodic=periodic)  # the spec checks and converts the window
     return apply_spec(spec, tensor, layout, None, None, keras_version)

@@ -48,10 +48,16 @@ def torch_alias(function: str, keras_name: str, keras_value: _T, keras_default: 
 
 def positive(name: str, value: object, function: str) -> float:
     """``value`` as a float if it is a positive number, else an InitializerArgumentError."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    try:
+        number = None if isinstance(value, bool) or not isinstance(value, int | float) \
+            else float(value)
+    except OverflowError:  # an int beyond the float range: Keras cannot convert it either
+        number = None
+    if number is None or not number > 0:
         raise InitializerArgumentError(
-            f"{function}: `{name}` must be a positive number. Received: {name}={shown(value)}.")
-    return float(value)
+            f"{function}: `{name}` must be a positive number (within the float range). "
+            f"Received: {name}={shown(value)}.")
+    return number
 
 
 def check_cut(mean: float, stddev: float, a: float | None, b: float | None) -> None:

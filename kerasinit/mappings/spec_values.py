@@ -5,7 +5,7 @@ they are constructed, as Keras checks in ``__init__``. Each raises
 :class:`~kerasinit.mappings.errors.InitializerArgumentError` naming the argument and the value.
 
 Example:
-    >>> real_arg("scale", 2, "VarianceScaling"), seed_arg(None, "HeNormal"), axes_arg(3, "a", "X")
+    >>> real_arg("scale", 2, "VarianceScaling"), seed_arg(None, "HeNormal"), axes_arg([3], "a", "X", True)
     (2.0, None, (3,))
     >>> constant_value([[1, 2], [3, 4]]), listify_nested(((1.0, 2.0),))
     (((1.0, 2.0), (3.0, 4.0)), [[1.0, 2.0]])
@@ -65,17 +65,29 @@ def seed_arg(value: object, owner: str) -> int | None:
     return seed
 
 
-def axes_arg(value: object, name: str, owner: str) -> tuple[int, ...] | None:
+def axes_arg(value: object, name: str, owner: str, used: bool) -> tuple[int, ...] | None:
+    """Keras iterates over ``input_axes``/``output_axes`` only when both are given (else it
+    ignores them, and EinsumDense replaces them): then each must be a sequence of ints, and a
+    bare int fails in Keras (``TypeError: 'int' object is not iterable``) as it does here."""
     if value is None:
         return None
+    if hasattr(value, "tolist") and getattr(value, "ndim", None) == 1:  # a 1-D numpy array
+        value = value.tolist()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),)
-    if isinstance(value, (list, tuple)) and all(
+        if not used:
+            return (int(value),)  # ignored, as Keras ignores it without the other axes
+        raise InitializerArgumentError(
+            f"{owner}: argument `{name}` must be a list of ints when input_axes and output_axes "
+            f"are both given (Keras iterates over it and raises TypeError: 'int' object is not "
+            f"iterable). Received: {name}={shown(value)}. Pass [{int(value)}]."
+        )
+    if isinstance(value, (list, tuple, range)) and all(
         isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in value
     ):
         return tuple(int(a) for a in value)
     raise InitializerArgumentError(
-        f"{owner}: argument `{name}` must be None or a sequence of ints. Received: {name}={shown(value)}."
+        f"{owner}: argument `{name}` must be None or a list of ints (axes of the Keras kernel "
+        f"shape). Received: {name}={shown(value)}."
     )
 
 

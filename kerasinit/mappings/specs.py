@@ -169,8 +169,10 @@ class VarianceScalingSpec(_RandomSpec):
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "distribution", dist)
         object.__setattr__(self, "seed", seed_arg(self.seed, owner))
-        object.__setattr__(self, "input_axes", axes_arg(self.input_axes, "input_axes", owner))
-        object.__setattr__(self, "output_axes", axes_arg(self.output_axes, "output_axes", owner))
+        used = self.input_axes is not None and self.output_axes is not None
+        object.__setattr__(self, "input_axes", axes_arg(self.input_axes, "input_axes", owner, used))
+        object.__setattr__(self, "output_axes",
+                           axes_arg(self.output_axes, "output_axes", owner, used))
         if self.name in PRESETS and PRESETS[self.name] != (scale, self.mode, dist):
             object.__setattr__(self, "name", "variance_scaling")
 

@@ -25,7 +25,7 @@ import torch
 
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
-from kerasinit.bridge.faithful import check_faithful_version, inplace_ok, sample_keras
+from kerasinit.bridge.faithful import check_faithful_version, fill_faithful
 from kerasinit.bridge.interop import (
     is_shape,
     keras_shape_and_dtype,
@@ -274,7 +274,9 @@ class Initializer:
         if rng_name != "torch" and self.spec.is_random:
             # deterministic initializers have no stream: the in-place torch path writes the
             # same values without a full-size intermediate
-            return self._faithful(tensor, plan, rng_name, seed, call_index, generator)
+            index = call_index if getattr(self.spec, "advancing_seed", False) else 0
+            return fill_faithful(tensor, plan, rng=rng_name, seed=seed, call_index=index,
+                                 keras_version=self.keras_version)
         with torch.no_grad():
             if generator is not None or seed is None or not self.spec.is_random:
                 for rows, block_layout, resolved in plan:
@@ -316,36 +318,6 @@ class Initializer:
             kerasinit.mappings.errors.LayoutError: HeNormal samples floating-point values; ...
         """
         self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
-
-    def _faithful(
-        self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
-        call_index: int, generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        index = call_index if getattr(self.spec, "advancing_seed", False) else 0
-        if len(plan) == 1 and plan[0][0] is None:
-            # One block whose Keras view is a view of ``tensor``: sampled straight into it,
-            # chunk by chunk (every argument was checked before; no full-size temporary).
-            _, block_layout, resolved = plan[0]
-            view = block_layout.to_keras(tensor)
-            if (view.data_ptr() == tensor.data_ptr()
-                    and tuple(view.shape) == tuple(resolved.keras_shape)
-                    and inplace_ok(rng, resolved.distribution, view)):
-                with torch.no_grad():
-                    sample_keras(resolved, seed=seed, call_index=index, rng=rng,
-                                 keras_version=self.keras_version, dtype=tensor.dtype,
-                                 device=tensor.device, out=view)
-                return tensor
-        values = []
-        for rows, block_layout, resolved in plan:
-            shape = tuple(tensor.shape) if rows is None else tuple(tensor[rows].shape)
-            k = sample_keras(resolved, seed=seed, call_index=index, rng=rng,
-                             keras_version=self.keras_version, dtype=tensor.dtype,
-                             device=tensor.device)
-            values.append((rows, block_layout.to_torch(k, shape)))
-        with torch.no_grad():
-            for rows, v in values:
-                (tensor if rows is None else tensor[rows]).copy_(v)
-        return tensor
 
 
 def _check_faithful(init: Initializer, rng: str, generator: object) -> None:

@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -37,8 +36,9 @@ import torch
 from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
+from kerasinit.bridge.rng.orthogonal import orthogonal
 from kerasinit.bridge.rng.sink import aliases, write_flat
-from kerasinit.bridge.samplers import Plan, keras_layout_values, orthogonal_from_normal
+from kerasinit.bridge.samplers import Plan, keras_layout_values
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -169,13 +169,6 @@ def sample_distribution(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
     check_faithful_version(rng, keras_version)
-    if out is not None and not isinstance(dist, (Uniform, Normal, TruncatedNormal)):
-        # Orthogonal: computed whole (the QR needs the matrix), then written
-        values = sample_distribution(dist, shape, seed=seed, call_index=call_index, rng=rng,
-                                     keras_version=keras_version, dtype=torch.float32,
-                                     device=device, name=name)
-        write_flat(out, 0, values.reshape(-1))
-        return out
     if rng == "keras-torch":
         values = keras_torch.sample(dist, shape, seed, call_index, device, out)
     elif rng == "tensorflow":
@@ -238,7 +231,7 @@ def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
     if isinstance(dist, TruncatedNormal):
         return kj.sample_truncated_normal(shape, key, dist.mean, dist.std, version, out)
     if isinstance(dist, Orthogonal):
-        return kj.sample_orthogonal(shape, key, dist.gain, version)
+        return kj.sample_orthogonal(shape, key, dist.gain, version, out)
     raise InitializerArgumentError(  # pragma: no cover - every random family is handled
         f"No seed-faithful sampler for {dist!r}."
     )
@@ -256,21 +249,9 @@ def _tensorflow(
     if isinstance(dist, TruncatedNormal):
         return tfr.truncated_normal(shape, pair, dist.mean, dist.std, device, out)
     if isinstance(dist, Orthogonal):
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = tfr.normal((max(rows, cols), min(rows, cols)), pair, 0.0, 1.0, device)
-        return orthogonalize(a, shape, dist.gain)
+        return orthogonal(shape, dist.gain,
+                          lambda a: tfr.normal(tuple(a.shape), pair, 0.0, 1.0, device, a),
+                          mode="float64", out=out, device=device)
     raise InitializerArgumentError(  # pragma: no cover - every random family is handled
         f"No seed-faithful sampler for {dist!r}."
     )
-
-
-def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch.Tensor:
-    """Keras's Orthogonal tail on the exact float32 normal matrix ``a`` (rows >= cols).
-
-    TF factors ``a`` with Eigen's float32 Householder QR; here the QR runs in float64 (single
-    LAPACK thread, so it is deterministic) and ``Q`` is rounded once, which agrees with TF to
-    about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
-    and multiplied by ``float32(gain)`` in float32.
-    """
-    return orthogonal_from_normal(a, shape, float(torch.tensor(gain, dtype=torch.float32)),
-                                  qr_dtype=torch.float64, work_dtype=torch.float32)

@@ -22,12 +22,10 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from kerasinit.bridge.rng.orthogonal import orthogonal
 from kerasinit.bridge.rng.sink import write_flat
-from kerasinit.bridge.samplers import orthogonal_from_normal
 from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
 
 __all__ = ["CHUNK", "generator", "sample", "torch_seed"]
@@ -72,6 +70,12 @@ def sample(
             dist, (Uniform, Normal, TruncatedNormal)):
         _sample_chunked(dist, seed, call_index, out)
         return out
+    if isinstance(dist, Orthogonal):
+        # Keras: torch.linalg.qr of the float32 normal; the same LAPACK calls run in place
+        return orthogonal(shape, dist.gain,
+                          lambda a: sample(Normal(0.0, 1.0), tuple(a.shape), seed, call_index,
+                                           device, a),
+                          mode="float32", out=out, device=device)
     values = _sample(dist, shape, seed, call_index, device)
     if out is None:
         return values
@@ -140,11 +144,4 @@ def _sample(
         x = torch.normal(0, 1, size=(*shape, 4), generator=generator(seed, call_index, device),
                          dtype=f32, device=device)
         return _first_inside(x, dist)
-    if isinstance(dist, Orthogonal):
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = torch.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)),
-                         generator=generator(seed, call_index, device), dtype=f32,
-                         device=device)
-        # Keras multiplies by ops.sign(diag R): a zero entry would give a zero column
-        return orthogonal_from_normal(a, shape, dist.gain, zero_sign=0.0)
     raise TypeError(f"no keras-torch sampler for {dist!r}")  # pragma: no cover

@@ -117,3 +117,50 @@ def test_write_flat_ranges() -> None:
         bf = torch.zeros(shape, dtype=torch.bfloat16).permute(*perm)   # the torch path
         write_flat(bf, 1, torch.arange(n - 1, dtype=torch.float32))
         assert bf.reshape(-1)[1:].tolist() == list(range(n - 1))
+
+
+def _reference_orthogonal(rng: str, shape: tuple[int, ...], gain: float) -> torch.Tensor:
+    """Keras's Orthogonal the straightforward way: whole normal, ``linalg.qr``, sign, gain."""
+    rows, cols = int(torch.tensor(shape[:-1]).prod()), shape[-1]
+    flat = (max(rows, cols), min(rows, cols))
+    a = _whole(Normal(0.0, 1.0), flat, rng)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if rng == "tensorflow":
+            q, r = torch.linalg.qr(a.double())
+            q = (q * torch.where(r.diagonal() < 0, -1.0, 1.0).double()).float()
+        elif rng == "keras-torch":
+            q, r = torch.linalg.qr(a)
+            q = q * torch.sign(r.diagonal())
+        else:
+            import scipy.linalg
+
+            qn, rn = scipy.linalg.qr(a.numpy(), mode="economic", check_finite=False)
+            q = torch.from_numpy(qn) * torch.from_numpy(rn.diagonal().copy()).sign()
+    finally:
+        torch.set_num_threads(threads)
+    if rows < cols:
+        q = q.t()
+    return q.reshape(shape) * float(torch.tensor(gain, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("rng", RNGS)
+def test_orthogonal_in_place_equals_reference(rng: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if rng.startswith("jax"):
+        pytest.importorskip("scipy")
+    from kerasinit.bridge.rng import orthogonal
+
+    monkeypatch.setattr(orthogonal, "SLAB", 7)        # slabs end inside rows
+    init = kerasinit.get({"class_name": "Orthogonal", "config": {"gain": 1.3}}, seed=11,
+                         rng=rng)
+    for layout, shape in [("keras", (7, 4)), ("keras", (4, 7)), ("torch", (9, 13)),
+                          ("torch", (5, 3, 2, 3)), ("keras", (3, 3, 2, 5))]:
+        got = init(torch.empty(shape), layout=layout)
+        keras_shape = kerasinit.describe("orthogonal", shape, layout=layout).keras_shape
+        expected = _reference_orthogonal(rng, tuple(keras_shape), 1.3)
+        if layout == "torch":
+            expected = kerasinit.layouts.TorchLayout().to_torch(expected, shape)
+        assert torch.equal(got, expected), (rng, layout, shape)
+    half = init(torch.empty(13, 9, dtype=torch.float16))
+    assert torch.equal(half, init(torch.empty(13, 9)).half())

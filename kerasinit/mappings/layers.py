@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kerasinit.mappings.versions import KerasVersion
 
@@ -87,6 +88,13 @@ class KerasLayer:
         gates: number of gates (recurrent layers) and ``gate_order`` their Keras order.
         options: other initialization options and their Keras default (``unit_forget_bias``).
         quirks: per-version behaviour, in words (shown in the docs).
+        axes: how an ``axis`` list orders the weight's dims: ``"given"`` (the config's order),
+            ``"sorted"`` (Keras sorts the raw values: RMSNormalization) or ``"version"`` (the
+            version's :attr:`~kerasinit.mappings.versions.KerasVersion.layer_norm_axes` rule:
+            LayerNormalization).
+        ranges: config values that versions with
+            :attr:`~kerasinit.mappings.versions.KerasVersion.validates_ranges` refuse outside
+            ``[low, high]`` (Keras 3.16: BatchNormalization ``momentum``).
     """
 
     class_name: str
@@ -98,6 +106,8 @@ class KerasLayer:
     gate_order: str = ""
     options: Mapping[str, object] = field(default_factory=dict)
     quirks: tuple[str, ...] = ()
+    axes: Literal["given", "sorted", "version"] = "given"
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def _kernel(shape: tuple[str, ...], legacy: tuple[str, ...] = ("init",)) -> LayerWeight:
@@ -200,8 +210,14 @@ _TABLE: tuple[KerasLayer, ...] = (
                     ("axis",), buffer=True),
         LayerWeight("moving_variance", "moving_variance", "moving_variance_initializer", "ones",
                     ("axis",), buffer=True)),
-        torch=("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")),
-    KerasLayer("LayerNormalization", _gamma_beta(("axis",), legacy=True), torch=("LayerNorm",)),
+        torch=("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"), ranges={"momentum": (0.0, 1.0)},
+        quirks=("Keras 3.16 refuses momentum outside [0, 1]; older versions accept any value",)),
+    KerasLayer("LayerNormalization", _gamma_beta(("axis",), legacy=True), torch=("LayerNorm",),
+               axes="version",
+               quirks=("an axis list is reordered at build: tf_keras keeps the config order; "
+                       "Keras 3.0-3.15 sort the raw values (axis=[1, -1] on (None, 5, 7) gives "
+                       "gamma (7, 5)); Keras 3.16 makes them non-negative, then sorts (gamma "
+                       "(5, 7); axis=-1 is saved as [2]) and refuses duplicates",)),
     KerasLayer("GroupNormalization", _gamma_beta(("axis",)), torch=("GroupNorm",)),
     KerasLayer("PReLU", (LayerWeight("alpha", "alpha", "alpha_initializer", "zeros",
                                      ("input[1:] with shared_axes set to 1",),
@@ -242,7 +258,8 @@ _TABLE: tuple[KerasLayer, ...] = (
         quirks=("keras.applications ConvNeXt: Constant(init_values); the weight is created "
                 "unnamed (Keras calls it `variable`)",)),
     KerasLayer("RMSNormalization", (
-        LayerWeight("scale", "gamma", None, "ones", ("axis",)),)),
+        LayerWeight("scale", "gamma", None, "ones", ("axis",)),), axes="sorted",
+        quirks=("an axis list is sorted (raw values) at build, in 3.15 and 3.16",)),
     KerasLayer("STFTSpectrogram", tuple(
         LayerWeight(f"{side}_kernel", "kernel", None, "stft",
                     ("frame_length", "1", "fft_length // 2 + 1")) for side in ("real", "imag")),

@@ -81,6 +81,8 @@ def test_cli_argument_errors_exit_non_zero_without_a_traceback(tmp_path: Path) -
         (["parity", "--calibrate", "-1"], 2, "--calibrate"),
         (["parity", "--seed", "-1"], 2, "--seed"),
         (["table", "--format", "x"], 2, "invalid choice"),
+        (["port", str(path), "--torch", "x:y", "--batch", "0"], 2, "--batch"),
+        (["port", str(path), "--torch", "torch.nn:Identity"], 1, "neither a .keras archive"),
     ]
     for argv, code, text in cases:
         got, output = _cli(*argv)

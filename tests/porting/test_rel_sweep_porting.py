@@ -40,6 +40,12 @@ def test_keras_seed_outside_set_random_seeds_range_is_refused(seed: int) -> None
     assert torch.equal(state, torch.get_rng_state())
 
 
+def test_apply_names_an_unknown_rng_before_the_seed_rule() -> None:
+    model = _model()
+    with pytest.raises(KerasInitError, match=r"Unknown rng 'x'\. Valid: 'jax'"):
+        read(DENSE).apply(model, rng="x")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("kwargs", [
     {"keras_model": None}, {"torch_model": "x"}, {"inputs": "x"}, {"inputs": np.array(["a"])}, {"inputs": [np.zeros(2), "x"]},
     {"tolerance": -1}, {"tolerance": "a"}, {"tolerance": float("nan")}, {"plan": "x"},

@@ -103,6 +103,9 @@ class Plan:
 
     def layer(self, path: str) -> PlanLayer:
         """The layer with this Keras path (or unique layer name)."""
+        if not isinstance(path, str):
+            raise KerasInitError(f"plan.layer takes a Keras layer path or name (a str). "
+                                 f"Received {path!r:.80} (type {type(path).__name__}).")
         for candidate in self.layers:
             if candidate.path == path:
                 return candidate

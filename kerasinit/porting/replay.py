@@ -395,6 +395,10 @@ def replay(plan: P, keras_seed: int | None, *, order: Order = None,
         value = stream.randint(1, int(1e9))
         if isinstance(item, Draw) and item.used:
             drawn.setdefault((item.target, item.label), (value, i))
+    if seeds is not None and (not isinstance(seeds, Mapping)
+                              or not all(isinstance(k, str) for k in seeds)):
+        raise ReplayError(f"seeds must be a dict {{'layer/weight' or 'layer': int}} or None. "
+                          f"Received: {seeds!r:.80}.")
     explicit = dict(seeds or {})
     used_keys: set[str] = set()
     new_layers = []

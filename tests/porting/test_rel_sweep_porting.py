@@ -94,3 +94,15 @@ def test_cli_argument_errors_exit_non_zero_without_a_traceback(tmp_path: Path) -
         got, output = _cli(*argv)
         assert (got, "Traceback" in output) == (code, False), (argv, got, output)
         assert text in output, (argv, output)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda plan: plan.layer(5), "a str"),
+    (lambda plan: plan.replay(1, seeds=5), "seeds must be a dict"),
+    (lambda plan: plan.replay(1, seeds={1: 2}), "seeds must be a dict"),
+    (lambda plan: plan.replay(1, order=5), "order must be"),
+    (lambda plan: plan.drop(5), "layer/weight"),
+])
+def test_plan_methods_refuse_wrong_argument_types(call: Any, match: str) -> None:
+    with pytest.raises(KerasInitError, match=match):
+        call(read(DENSE))

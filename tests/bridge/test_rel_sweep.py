@@ -54,7 +54,7 @@ def test_module_level_helpers_name_bad_arguments() -> None:
     with pytest.raises(kerasinit.LayoutError, match=r"Unknown Keras layer 'Dence'\. Did you"):
         modules.keras_defaults("Dence")
     for bad in ("x", None, torch.zeros(2)):
-        with pytest.raises(kerasinit.LayoutError, match="needs a torch.nn.Module"):
+        with pytest.raises(kerasinit.LayoutError, match=r"needs a torch\.nn\.Module"):
             modules.module_params(bad)  # type: ignore[arg-type]
 
 

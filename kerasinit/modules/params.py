@@ -189,6 +189,13 @@ def find_tensor(module: object, name: str) -> torch.Tensor | None:
     """
     obj: object = module
     for part in name.split("."):
+        parametrized = getattr(obj, "parametrizations", None)
+        if isinstance(parametrized, nn.ModuleDict) and part in parametrized:
+            # the stored tensor, not the computed value: computing it may update buffers
+            # (spectral_norm's power iteration); weight_norm keeps original0/original1
+            plist = parametrized[part]
+            obj = plist.original if hasattr(plist, "original") else plist.original0
+            continue
         obj = getattr(obj, part, None)
         if obj is None:
             return None

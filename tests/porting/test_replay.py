@@ -145,13 +145,26 @@ def test_functional_branches_are_flagged() -> None:
          "inbound_nodes": [[["a", 0, 0, {}], ["b", 0, 0, {}]]]},
         dense("c", "add")], "input_layers": [["x", 0, 0]], "output_layers": [["c", 0, 0]]}}
     plan = kerasinit.porting.read(cfg, keras_version="3.15")
-    notes = " ".join(plan.replay(SEED).notes)
-    assert "independent branches (a / b)" in notes
-    assert "b / c" not in notes  # c depends on b: forced
-    assert "suggest" not in notes  # hand-given names say nothing about construction order
+    s = _stream(3)
+    replayed = plan.replay(SEED)
+    notes = " ".join(replayed.notes)
+    assert "1 drawing layer(s) certain" in notes and "2 uncertain" in notes
+    assert "a: on a branch independent of b" in notes
+    sources = {r.layer: r.seed_source for r in replayed.rows if r.weight == "kernel"}
+    assert sources == {"a": "draw #0, uncertain", "b": "draw #1, uncertain", "c": "draw #2"}
+    # Keras's automatic names are numbered at construction: dense_1 was made before dense_2
     renamed = json.loads(json.dumps(cfg).replace('"a"', '"dense_2"').replace('"b"', '"dense_1"'))
-    notes = " ".join(kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED).notes)
-    assert "suggest dense_1 before dense_2" in notes
+    replayed = kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED)
+    got = {r.layer: (r.initializer.seed, r.seed_source)  # type: ignore[attr-defined]
+           for r in replayed.rows if r.weight == "kernel"}
+    assert got == {"dense_1": (s[0], "draw #0, inferred"), "dense_2": (s[1], "draw #1, inferred"),
+                   "c": (s[2], "draw #2")}
+    assert "uncertain order" not in " ".join(replayed.notes)
+    # order="config" keeps the listed order; the notes about inference are then not shown
+    config = kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED, order="config")
+    assert {r.layer: r.initializer.seed for r in config.rows  # type: ignore[attr-defined]
+            if r.weight == "kernel"} == {"dense_2": s[0], "dense_1": s[1], "c": s[2]}
+    assert "inferred" not in " ".join(config.notes)
 
 
 def test_draw_table_covers_the_layer_table() -> None:
@@ -335,14 +348,17 @@ def test_live_seeds_agree_with_the_replay() -> None:
 
 @pytest.mark.parametrize("flavour", ["keras", "tf_keras"])
 def test_branch_order_and_rebuilt_models(tf_models: dict[str, np.ndarray], flavour: str) -> None:
-    """A shortcut constructed first but called last: the plan flags the branch, and order=
+    """A shortcut constructed first but called last: the plan flags the branch as uncertain;
+    the inferred order (shorter branch first) is Keras 3's construction order, and order=
     (construction order for Keras 3, first-call order for tf_keras) reproduces every tensor;
     a model rebuilt from its config replays with order='rebuilt'."""
     name = f"{flavour}/branch"
     plan = kerasinit.porting.read(str(tf_models[f"{name}:config"]))
-    assert any("independent branches" in n for n in plan.replay(SEED).notes)
+    assert any("uncertain order (3)" in n for n in plan.replay(SEED).notes)
     order = ["shortcut", "a", "b", "out"] if flavour == "keras" else ["a", "b", "shortcut", "out"]
     assert _check_values(tf_models, flavour, "tensorflow", ("branch",), order) == 4
+    if flavour == "keras":  # the inferred order (shorter branch first) is the construction order
+        assert _check_values(tf_models, flavour, "tensorflow", ("branch",)) == 4
     assert _check_values(tf_models, flavour, "tensorflow", ("rebuilt",), "rebuilt") == 12
 
 

@@ -16,6 +16,7 @@ Eras (checked against the Keras 1, 2 and 3 sources):
 ``< 2.2`` (multi-backend) ``VarianceScaling(distribution='normal')`` has no 1/C fix.
 ``2.x-tf``, ``>= 2.4``    tf.keras / tf_keras: today's rank rule; Constant reshapes.
 ``3.0``–``3.14``          Keras 3: today's rank rule; Constant broadcasts.
+``< 3.14`` (torch)        int seeds outside int32 raise on the torch backend (no bit-cast).
 ``>= 3.15``               EinsumDense/MHA VarianceScaling kernels get einsum axes.
 ========================  ==========================================================
 """
@@ -101,6 +102,12 @@ class KerasVersion:
     def einsum_fans(self) -> bool:
         """Keras >= 3.15: EinsumDense/MHA VarianceScaling kernels use einsum input/output axes."""
         return self.at_least(3, 15)
+
+    @property
+    def torch_seed_bitcast(self) -> bool:
+        """Keras >= 3.14 bit-casts int seeds to int32 on the torch backend (``draw_seed``):
+        seeds >= 2**31 wrap. Before, they raised (checked on 3.13.2 and 3.14.1)."""
+        return self.at_least(3, 14)
 
     @property
     def constant_arrays(self) -> str:

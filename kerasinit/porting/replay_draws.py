@@ -234,9 +234,9 @@ def draw_order(config: Mapping[str, Any], records: Sequence[LayerRecord],
     else:
         config_order = rebuilt = _tf_keras(records, rows_of)
         rule = "first call"
-        if not (version.major == 2 and version.at_least(2, 21)):
-            notes.append(f"draw timing verified on tf_keras 2.21; {version.label()} is assumed "
-                         f"to draw at the first call too")
+        if (version.major, version.minor) not in ((2, 15), (2, 21), (2, None)):
+            notes.append(f"draw timing verified on tf.keras 2.15 and tf_keras 2.21; "
+                         f"{version.label()} is assumed to draw at the first call too")
     groups = list(dict.fromkeys(d.layer for d in config_order))
     inferred = infer_order(config, groups, "construction" if rule == "construction"
                            else "first call")

@@ -93,6 +93,8 @@ def _history(obj: object, out: list[str], depth: int = 0) -> None:
     elif isinstance(obj, list):
         if len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int):
             out.append(obj[0])
+            if len(obj) > 3:  # tf.keras call kwargs may hold tensors: {"y": ["add_1", 0, 0]}
+                _history(obj[3], out, depth + 1)
             return
         for v in obj:
             _history(v, out, depth + 1)

@@ -219,10 +219,11 @@ def test_apply_needs_a_faithful_rng() -> None:
 
 # -- against Keras itself ------------------------------------------------------------------------
 
-def _build(flavours: str, backend: str, out: Path, *extra: str) -> dict[str, np.ndarray]:
+def _build(flavours: str, backend: str, out: Path, *extra: str,
+           python: str = sys.executable) -> dict[str, np.ndarray]:
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, str(_HERE / "replay_models.py"), flavours, str(SEED),
+    proc = subprocess.run([python, str(_HERE / "replay_models.py"), flavours, str(SEED),
                            str(out), *extra], env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 or "built" not in proc.stdout:
         pytest.skip(f"Keras ({flavours} on {backend}) unavailable: {proc.stderr[-400:]}")
@@ -389,3 +390,58 @@ def test_replay_matches_keras_on_jax(jax_models: dict[str, np.ndarray]) -> None:
         assert replayed and replayed <= live, name
     if "jax" in RNGS:
         assert _check_values(jax_models, "keras", "jax") >= 30
+
+
+#: other Keras installations to check live, as ``python[:flavour[:backend]]`` entries separated
+#: by spaces (e.g. a venv with keras==3.14.* next to TensorFlow, or tensorflow-cpu==2.15.*).
+_OTHER = os.environ.get("KERASINIT_REPLAY_PYTHONS", "").split()
+_RNG_OF = {"tensorflow": "tensorflow", "torch": "keras-torch", "jax": "jax"}
+
+
+@pytest.mark.skipif(not _OTHER, reason="set KERASINIT_REPLAY_PYTHONS to check other Keras "
+                                       "installations (python[:flavour[:backend]] ...)")
+@pytest.mark.parametrize("entry", _OTHER or ["-"])
+def test_replay_other_keras_versions(entry: str, tmp_path: Path) -> None:
+    """The same models built by another Keras version (its own interpreter): every random
+    tensor replayed (Keras 3: construction order; tf.keras: first-call order)."""
+    parts = entry.split(":")
+    python = parts[0]
+    flavour = parts[1] if len(parts) > 1 else "keras"
+    backend = parts[2] if len(parts) > 2 else "tensorflow"
+    extra = () if flavour == "tf_keras" or backend == "tensorflow" else ("weights",)
+    saved = _build(flavour, backend, tmp_path / "other.npz", *extra, python=python)
+    models = MODELS if extra else (*MODELS, "branch", "rebuilt")
+    if backend == "jax" and "jax" not in RNGS:
+        pytest.skip("rng='jax' unavailable")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        checked = sum(_check_values(saved, flavour, _RNG_OF[backend], (m,), _order_for(m, flavour))
+                      for m in models)
+    finally:
+        torch.set_num_threads(threads)
+    assert checked >= 40
+
+
+def _order_for(model: str, flavour: str) -> Any:
+    if model == "rebuilt":
+        return "rebuilt"
+    if model == "branch" and flavour == "tf_keras":
+        return ["a", "b", "shortcut", "out"]
+    return None
+
+
+def test_keras_torch_seed_range_per_version() -> None:
+    """Keras < 3.14 on torch raised for int seeds outside int32 (checked live on 3.13.2);
+    3.14 bit-casts them (checked live on 3.14.1 and 3.15.1: bit-exact)."""
+    from kerasinit.mappings.errors import InitializerArgumentError
+
+    big = 2**31 + 5
+    w = torch.zeros(3, 4)
+    with pytest.raises(InitializerArgumentError, match=r"outside int32.*3\.14"):
+        kerasinit.get("random_normal", seed=big, rng="keras-torch", keras_version="3.13")(w)
+    assert torch.equal(w, torch.zeros(3, 4))
+    new, old = torch.empty(3, 4), torch.empty(3, 4)
+    kerasinit.get("random_normal", seed=big, rng="keras-torch", keras_version="3.14")(new)
+    kerasinit.get("random_normal", seed=big - 2**32, rng="keras-torch", keras_version="3.13")(old)
+    assert torch.equal(new, old)  # the bit-cast: 2**31 + 5 is int32 -(2**31 - 5)

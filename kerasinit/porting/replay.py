@@ -136,8 +136,8 @@ def replay(plan: P, keras_seed: int | None, *, order: Order = None,
     if unknown:
         raise ReplayError(f"seeds= names no random weight of the plan: {format_choices(unknown)}."
                           f" Keys are 'layer/weight' or 'layer' paths as print(plan) shows them.")
-    invisible = [f"#{i} {d.target}/{d.label}" for i, d in enumerate(draws)
-                 if isinstance(d, Draw) and not d.used]
+    invisible = [f"#{i} {d.target}/{d.label}" if d.target else f"#{i} {d.why}"
+                 for i, d in enumerate(draws) if isinstance(d, Draw) and not d.used]
     head = ("seeds read from the live model's initializer objects" if not draws else
             f"replayed keras.utils.set_random_seed({keras_seed}): {len(draws)} draws in "
             f"{info.rule} order" + (" (inferred for a model built in code)" if order is None

@@ -27,6 +27,7 @@ from kerasinit.mappings.layers import defaults
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion
+from kerasinit.porting.hub_backbones import backbone_draws
 from kerasinit.porting.replay_order import Confidence, infer_order
 
 if TYPE_CHECKING:
@@ -213,7 +214,8 @@ def _refusal(version: KerasVersion) -> str:
 
 
 def draw_order(config: Mapping[str, Any], records: Sequence[LayerRecord],
-               version: KerasVersion, layers: Sequence[PlanLayer]) -> DrawOrder:
+               version: KerasVersion, layers: Sequence[PlanLayer], *,
+               backbone: Mapping[str, Any] | None = None) -> DrawOrder:
     """Every seed draw of a model config, in the order its Keras version makes them.
 
     Args:
@@ -221,10 +223,22 @@ def draw_order(config: Mapping[str, Any], records: Sequence[LayerRecord],
         records: every layer instance the walker found, in config order.
         version: the Keras version of the plan.
         layers: the plan layers (their parsed initializer specs).
+        backbone: the saved arguments of a keras_hub backbone the plan was built from
+            (:mod:`~kerasinit.porting.hub_backbones`): its draws are known exactly.
     """
     refused = _refusal(version)
     if refused:
         return DrawOrder(refused=refused)
+    if backbone is not None:
+        if version.major != 3:
+            return DrawOrder(refused=f"keras_hub backbones run on Keras 3, not "
+                                     f"{version.label()}")
+        known = tuple(Draw(d.target.split("/", 1)[0] or "(backbone)", d.target, d.label,
+                           bool(d.target), d.why) for d in backbone_draws(backbone))
+        return DrawOrder(known, known, "construction", config=known,
+                         confidence=dict.fromkeys((d.layer for d in known), "certain"),
+                         order_notes=(f"draw order: {backbone.get('class_name')}'s "
+                                      f"construction, known from its arguments",))
     rows_of = {layer.path: layer.rows for layer in layers}
     notes: list[str] = []
     if version.major == 3:

@@ -29,6 +29,7 @@ every other drawing layer, ``"inferred"`` when names (rules 2 and 3) order the r
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +42,8 @@ Confidence = Literal["certain", "inferred", "uncertain"]
 _RANK: dict[Confidence, int] = {"certain": 0, "inferred": 1, "uncertain": 2}
 _MODELS = ("Sequential", "Functional", "Model")
 _NUMBERED = re.compile(r"([a-z]*)(\d+)")
+_MAX_TOKENS = 16  # name tokens looked at for numbers
+_MAX_HINTS = 200_000  # numbered-name pairs, at most
 
 
 @dataclass(frozen=True)
@@ -200,31 +203,37 @@ def _order_model(config: Mapping[str, Any], prefix: str, groups: list[str], rule
     return placed, confidence, why
 
 
-def _ancestors(n: int, parents: Callable[[int], Sequence[int]], topo: Sequence[int]) -> list[int]:
-    """Ancestor bitsets (Python ints) for nodes given in a topological order."""
-    anc = [0] * n
-    for v in topo:
+def _bits(order: Sequence[int], links: Callable[[int], Sequence[int]],
+          unit_bit: Sequence[int]) -> list[int]:
+    """Per node, the bitset (a Python int over unit indices) of the units reached through
+    ``links`` (parents: ancestors, children: descendants); ``order`` visits links first."""
+    out = [0] * len(unit_bit)
+    for v in order:
         bits = 0
-        for p in parents(v):
-            bits |= anc[p] | (1 << p)
-        anc[v] = bits
-    return anc
+        for w in links(v):
+            bits |= out[w] | unit_bit[w]
+        out[v] = bits
+    return out
 
 
-def _topo(nodes: Sequence[_Node]) -> list[int] | None:
-    """Kahn's order of the config graph (config index first), or None for a cycle."""
-    indeg = [len(n.parents) for n in nodes]
-    ready = [i for i, d in enumerate(indeg) if d == 0]
+def _kahn(n: int, succ: Sequence[Sequence[int]], key: Callable[[int], Any]) -> list[int] | None:
+    """A topological order of ``n`` nodes, the ready node with the smallest ``key`` first
+    (``key`` must be fixed once a node is ready); None for a cycle."""
+    indeg = [0] * n
+    for v in range(n):
+        for c in succ[v]:
+            indeg[c] += 1
+    heap = [(key(v), v) for v in range(n) if indeg[v] == 0]
+    heapq.heapify(heap)
     out: list[int] = []
-    while ready:
-        ready.sort()
-        v = ready.pop(0)
+    while heap:
+        _, v = heapq.heappop(heap)
         out.append(v)
-        for c in nodes[v].children:
+        for c in succ[v]:
             indeg[c] -= 1
             if indeg[c] == 0:
-                ready.append(c)
-    return out if len(out) == len(nodes) else None
+                heapq.heappush(heap, (key(c), c))
+    return out if len(out) == n else None
 
 
 def _branch_length(nodes: Sequence[_Node], v: int) -> int:
@@ -241,7 +250,7 @@ def _branch_length(nodes: Sequence[_Node], v: int) -> int:
 
 
 def _hints(nodes: Sequence[_Node], units: Sequence[int]) -> list[tuple[int, int, str]]:
-    """Pairs (a, b, kind): names say ``a`` was made before ``b``."""
+    """Pairs (a, b, kind): names say ``a`` was made before ``b`` (automatic names first)."""
     out: list[tuple[int, int, str]] = []
     by_class: dict[str, list[tuple[int, int]]] = {}
     numbered: dict[tuple[tuple[str, ...], str], dict[int, list[int]]] = {}
@@ -252,19 +261,22 @@ def _hints(nodes: Sequence[_Node], units: Sequence[int]) -> list[tuple[int, int,
             by_class.setdefault(node.class_name, []).append((auto, u))
             continue
         tokens = node.name.split("_")
-        for k, token in enumerate(tokens):
+        for k, token in enumerate(tokens[:_MAX_TOKENS]):
             m = _NUMBERED.fullmatch(token)
             if m:
                 key = (tuple(tokens[:k]), m.group(1))
                 numbered.setdefault(key, {}).setdefault(int(m.group(2)), []).append(u)
     for members in by_class.values():
         members.sort()
-        out += [(a, b, "automatic names") for (_, a), (_, b) in itertools.pairwise(members)]
+        out += [(a, b, "automatic") for (_, a), (_, b) in itertools.pairwise(members)]
+    budget = _MAX_HINTS
     for numbers in numbered.values():
-        keys = sorted(numbers)
-        for lo, hi in itertools.pairwise(keys):
-            out += [(a, b, "numbered names") for a in numbers[lo] for b in numbers[hi]
-                    if a != b]
+        for lo, hi in itertools.pairwise(sorted(numbers)):
+            pairs = len(numbers[lo]) * len(numbers[hi])
+            if pairs > budget:
+                continue
+            budget -= pairs
+            out += [(a, b, "numbered") for a in numbers[lo] for b in numbers[hi] if a != b]
     return out
 
 
@@ -272,86 +284,82 @@ def _order_units(nodes: list[_Node], rule: str) -> tuple[list[int], dict[int, Co
                                                           dict[int, str]]:
     """Order the nodes that draw; each gets a confidence."""
     n = len(nodes)
-    topo = _topo(nodes)
+    topo = _kahn(n, [node.children for node in nodes], lambda v: v)  # config order first
     units = [i for i, node in enumerate(nodes) if node.groups]
     if topo is None:  # not a DAG (a malformed config): keep the config order
         return units, dict.fromkeys(units, "uncertain"), dict.fromkeys(
             units, "the layer graph has a cycle; config order kept")
-    graph_anc = _ancestors(n, lambda v: nodes[v].parents, topo)
     nested = {u for u in units if nodes[u].class_name in _MODELS} if rule == "construction" \
         else set()
-    # the DAG over units: graph ancestry, then hints that do not contradict it
-    preds: dict[int, set[int]] = {u: {a for a in units if graph_anc[u] >> a & 1} for u in units}
-    closure = {u: set(p) for u, p in preds.items()}
-    for a, b, _kind in _hints(nodes, [u for u in units if u not in nested]):
-        if a in closure[b] or b in closure[a]:
-            continue
-        preds[b].add(a)
-        closure_b = closure[a] | {a}
-        for u in units:  # b and everything after b now follow a
-            if u == b or b in closure[u]:
-                closure[u] |= closure_b
-    # tie-breaker: depth first along the graph, shorter sibling branch first
+    unit_bit = [0] * n
+    for k, u in enumerate(units):
+        unit_bit[u] = 1 << k
+    own = sum(unit_bit[u] for u in units if u not in nested)  # the units placed by the graph
+    anc = _bits(topo, lambda v: nodes[v].parents, unit_bit)
+    desc = _bits(topo[::-1], lambda v: nodes[v].children, unit_bit)
+    hints = [(a, b, kind) for a, b, kind in _hints(nodes, [u for u in units if u not in nested])
+             if not (anc[a] & unit_bit[b] or anc[b] & unit_bit[a])]  # the graph wins
     rank = _preference(nodes, topo)
-    order: list[int] = [u for u in units if u in nested]
-    order.sort(key=lambda u: rank[u])
-    done = set(order)
-    rest = [u for u in units if u not in nested]
-    while rest:
-        ready = [u for u in rest if all(p in done or p in nested for p in preds[u])]
-        if not ready:  # cannot happen for a DAG; keep the config order
-            ready = rest[:1]
-        pick = min(ready, key=lambda u: rank[u])
-        order.append(pick)
-        done.add(pick)
-        rest.remove(pick)
+    order: list[int] | None = None
+    for kinds in (("automatic", "numbered"), ("automatic",), ()):
+        succ = [list(node.children) for node in nodes]
+        for a, b, kind in hints:
+            if kind in kinds:
+                succ[a].append(b)
+        order = _kahn(n, succ, lambda v: rank[v])
+        if order is not None:
+            break
+    assert order is not None  # without hints the graph is a DAG
+    cparents: list[list[int]] = [[] for _ in range(n)]
+    for v in range(n):
+        for c in succ[v]:
+            cparents[c].append(v)
+    canc = _bits(order, lambda v: cparents[v], unit_bit)
+    cdesc = _bits(order[::-1], lambda v: succ[v], unit_bit)
+    placed = sorted(nested, key=lambda u: rank[u]) + [v for v in order
+                                                       if unit_bit[v] and v not in nested]
     confidence: dict[int, Confidence] = {}
     why: dict[int, str] = {}
     for u in units:
+        loose = own & ~anc[u] & ~desc[u] & ~unit_bit[u]
         if u in nested:
-            drawn_before = [a for a in units if a not in nested and graph_anc[u] >> a & 1]
-            loose = [a for a in units if a != u and a not in nested
-                     and not (graph_anc[u] >> a & 1 or graph_anc[a] >> u & 1)]
-            if drawn_before or loose:
+            if loose or anc[u] & own:
                 confidence[u] = "uncertain"
                 why[u] = "a nested model: taken to be constructed before the model's own layers"
             else:
                 confidence[u] = "certain"
             continue
-        loose = [a for a in units if a != u and a not in nested
-                 and not (graph_anc[u] >> a & 1 or graph_anc[a] >> u & 1)]
-        if not loose:
-            confidence[u] = "certain"
-        elif all(a in closure[u] or u in closure[a] for a in loose):
-            confidence[u] = "inferred"
-        else:
-            confidence[u] = "uncertain"
-            other = next(nodes[a].name for a in loose
-                         if not (a in closure[u] or u in closure[a]))
-            why[u] = f"on a branch independent of {other}: order guessed (shorter branch first)"
-    return order, confidence, why
+        unordered = loose & ~canc[u] & ~cdesc[u]
+        confidence[u] = "certain" if not loose else "inferred" if not unordered else "uncertain"
+        if unordered:
+            other = units[(unordered & -unordered).bit_length() - 1]
+            why[u] = (f"on a branch independent of {nodes[other].name}: order guessed "
+                      f"(shorter branch first)")
+    return placed, confidence, why
 
 
 def _preference(nodes: Sequence[_Node], topo: Sequence[int]) -> list[int]:
     """A rank per node from a depth-first topological order: continue the branch placed
     last; among siblings, the shorter branch first; then config order."""
     n = len(nodes)
-    indeg = [len(node.parents) for node in nodes]
     position = [-1] * n
-    ready = [i for i in topo if indeg[i] == 0]
     lengths = [_branch_length(nodes, i) for i in range(n)]
-    step = 0
-    while ready:
-        def key(v: int) -> tuple[int, int, int]:
-            last = max((position[p] for p in nodes[v].parents), default=-1)
-            return (-last, lengths[v], v)
+    succ = [node.children for node in nodes]
 
-        v = min(ready, key=key)
-        ready.remove(v)
+    def key(v: int) -> tuple[int, int, int]:  # fixed once v is ready: its parents are placed
+        last = max((position[p] for p in nodes[v].parents), default=-1)
+        return (-last, lengths[v], v)
+
+    indeg = [len(node.parents) for node in nodes]
+    heap = [(key(v), v) for v in topo if indeg[v] == 0]
+    heapq.heapify(heap)
+    step = 0
+    while heap:
+        _, v = heapq.heappop(heap)
         position[v] = step
         step += 1
-        for c in nodes[v].children:
+        for c in succ[v]:
             indeg[c] -= 1
             if indeg[c] == 0:
-                ready.append(c)
+                heapq.heappush(heap, (key(c), c))
     return position

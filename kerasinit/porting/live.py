@@ -19,6 +19,7 @@ Keras is never imported here: a Keras object is recognised by its class hierarch
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -42,7 +43,7 @@ from kerasinit.porting.live_walk import (
     var_shape,
 )
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
-from kerasinit.porting.walk import LayerRecord
+from kerasinit.porting.walk import LayerRecord, walk
 
 __all__ = ["is_keras_object", "read", "read_live"]
 
@@ -176,8 +177,27 @@ def _plan(model: Any, walker: Walker, version: KerasVersion, version_source: str
             f"list these in plan.skipped, or custom_objects= for custom initializer classes.")
     name = str(getattr(model, "name", "") or "")
     source = f"live {type(model).__name__} {name!r}"
+    nodes, outputs = _graph(model)
     return Plan(tuple(layers), version, version_source, source, type(model).__name__,
-                tuple(notes), tuple(skipped))
+                tuple(notes), tuple(skipped), nodes, outputs)
+
+
+def _graph(model: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """The data-flow graph of Keras's own ``Functional``/``Sequential`` classes, from their
+    ``get_config()`` (data, walked as a saved config is); none for subclassed models, whose
+    config is their constructor arguments."""
+    cls = type(model)
+    if cls.__name__ not in ("Functional", "Sequential") or \
+            not cls.__module__.startswith(("keras.", "tf_keras.")):
+        return (), ()
+    try:
+        # as a saved file holds it: JSON data (tuples become lists, objects their text)
+        config = json.loads(json.dumps(model.get_config(), default=str))
+        found = walk({"class_name": cls.__name__, "config": config})
+    except (KerasInitError, TypeError, ValueError, AttributeError, KeyError, IndexError,
+            RecursionError):
+        return (), ()
+    return tuple(found.nodes), tuple(found.outputs)
 
 
 def _record(found: Found, version: KerasVersion) -> LayerRecord:

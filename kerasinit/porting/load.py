@@ -10,8 +10,10 @@ order i, f, c, o is torch's), MultiHeadAttention's einsum kernels packed into
 ``in_proj_weight``, norm weights and BatchNorm moving statistics as they are. Values are copied
 exactly; the dtype changes only when the torch tensor's dtype differs (reported).
 
-A Keras bias with no torch tensor (``Conv2D(use_bias=True)`` ported to ``bias=False``) directly
-followed, in the config's layer order, by a BatchNormalization is folded into that BatchNorm:
+A Keras bias with no torch tensor (``Conv2D(use_bias=True)`` ported to ``bias=False``) whose
+layer feeds a BatchNormalization and nothing else (the Keras graph's inbound nodes, not the
+config's layer order: ResNet50 lists ``_0_conv`` before ``_3_conv`` but feeds ``_0_bn``) is
+folded into that BatchNorm:
 ``BN(conv(x) + b)`` with moving mean ``m`` is ``BN(conv(x))`` with running mean ``m - b`` (exact
 in eval mode). Any other stored weight without a torch tensor is an error when non-zero, unless
 ``allow_dropped=True``. Everything is checked before the first write; a failure writes nothing.
@@ -154,18 +156,32 @@ def _plan_pair(pair: Pair, job: _Job, assigned: dict[str, StoredWeight]) -> None
             job.used.setdefault(k, torch_name)
 
 
+def _next_batchnorm(plan: PlanView, layer: str) -> str | None:
+    """The BatchNormalization that takes ``layer``'s output, and is its only consumer, in the
+    Keras graph (inbound nodes); the next layer in config order only when the graph does not
+    list ``layer``."""
+    graph = plan.graph
+    if any(g.path == layer for g in graph):
+        consumers = [g for g in graph if layer in g.inbound]
+        if len(consumers) == 1 and consumers[0].class_name == "BatchNormalization" \
+                and tuple(consumers[0].inbound) == (layer,):
+            return consumers[0].path
+        return None
+    index = next(i for i, k in enumerate(plan.layers) if k.path == layer)
+    if index + 1 < len(plan.layers) and plan.layers[index + 1].class_name == "BatchNormalization":
+        return plan.layers[index + 1].path
+    return None
+
+
 def _fold_target(plan: PlanView, row: PlanRow, pairs: list[Pair]) -> tuple[str, torch.Tensor] | None:
-    """The running mean of the BatchNorm that follows ``row``'s layer, if any."""
+    """The running mean of the BatchNorm that consumes ``row``'s layer, if any."""
     if row.role != "bias":
         return None
-    index = next(i for i, k in enumerate(plan.layers) if k.path == row.layer)
-    if index + 1 >= len(plan.layers):
-        return None
-    nxt = plan.layers[index + 1]
-    if nxt.class_name != "BatchNormalization":
+    bn = _next_batchnorm(plan, row.layer)
+    if bn is None:
         return None
     for pair in pairs:
-        if any(k.path == nxt.path for k in pair.keras):
+        if any(k.path == bn for k in pair.keras):
             mean = getattr(pair.unit.module, "running_mean", None)
             if isinstance(mean, torch.Tensor):
                 return pair.unit.qual("running_mean"), mean

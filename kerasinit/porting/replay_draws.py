@@ -1,7 +1,7 @@
 """Which seed draws a model's config implies, and in what order (for ``set_random_seed`` replay).
 
 * **Keras 3** (every backend): draws happen when objects are **constructed**, from the global
-  ``random`` (:data:`kerasinit.mappings.draws.KERAS3_DRAWS` lists each layer's draw sites,
+  ``random`` (:data:`kerasinit.mappings.layers.KERAS3_DRAWS` lists each layer's draw sites,
   including the invisible ones: RNN cells' SeedGenerators, Dropout, MultiHeadAttention's unused
   kernel initializer and its per-sublayer clones, Bidirectional's discarded wrapped layer).
 * **tf_keras 2.x** (>= 2.10): an unseeded initializer draws at its **first call**, from the
@@ -21,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kerasinit.mappings.draws import KERAS3_DRAWS, Site
 from kerasinit.mappings.errors import KerasInitError
-from kerasinit.mappings.layers import defaults
+from kerasinit.mappings.layers import KERAS3_DRAWS, Site, defaults
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion

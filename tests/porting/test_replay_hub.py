@@ -80,3 +80,29 @@ def test_backbone_arguments_are_validated(bad: dict[str, object]) -> None:
               "intermediate_dim": 16, **bad}
     with pytest.raises(ModelFileError, match="BertBackbone"):
         kerasinit.porting.read({"class_name": "BertBackbone", "config": config})
+
+
+def test_bert_file_into_a_transformers_twin(hub_files: Path) -> None:
+    """The recipe end to end: the saved BERT file, replayed into a Hugging Face BertModel
+    twin, gives Keras's initial weights (after the layout moves)."""
+    transformers = pytest.importorskip("transformers")
+    weights = dict(np.load(hub_files / "BertBackbone.npz"))
+    twin = transformers.BertModel(transformers.BertConfig(
+        vocab_size=50, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=16, max_position_embeddings=12, type_vocab_size=2))
+    report = kerasinit.porting.read(hub_files / "BertBackbone.keras").apply(
+        twin, rng="tensorflow", keras_seed=SEED)
+    assert len(report.applied) == 39
+
+    def same(param: torch.Tensor, keras: np.ndarray) -> bool:
+        return bool(np.array_equal(param.detach().numpy(), keras))
+
+    layer = twin.encoder.layer[1]
+    assert same(twin.embeddings.word_embeddings.weight, weights["token_embedding/embeddings"])
+    assert same(twin.embeddings.token_type_embeddings.weight,
+                weights["segment_embedding/embeddings"])
+    assert same(layer.attention.self.key.weight, weights[
+        "transformer_layer_1/self_attention_layer/key/kernel"].reshape(8, -1).T)
+    assert same(layer.output.dense.weight,
+                weights["transformer_layer_1/feedforward_output_dense/kernel"].T)
+    assert same(twin.pooler.dense.weight, weights["pooled_dense/kernel"].T)

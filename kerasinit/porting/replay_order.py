@@ -10,7 +10,7 @@ A saved functional config lists layers by depth, not in the order the code made 
 2. **Keras's automatic names.** An unnamed layer is called ``<class in snake_case>_<n>``
    (``conv2d``, ``conv2d_1``, ...), numbered when it is constructed: among the layers of one
    class, the numbers give the construction order (InceptionV3).
-3. **Numbered explicit names.** Names that agree up to one token and carry numbers there
+3. **Numbered explicit names.** Names that agree in every token but one, which carries a number
    (``conv2_block1_0_conv`` / ``conv2_block1_1_conv``, ``block2_sepconv1`` /
    ``block2_sepconv2``) are taken to be made in numeric order (ResNet's shortcut ``_0_conv``).
 4. **A tie-breaker** for what remains: continue the branch made last (depth first), and among
@@ -253,7 +253,7 @@ def _hints(nodes: Sequence[_Node], units: Sequence[int]) -> list[tuple[int, int,
     """Pairs (a, b, kind): names say ``a`` was made before ``b`` (automatic names first)."""
     out: list[tuple[int, int, str]] = []
     by_class: dict[str, list[tuple[int, int]]] = {}
-    numbered: dict[tuple[tuple[str, ...], str], dict[int, list[int]]] = {}
+    numbered: dict[tuple[tuple[str, ...], str, tuple[str, ...]], dict[int, list[int]]] = {}
     for u in units:
         node = nodes[u]
         auto = _auto_number(node.name, node.class_name)
@@ -264,7 +264,7 @@ def _hints(nodes: Sequence[_Node], units: Sequence[int]) -> list[tuple[int, int,
         for k, token in enumerate(tokens[:_MAX_TOKENS]):
             m = _NUMBERED.fullmatch(token)
             if m:
-                key = (tuple(tokens[:k]), m.group(1))
+                key = (tuple(tokens[:k]), m.group(1), tuple(tokens[k + 1:]))
                 numbered.setdefault(key, {}).setdefault(int(m.group(2)), []).append(u)
     for members in by_class.values():
         members.sort()

@@ -99,3 +99,16 @@ def test_nested_models(rule: str) -> None:
     else:
         assert got.order == ("stage", "down/down_dense", "head")
         assert set(got.confidence.values()) == {"certain"}
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), [
+    ("conv_2_left", "conv_1_left", "inferred"),  # agree but in the number: ordered
+    ("conv_2_left", "conv_1_right", "uncertain"),  # two tokens differ: no hint
+])
+def test_numbered_names_must_agree_elsewhere(first: str, second: str, expected: str) -> None:
+    cfg = _model(_node("Dense", first, "x"), _node("Dense", second, "x"),
+                 _node("Add", "add", first, second))
+    order, conf = _infer(cfg)
+    assert set(conf.values()) == {expected}
+    if expected == "inferred":
+        assert order == [second, first]

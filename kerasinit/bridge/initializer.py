@@ -55,7 +55,8 @@ class Initializer:
 
     Args:
         spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
-        keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
+        keras_version: Keras semantics to follow (``"3"`` latest release 3.15, ``"3.16"``,
+            ``"3.14"``, ``"2"``, ...; see ``docs/versions.md``).
         rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
             backend), ``"jax"`` (Keras 3 on JAX, jax/jaxlib 0.10.x; ``"jax-0.4.38"`` for that
             line) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
@@ -472,7 +473,9 @@ def get(
         class_name: the Keras class of a bare ``get_config()`` dict (``"HeNormal"``).
         custom_objects: custom initializer names -> any identifier kerasinit accepts
             (``{"MyInit": "he_normal"}``), as in ``porting.read``; Keras's own classes cannot
-            be run (files and configs are data).
+            be run (files and configs are data). Keras 3.16 finds a custom initializer from
+            a config dict only, so with ``keras_version="3.16"`` a plain-string custom name
+            is refused (``UnknownInitializerError``), as Keras 3.16 refuses it.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -489,8 +492,8 @@ def get(
     """
     if class_name is not None:
         identifier = with_class_name(identifier, class_name)
-    identifier = substitute_custom(identifier, custom_objects)
     version = parse_version(keras_version)
+    identifier = substitute_custom(identifier, custom_objects, version.custom_names_by_string)
     if keras_version is None:
         version = object_version(identifier) or version
     if isinstance(identifier, Initializer):

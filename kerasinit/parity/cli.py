@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from kerasinit._text import text_table
@@ -26,19 +27,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="PATTERN",
                         help="cases whose id matches (glob, or substring), e.g. 'he_normal/*/2'")
     parser.add_argument("--keras-version", action="append", metavar="V",
-                        help="restrict to Keras version(s): 3, 3.14, 2 (repeatable)")
+                        choices=(*cases_mod.VERSIONS, *cases_mod.COVERED_BY),
+                        help="restrict to Keras version(s): 3 (3.15), 3.14, 2 (tf_keras); 3.16 "
+                             "runs the 3 cases, which it draws alike (repeatable)")
     parser.add_argument("--report", metavar="DIR",
                         help="write DIR/report.md and DIR/report.html with ECDF/QQ plots")
     parser.add_argument("--mutants", action="store_true",
                         help="also run the deliberately wrong mappings (each must be detected)")
-    parser.add_argument("--calibrate", type=int, nargs="?", const=20, default=0, metavar="SEEDS",
+    parser.add_argument("--calibrate", type=_int_in(0, 1 << 20), nargs="?", const=20, default=0,
+                        metavar="SEEDS",
                         help="TF vs TF over SEEDS seeds (default 20): observed false-alarm rate")
-    parser.add_argument("--samples", type=int, default=None, metavar="N",
+    parser.add_argument("--samples", type=_int_in(1, 1 << 31), default=None, metavar="N",
                         help="values per side and case (default 2^17)")
-    parser.add_argument("--alpha", type=float, default=1e-3,
+    parser.add_argument("--alpha", type=_probability, default=1e-3,
                         help="family-wise level of the whole run (default 1e-3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=_int_in(0, (1 << 32) - 1), default=0,
+                        help="seed of the run (default 0)")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case's checks")
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an int in [low, high] (argparse reports anything else, exit 2)."""
+    def parse(text: str) -> int:
+        value = int(text)  # ValueError: argparse says "invalid int value"
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+    parse.__name__ = "int"
+    return parse
+
+
+def _probability(text: str) -> float:
+    """An argparse type: a level in (0, 1)."""
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
 
 
 class Bar:
@@ -67,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         cases = cases_mod.quick() if args.quick else cases_mod.matrix()
         if args.keras_version:
-            cases = [c for c in cases if c.keras_version in args.keras_version]
+            wanted = set(args.keras_version)
+            for covered, by in cases_mod.COVERED_BY.items():
+                if covered in wanted:
+                    wanted.add(by)
+                    print(f"note: Keras {covered} draws every case as Keras {by} does; running "
+                          f"the {by!r} cases", file=sys.stderr)
+            cases = [c for c in cases if c.keras_version in wanted]
         cases = cases_mod.select(cases, args.only)
         if args.mutants or (args.quick and not args.only):
             cases = cases + cases_mod.select(cases_mod.mutants(), args.only)

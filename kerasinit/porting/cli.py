@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a .keras archive, a legacy .h5 file or a to_json() .json file")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument("--keras-version", default=None,
-                        help="override the Keras version the file records (e.g. 3.14, 2, 2.0.8)")
+                        help="override the Keras version the file records (e.g. 3.16, 3.14, 2, 2.0.8)")
     parser.add_argument("--lenient", action="store_true",
                         help="list unknown weight-bearing layers as skipped instead of failing")
     parser.add_argument("--keras-seed", type=int, default=None, metavar="S",
@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the plan; returns 0, or 1 with the error on stderr (and, with ``--json``, as
     ``{"error": {"type", "message"}}`` on stdout) for unreadable input."""
+    if getattr(args, "rebuilt", False) and getattr(args, "keras_seed", None) is None:
+        print("kerasinit inspect: error: --rebuilt describes a --keras-seed replay; pass "
+              "--keras-seed S as well.", file=sys.stderr)
+        return 2
     try:
         plan = read(args.file, keras_version=args.keras_version,
                     strict=not getattr(args, "lenient", False))

@@ -27,7 +27,7 @@ import torch
 
 from kerasinit.bridge.rng import libm
 from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
-from kerasinit.bridge.rng.sink import Blocks
+from kerasinit.bridge.rng.sink import Blocks, Target
 
 __all__ = [
     "KERAS3_SEED_MOD",
@@ -87,7 +87,7 @@ def key_counter(seed: SeedPair) -> Stream:
 
 def uniform(
     shape: Sequence[int], seed: SeedPair, minval: float, maxval: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=float32)``.
 
@@ -132,7 +132,7 @@ def uniform(
 
 def normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_normal(shape, seed, mean, stddev, dtype=float32)``.
 
@@ -163,7 +163,7 @@ def normal(
 
 def truncated_normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype=float32)``.
 

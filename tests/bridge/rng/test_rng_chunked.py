@@ -16,7 +16,7 @@ import torch
 import kerasinit
 from kerasinit.bridge import faithful
 from kerasinit.bridge.rng import keras_jax, keras_torch, philox
-from kerasinit.bridge.rng.sink import write_flat
+from kerasinit.bridge.rng.sink import Columns, write_flat
 from kerasinit.mappings.distributions import Normal, TruncatedNormal, Uniform
 from kerasinit.mappings.versions import parse_version
 
@@ -80,7 +80,8 @@ def test_keras_torch_chunks_of_16_reproduce_one_call() -> None:
 
 LAYOUTS = [
     ("torch", (6, 5)), ("torch", (8, 3, 3, 2)), ("keras", (3, 3, 2, 8)), ("embedding", (9, 4)),
-    (kerasinit.layouts.Depthwise(2), (6, 1, 3, 3)), ("gru", (9, 4)),
+    (kerasinit.layouts.Depthwise(2), (6, 1, 3, 3)), ("gru", (9, 4)), ("gru", (9,)),
+    ("gru", (30, 7)),
     (kerasinit.layouts.MHAProjection(2), (6, 5)), (kerasinit.layouts.MHAOutput(2), (5, 6)),
     (kerasinit.layouts.mha_in_proj(2), (12, 4)),
 ]
@@ -164,3 +165,20 @@ def test_orthogonal_in_place_equals_reference(rng: str, monkeypatch: pytest.Monk
         assert torch.equal(got, expected), (rng, layout, shape)
     half = init(torch.empty(13, 9, dtype=torch.float16))
     assert torch.equal(half, init(torch.empty(13, 9)).half())
+
+
+def test_write_flat_columns() -> None:
+    """GRU's Keras view: torch gate blocks transposed side by side; every range lands right."""
+    t = torch.zeros(6, 4)                               # (3H, X), H = 2
+    gates = t.chunk(3, 0)
+    view = Columns([gates[1].t(), gates[0].t(), gates[2].t()])
+    assert tuple(view.shape) == (4, 6)
+    expected = torch.cat([gates[1], gates[0], gates[2]]).t()   # what "gru".to_keras gives
+    for start in range(24):
+        for stop in range(start, 25):
+            t.zero_()
+            write_flat(view, start, torch.arange(start, stop, dtype=torch.float32) + 1)
+            flat = torch.cat([gates[1], gates[0], gates[2]]).t().reshape(-1)
+            assert flat[start:stop].tolist() == list(range(start + 1, stop + 1))
+            assert not flat[:start].any() and not flat[stop:].any()
+    assert expected.shape == (4, 6)

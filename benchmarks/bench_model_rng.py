@@ -17,8 +17,9 @@ Two baselines, labelled in the output:
 
 For each Keras backend (TensorFlow, JAX) and each side, a fresh process times the first call
 (imports excluded, everything else included: TF's first ops, JAX's per-shape compiles,
-kerasinit's one-off tables) and the best of ``--repeat`` later calls, and records the peak RSS
-growth during the first call (kerasinit only: the extra memory beyond the already-allocated
+kerasinit's one-off tables) and the best of ``--repeat`` later calls, the CPU time of
+both (all threads; less sensitive than wall time to other processes on a shared machine), and
+records the peak RSS growth during the first call (kerasinit only: the extra memory beyond the already-allocated
 weights). Prints a Markdown table with the ratios; sides whose backend is not installed are
 skipped. Speed is reported, never asserted.
 """
@@ -79,27 +80,40 @@ def whole_model(backend: str, side: str, case: str, repeat: int) -> dict[str, fl
 
         def run() -> None:
             plan.apply(twin, rng=rng, keras_seed=42)
-    before = _peak_kib()
-    start = time.perf_counter()
-    run()
-    first = time.perf_counter() - start
-    extra_mib = (_peak_kib() - before) / 1024
-    warm = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        warm.append(time.perf_counter() - start)
+    out = _timed(run, repeat)
     if side != "keras":
         same = all(torch.equal(t.weight.detach().t(), torch.from_numpy(np.asarray(k.kernel)))
                    for t, k in zip(twin, model.layers, strict=True))
         if not same:
             raise SystemExit("the replayed twin differs from Keras's kernels")
-    return {"first": first, "warm": min(warm), "extra_mib": extra_mib,
-            "tensor_mib": values * 4 / 2**20}
+    return {**out, "tensor_mib": values * 4 / 2**20}
 
 
 def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (less sensitive to other processes' load)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(run: Any, repeat: int) -> dict[str, float]:
+    """First call and best of ``repeat`` later calls: wall and CPU seconds, extra peak MiB."""
+    before = _peak_kib()
+    start, cpu = time.perf_counter(), _cpu()
+    run()
+    first, first_cpu = time.perf_counter() - start, _cpu() - cpu
+    extra_mib = (_peak_kib() - before) / 1024
+    warm, warm_cpu = [], []
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), _cpu()
+        run()
+        warm.append(time.perf_counter() - start)
+        warm_cpu.append(_cpu() - cpu)
+    return {"first": first, "warm": min(warm), "first_cpu": first_cpu,
+            "warm_cpu": min(warm_cpu), "extra_mib": extra_mib}
 
 
 def worker(backend: str, side: str, case: str, repeat: int) -> dict[str, float]:
@@ -131,19 +145,8 @@ def worker(backend: str, side: str, case: str, repeat: int) -> dict[str, float]:
         def run() -> None:
             for init, w in zip(ours, weights, strict=True):
                 init(w)
-    before = _peak_kib()
-    start = time.perf_counter()
-    run()
-    first = time.perf_counter() - start
-    extra_mib = (_peak_kib() - before) / 1024
-    warm = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        warm.append(time.perf_counter() - start)
     values = sum(s[0] * s[1] for s, _ in kernels)
-    return {"first": first, "warm": min(warm), "extra_mib": extra_mib,
-            "tensor_mib": values * 4 / 2**20}
+    return {**_timed(run, repeat), "tensor_mib": values * 4 / 2**20}
 
 
 def _spawn(backend: str, side: str, case: str, repeat: int) -> dict[str, float] | None:
@@ -167,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(*args.worker, repeat=args.repeat)))
         return 0
     print("| case (baseline) | backend | Keras first / warm | kerasinit first / warm "
-          "| ratio first / warm | kerasinit extra peak memory |")
-    print("|---|---|---|---|---|---|")
+          "| ratio first / warm | CPU-time ratio first / warm | kerasinit extra peak memory |")
+    print("|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         for backend in args.backends.split(","):
             keras = _spawn(backend, "keras", case, args.repeat)
@@ -179,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {label} | {backend} | {keras['first'] * 1e3:.0f} / {keras['warm'] * 1e3:.0f} ms"
                   f" | {ours['first'] * 1e3:.0f} / {ours['warm'] * 1e3:.0f} ms"
                   f" | {ours['first'] / keras['first']:.2f}x / {ours['warm'] / keras['warm']:.2f}x"
+                  f" | {ours['first_cpu'] / keras['first_cpu']:.2f}x"
+                  f" / {ours['warm_cpu'] / keras['warm_cpu']:.2f}x"
                   f" | {ours['extra_mib']:.0f} MiB = {ours['extra_mib'] / ours['tensor_mib']:.2f}x"
                   f" the weights ({ours['tensor_mib']:.0f} MiB) |")
     return 0

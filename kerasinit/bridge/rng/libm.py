@@ -215,8 +215,12 @@ class BoxMuller:
     def pair(self, wa: torch.Tensor, wb: torch.Tensor, out_sin: torch.Tensor,
              out_cos: torch.Tensor) -> None:
         """Write the two normals of the word pair ``(wa, wb)`` (int32 uint32 bits)."""
-        if self.tables is None and self.device.type == "cpu":
-            box_muller_numpy(wa.numpy(), wb.numpy(), out_sin.numpy(), out_cos.numpy())
+        if self.device.type == "cpu":
+            if self.tables is None:
+                box_muller_numpy(wa.numpy(), wb.numpy(), out_sin.numpy(), out_cos.numpy())
+            else:
+                _gather_numpy(self.tables, wa.numpy(), wb.numpy(), out_sin.numpy(),
+                              out_cos.numpy())
             return
         ma = torch.bitwise_and(wa, _MANT)
         mb = torch.bitwise_and(wb, _MANT)
@@ -230,6 +234,21 @@ class BoxMuller:
             s, c = both[:, 0], both[:, 1]
         torch.mul(s, r, out=out_sin)
         torch.mul(c, r, out=out_cos)
+
+
+def _gather_numpy(tables: tuple[torch.Tensor, torch.Tensor], wa: Any, wb: Any, out_sin: Any,
+                  out_cos: Any) -> None:
+    """The table path with NumPy gathers (CPU): torch's per-op cost dominated the small
+    arrays of the truncated normal's retries."""
+    import numpy as np
+
+    rad, sc = tables[0].numpy(), tables[1].numpy()
+    for a in range(0, len(wa), PIECE):
+        b = min(len(wa), a + PIECE)
+        r = rad.take(wa[a:b] & np.int32(_MANT))
+        both = sc.take(wb[a:b] & np.int32(_MANT)).view(np.float32).reshape(-1, 2)
+        np.multiply(both[:, 0], r, out=out_sin[a:b])
+        np.multiply(both[:, 1], r, out=out_cos[a:b])
 
 
 # -- the same emulation in NumPy, over cache-sized pieces (the CPU direct path) ----------

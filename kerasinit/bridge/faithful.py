@@ -170,6 +170,13 @@ def sample_distribution(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
     check_faithful_version(rng, keras_version)
+    if rng == "keras-torch" and not keras_version.torch_seed_bitcast and not (
+            -(2**31) <= seed < 2**31):
+        raise InitializerArgumentError(
+            f"Keras {keras_version.label()} on the torch backend raises for seeds outside int32 "
+            f"(the bit-cast to int32 came in 3.14); received seed={seed}. Use a seed in "
+            f"[-2**31, 2**31) or keras_version='3.14' or later."
+        )
     if rng == "keras-torch":
         values = keras_torch.sample(dist, shape, seed, call_index, device, out)
     elif rng == "tensorflow":

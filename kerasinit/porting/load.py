@@ -89,11 +89,29 @@ def _converter(pair: Pair, name: str, role: str, layout: Layout, rows: list[Plan
         return lambda arrays: fn(arrays[0]), note
     if role == "alpha":
         return lambda arrays: torch.from_numpy(arrays[0]).reshape(shape), "reshaped"
+    if pair.unit.kind == "MultiHeadAttention" and pair.unit.names and len(rows) == 1:
+        return _einsum_to_linear(layout, shape)
     note = {"torch": "transposed to torch layout", "gru": "gates z,r,h -> r,z,n, transposed",
             "depthwise": "depthwise (*k, in, m) -> (in*m, 1, *k)"}.get(layout.name, "")
     if layout.name == "torch" and len(shape) < 2:
         note = ""
     return lambda arrays: layout.to_torch(torch.from_numpy(arrays[0]), shape), note
+
+
+def _einsum_to_linear(layout: Layout, shape: tuple[int, ...]
+                      ) -> tuple[Callable[[list[np.ndarray]], torch.Tensor], str]:
+    """A MultiHeadAttention projection on its own Linear: the einsum kernel ``(D, h, d)`` /
+    ``(h, d, D)`` flattened to ``(in, out)`` then transposed, the bias ``(h, d)`` flattened."""
+    def convert(arrays: list[np.ndarray]) -> torch.Tensor:
+        a = arrays[0]
+        if len(shape) == 2 and a.ndim != 2:
+            a = a.reshape(shape[1], shape[0])
+        elif len(shape) == 1:
+            a = a.reshape(shape)
+        return layout.to_torch(torch.from_numpy(a), shape)
+    note = ("einsum kernel flattened to (in, out), transposed" if len(shape) == 2
+            else "einsum bias flattened")
+    return convert, note
 
 
 def _implicit(role: str, layer: PlanLayer) -> tuple[float, str] | None:
@@ -212,13 +230,17 @@ def load_weights(plan: PlanView, model: nn.Module, source: object, *,
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_lists(plan, model, mapping)
     with open_weights(source) as store:
-        assigned, assign_problems = assign_weights(plan, store)
+        state: dict[str, str] = {}
+        assigned, assign_problems = assign_weights(plan, store, state)
         problems += assign_problems
         job = _Job()
         for pair in pairs:
             _plan_pair(pair, job, assigned)
         problems += job.problems
         keras_entries, folds = _keras_side(plan, pairs, assigned, job, allow_dropped, problems)
+        keras_entries += [KerasEntry(key, (), "dropped", "", f"{cls} state (preprocessing in the "
+                                     f"Keras model): the torch model takes its output")
+                          for key, cls in state.items()]
         written = False
         values: dict[str, torch.Tensor] = {}
         if not problems:

@@ -33,6 +33,7 @@ from kerasinit.porting.matching import Pair
 from kerasinit.porting.pairing import pair_lists
 from kerasinit.porting.plan import Plan
 from kerasinit.porting.verify_causes import relative
+from kerasinit.porting.verify_gaps import between, forced_inputs, gap_cause, replacement, settings
 from kerasinit.porting.verify_layers import (
     ACTIVATIONS,
     activation,
@@ -90,6 +91,14 @@ def _called(pair: Pair, model: nn.Module) -> nn.Module:
         return model.get_submodule(pair.unit.path.rsplit("+", 1)[-1])
     pointwise = getattr(pair.unit.module, "pointwise", None)
     return pointwise if isinstance(pointwise, nn.Module) else pair.unit.module
+
+
+def _taker(pair: Pair, model: nn.Module) -> nn.Module | None:
+    """The module whose input is a separable pair's input (its depthwise conv, or the container
+    whose pointwise conv gives the output); None for other pairs."""
+    if "+" in pair.unit.path:
+        return model.get_submodule(pair.unit.path.split("+", 1)[0])
+    return pair.unit.module if hasattr(pair.unit.module, "pointwise") else None
 
 
 def _copy(value: Any) -> Any:
@@ -219,14 +228,53 @@ def verify(
             first = (f"{layer.name} ({type(layer).__name__}) vs torch "
                      f"{pair.unit.path or '(root)'} ({type(pair.unit.module).__name__})")
             cause = why
+    found = _settings_and_gaps(torch_model, torch_in, usable, results, captured, tolerance)
+    first_layer = first.split(" ", 1)[0] if first is not None else ""
+    if cause.startswith("layout/shape mismatch"):
+        cause = "; ".join([why for name, why in found[0] if name == first_layer] + [cause])
+    elif cause.startswith("the layer's input already differs"):
+        cause = next((why for name, why in found[1] if name == first_layer), cause)
+    causes += found[1]
     checks.append(_final(results[-1], final, keras_model, tolerance, compared,
                          channels_first="channels-first" in how))
     if first is None and checks[-1].ok is False:
         first, cause = "(output)", ("the final output differs although every paired layer "
                                     "agrees: a weightless operation after the last paired layer "
                                     "(pooling, flatten, activation)")
+    order = {layer.name: i for i, (_, layer) in enumerate(usable)}
+    causes.sort(key=lambda c: order.get(c[0], len(order)))
     return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems),
-                        tuple(causes))
+                        tuple(causes), found[0])
+
+
+def _settings_and_gaps(torch_model: nn.Module, torch_in: list[torch.Tensor],
+                       usable: list[tuple[Pair, Any]], results: list[np.ndarray],
+                       captured: dict[int, tuple[tuple[Any, ...], Any]], tol: float
+                       ) -> tuple[tuple[tuple[str, str], ...], list[tuple[str, str]]]:
+    """(settings that differ, per layer), and the layers whose input differs because of the
+    weightless operations before them (a torch run with every paired output forced to Keras's).
+    """
+    found = tuple((layer.name, why) for pair, layer in usable
+                  for why in settings(layer, pair.unit.module))
+    modules = [_called(pair, torch_model) for pair, _ in usable]
+    values = [replacement(layer, modules[i], results[3 * i], captured[i][1])
+              if i in captured else None for i, (_, layer) in enumerate(usable)]
+    takers = [_taker(pair, torch_model) or modules[i] for i, (pair, _) in enumerate(usable)]
+    forced = forced_inputs(torch_model, torch_in, modules, values, takers)
+    index = {layer.name: i for i, (_, layer) in enumerate(usable)}
+    gaps = []
+    for i, (_, layer) in enumerate(usable):
+        args = forced.get(i)
+        if not args:
+            continue
+        chain, sources = between(layer, set(index))
+        if not chain or any(values[index[s]] is None for s in sources):
+            continue  # an upstream output could not be forced: the input difference is theirs
+        why = gap_cause(args[0], (results[3 * i + 2], results[3 * i + 1]), takers[i], chain,
+                        tol)
+        if why:
+            gaps.append((layer.name, why))
+    return found, gaps
 
 
 def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,

@@ -43,7 +43,7 @@ from kerasinit.porting.report import (
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanRow, PlanView
 
-__all__ = ["TWINS", "Rule", "apply_twin", "find_twin"]
+__all__ = ["TWINS", "Rule", "apply_twin", "find_twin", "plan_jobs", "to_torch"]
 
 Move = Literal["same", "linear", "conv1d", "flat"]
 
@@ -147,7 +147,8 @@ def find_twin(plan: PlanView, model: nn.Module) -> tuple[str, str] | None:
     return None
 
 
-def _to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
+def to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
+    """A Keras-shaped value of ``row`` moved into the twin parameter's layout by ``move``."""
     if move == "same":
         return value
     if move == "flat":
@@ -163,7 +164,7 @@ def _to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
 def _torch_shape(row: PlanRow, move: Move) -> tuple[int, ...] | None:
     if row.keras_shape is None:
         return None
-    return tuple(_to_torch(torch.empty(row.keras_shape, device="meta"), row, move).shape)
+    return tuple(to_torch(torch.empty(row.keras_shape, device="meta"), row, move).shape)
 
 
 @dataclass
@@ -182,8 +183,10 @@ def _blocks(plan: PlanView, prefix: str) -> int:
     return n
 
 
-def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
+def plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
                ) -> tuple[list[_Job], list[str], set[tuple[str, str]], dict[str, str]]:
+    """The twin's parameters and their Keras rows (checked shapes), the problems, the Keras
+    (layer, weight) pairs used, and the parameters left as they are (with why)."""
     top, block, prefix = TWINS[twin]
     block_rules = [dataclasses.replace(r, torch=r.torch.format(i=i), keras=r.keras.format(i=i))
                    for i in range(_blocks(plan, prefix)) for r in block]
@@ -256,7 +259,7 @@ def _values(job: _Job, generator: torch.Generator | None, rng: RngName | None) -
         if isinstance(row.initializer, VarianceScalingSpec) and row.resolved is not None:
             fans = (row.resolved.fan_in, row.resolved.fan_out)
         _initializer(row, rng)(keras, layout="keras", fans=fans, generator=generator, rng=rng)
-        parts.append(_to_torch(keras, row, job.rule.move))
+        parts.append(to_torch(keras, row, job.rule.move))
     return torch.cat(parts, dim=job.rule.cat_dim) if len(parts) > 1 else parts[0]
 
 
@@ -278,7 +281,7 @@ def apply_twin(
         PlanMismatchError: with ``strict=True``, when a twin parameter has no Keras weight, a
             Keras weight has no twin parameter, or a shape differs (nothing written).
     """
-    jobs, problems, used, left = _plan_jobs(plan, model, where, twin)
+    jobs, problems, used, left = plan_jobs(plan, model, where, twin)
     unused = [f"{r.layer}/{r.weight}" for r in _rows(plan) if (r.layer, r.weight) not in used]
     known = {r.keras for r in TWINS[twin][0]}
     problems += [f"Keras {u} has no parameter in the {twin} twin" for u in unused

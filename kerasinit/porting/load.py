@@ -34,6 +34,8 @@ from kerasinit.mappings.errors import KerasInitError
 from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.apply import _keras_layer_for, _rows_for
 from kerasinit.porting.assign import assign_weights, row_key
+from kerasinit.porting.hf import find_twin
+from kerasinit.porting.hf_load import load_twin
 from kerasinit.porting.load_report import KerasEntry, LoadReport, TorchEntry, WeightsMismatchError
 from kerasinit.porting.matching import Pair, Unit, torch_units
 from kerasinit.porting.pairing import pair_lists
@@ -227,6 +229,10 @@ def load_weights(plan: PlanView, model: nn.Module, source: object, *,
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"load_weights needs a torch.nn.Module. Received "
                              f"{type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone into its transformers twin: by the name table
+        with open_weights(source) as store:
+            return load_twin(plan, model, *twin, store, allow_dropped=allow_dropped)
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_lists(plan, model, mapping)
     with open_weights(source) as store:

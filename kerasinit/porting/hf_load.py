@@ -78,12 +78,12 @@ def load_twin(plan: PlanView, model: nn.Module, where: str, twin: str, store: We
     by_name = {job.name: job for job in jobs}
     entries = []
     for name in [n for n, _ in model.named_parameters()] + [n for n, _ in model.named_buffers()]:
-        job = by_name.get(name)
-        if job is not None and written:
-            entries.append(TorchEntry(name, "loaded", tuple(row_key(r) for r in job.rows),
+        found = by_name.get(name)
+        if found is not None and written:
+            entries.append(TorchEntry(name, "loaded", tuple(row_key(r) for r in found.rows),
                                       notes[name]))
         else:
-            why = left.get(name) or ("not written (see problems)" if job is not None else
+            why = left.get(name) or ("not written (see problems)" if found is not None else
                                      f"outside the {twin} twin's Keras weights")
             entries.append(TorchEntry(name, "untouched", (), why))
     report = LoadReport(tuple(entries), tuple(keras_entries),

@@ -43,7 +43,7 @@ from kerasinit.porting.report import (
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanRow, PlanView
 
-__all__ = ["TWINS", "Rule", "apply_twin", "find_twin", "plan_jobs", "to_torch"]
+__all__ = ["TWINS", "Rule", "TwinJob", "apply_twin", "find_twin", "plan_jobs", "to_torch"]
 
 Move = Literal["same", "linear", "conv1d", "flat"]
 
@@ -168,7 +168,7 @@ def _torch_shape(row: PlanRow, move: Move) -> tuple[int, ...] | None:
 
 
 @dataclass
-class _Job:
+class TwinJob:
     name: str
     param: torch.Tensor
     rule: Rule
@@ -184,7 +184,7 @@ def _blocks(plan: PlanView, prefix: str) -> int:
 
 
 def plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
-               ) -> tuple[list[_Job], list[str], set[tuple[str, str]], dict[str, str]]:
+               ) -> tuple[list[TwinJob], list[str], set[tuple[str, str]], dict[str, str]]:
     """The twin's parameters and their Keras rows (checked shapes), the problems, the Keras
     (layer, weight) pairs used, and the parameters left as they are (with why)."""
     top, block, prefix = TWINS[twin]
@@ -194,7 +194,7 @@ def plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
     rows = {(r.layer, r.weight): r for r in _rows(plan)}
     params = dict(model.get_submodule(where).named_parameters()) if where else dict(
         model.named_parameters())
-    jobs: list[_Job] = []
+    jobs: list[TwinJob] = []
     problems: list[str] = []
     used: set[tuple[str, str]] = set()
     left: dict[str, str] = {}  # torch name -> why it is left as it is
@@ -232,7 +232,7 @@ def plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
                             f"({rule.move}) vs torch {full}{rule.torch} {tuple(param.shape)}")
             continue
         used |= {(r.layer, r.weight) for r in chosen}
-        jobs.append(_Job(full + rule.torch, param, rule, chosen))
+        jobs.append(TwinJob(full + rule.torch, param, rule, chosen))
     covered = {rule.torch for rule in rules}
     problems += [f"torch {full}{name} has no rule in the {twin} twin table"
                  for name in params if name not in covered]
@@ -251,7 +251,7 @@ def _initializer(row: PlanRow, rng: RngName | None) -> Initializer:
     return Initializer(spec, row.keras_version)
 
 
-def _values(job: _Job, generator: torch.Generator | None, rng: RngName | None) -> torch.Tensor:
+def _values(job: TwinJob, generator: torch.Generator | None, rng: RngName | None) -> torch.Tensor:
     parts = []
     for row in job.rows:
         keras = torch.empty(row.keras_shape or (), dtype=job.param.dtype)
@@ -300,7 +300,7 @@ def apply_twin(
     return _report(plan, model, twin, jobs, problems, unused, left, written, label)
 
 
-def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[_Job], problems: list[str],
+def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[TwinJob], problems: list[str],
             unused: list[str], left: dict[str, str], written: set[str], label: str
             ) -> ApplyReport:
     entries: list[ApplyEntry] = []

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from kerasinit.porting.assign import assign_weights, row_key
-from kerasinit.porting.hf import plan_jobs, to_torch
+from kerasinit.porting.hf import TwinJob, plan_jobs, to_torch
 from kerasinit.porting.load_report import KerasEntry, LoadReport, TorchEntry, WeightsMismatchError
 from kerasinit.porting.weights_h5 import StoredWeight, WeightStore
 
@@ -52,29 +52,21 @@ def load_twin(plan: PlanView, model: nn.Module, where: str, twin: str, store: We
             keras_entries.append(KerasEntry(key, stored.shape, "used", by_key[key]))
             continue
         keras_entries.append(_dropped(key, stored, twin, allow_dropped, problems))
-    values: dict[str, torch.Tensor] = {}
     notes: dict[str, str] = {}
-    if not problems:
-        for job in jobs:  # every value converted before the first write
-            parts = [to_torch(torch.from_numpy(np.asarray(assigned[row_key(r)].read())), r,
-                               job.rule.move) for r in job.rows]
-            value = torch.cat(parts, dim=job.rule.cat_dim) if len(parts) > 1 else parts[0]
-            note = _NOTES[job.rule.move] if len(parts) == 1 else \
-                f"{'+'.join(r.weight.split('/')[0] for r in job.rows)} side by side"
+    if not problems:  # every value read and converted once before the first write
+        for job in jobs:
+            value, note = _value(job, assigned)
             if tuple(value.shape) != tuple(job.param.shape):
                 problems.append(f"torch {job.name} {tuple(job.param.shape)} cannot take Keras "
                                 f"{', '.join(row_key(r) for r in job.rows)}: "
                                 f"{tuple(value.shape)} after the move")
-                continue
-            if value.dtype != job.param.dtype:
-                note += f"; {str(value.dtype)[6:]} -> {str(job.param.dtype)[6:]}"
-                value = value.to(job.param.dtype)
-            values[job.name], notes[job.name] = value, note
+            notes[job.name] = note
+            del value
     written = not problems
-    if written:
+    if written:  # then one tensor at a time: the extra memory is the largest tensor's
         with torch.no_grad():
             for job in jobs:
-                job.param.copy_(values[job.name])
+                job.param.copy_(_value(job, assigned)[0])
     by_name = {job.name: job for job in jobs}
     entries = []
     for name in [n for n, _ in model.named_parameters()] + [n for n, _ in model.named_buffers()]:
@@ -95,6 +87,18 @@ def load_twin(plan: PlanView, model: nn.Module, where: str, twin: str, store: We
             f"The weights in {store.origin} do not fit the {twin} twin; nothing was written:"
             "\n  - " + "\n  - ".join(problems[:20]), report)
     return report
+
+
+def _value(job: TwinJob, assigned: dict[str, StoredWeight]) -> tuple[torch.Tensor, str]:
+    parts = [to_torch(torch.from_numpy(np.asarray(assigned[row_key(r)].read())), r,
+                      job.rule.move) for r in job.rows]
+    value = torch.cat(parts, dim=job.rule.cat_dim) if len(parts) > 1 else parts[0]
+    note = _NOTES[job.rule.move] if len(parts) == 1 else \
+        f"{'+'.join(r.weight.split('/')[0] for r in job.rows)} side by side"
+    if value.dtype != job.param.dtype:
+        note += f"; {str(value.dtype)[6:]} -> {str(job.param.dtype)[6:]}"
+        value = value.to(job.param.dtype)
+    return value, note
 
 
 def _dropped(key: str, stored: StoredWeight, twin: str, allow: bool, problems: list[str]

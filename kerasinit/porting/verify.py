@@ -20,6 +20,7 @@ cause. Independent of how the torch weights got there (``load_weights``, ``apply
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,13 +51,21 @@ __all__ = ["verify"]
 _PREPROCESSING = ("Rescaling", "Normalization", "Resizing", "CenterCrop")
 
 
-def _keras() -> Any:
+def _keras(model: object) -> Any:
+    """The Keras that built ``model``: Keras 3, or tf_keras (Keras 2) for its models."""
+    module = type(model).__module__ or ""
+    name = "tf_keras" if module.startswith("tf_keras") else "keras"
+    if module.startswith("keras.") and not module.startswith("keras.src"):
+        raise KerasInitError(
+            f"verify supports Keras 3 models and tf_keras (Keras 2) models; "
+            f"{type(model).__name__} comes from {module} (Keras 2 inside TensorFlow's own keras "
+            f"package): rebuild it with tf_keras or Keras 3.")
     try:
-        import keras
+        return importlib.import_module(name)
     except ImportError:
-        raise KerasInitError("verify runs the Keras model, so it needs Keras (pip install "
-                             "kerasinit[parity]).") from None
-    return keras
+        raise KerasInitError(f"verify runs the Keras model, so it needs {name} (pip install "
+                             f"kerasinit[parity]{' tf_keras' if name == 'tf_keras' else ''}).") \
+            from None
 
 
 def _plan_of(model: Any) -> Plan:
@@ -133,7 +142,7 @@ def verify(
     Returns:
         A :class:`~kerasinit.porting.verify_report.VerifyReport` (``print`` it).
     """
-    keras = _keras()
+    keras = _keras(keras_model)
     if not isinstance(torch_model, nn.Module):
         raise KerasInitError(f"verify needs a torch.nn.Module. Received "
                              f"{type(torch_model).__name__}.")

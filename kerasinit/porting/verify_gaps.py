@@ -132,7 +132,10 @@ def _inputs(op: Any, node_index: int = 0) -> list[Any]:
     nodes = getattr(op, "_inbound_nodes", None) or []
     if node_index >= len(nodes):
         return []
-    return list(getattr(nodes[node_index], "input_tensors", []) or [])
+    found = getattr(nodes[node_index], "input_tensors", None)
+    if found is None:
+        return []
+    return list(found) if isinstance(found, (list, tuple)) else [found]  # tf_keras: one tensor
 
 
 def between(layer: Any, paired: set[str], limit: int = 64) -> tuple[list[Any], set[str]]:
@@ -144,7 +147,7 @@ def between(layer: Any, paired: set[str], limit: int = 64) -> tuple[list[Any], s
     stack = _inputs(layer)
     while stack and len(chain) < limit:
         history = getattr(stack.pop(0), "_keras_history", None)
-        op = getattr(history, "operation", None)
+        op = getattr(history, "operation", getattr(history, "layer", None))
         if op is None or id(op) in seen:
             continue
         seen.add(id(op))

@@ -53,10 +53,15 @@ def resolve(model: Any, path: str) -> tuple[list[Any], Any] | str:
 def unpadded(tensor: Any) -> Any:
     """The input of a ZeroPadding layer that produced ``tensor`` (torch convs pad inside)."""
     history = getattr(tensor, "_keras_history", None)
-    producer = getattr(history, "operation", None)
+    producer = getattr(history, "operation", getattr(history, "layer", None))
     if type(producer).__name__.startswith("ZeroPadding"):
         return getattr(producer, "input", tensor)
     return tensor
+
+
+def _numpy(keras: Any, value: Any) -> np.ndarray:
+    ops = getattr(keras, "ops", None)  # Keras 3; tf_keras returns TensorFlow tensors
+    return np.asarray(ops.convert_to_numpy(value)) if ops is not None else np.array(value)
 
 
 def _feed(values: Sequence[np.ndarray]) -> Any:
@@ -93,12 +98,14 @@ def keras_values(keras: Any, model: Any, feed: Sequence[np.ndarray],
             problems.append(f"nested model {inner.name!r} is called {len(nodes)} times: its "
                             f"layers are not compared one by one")
             continue
-        ins = list(nodes[0].input_tensors)
+        found = nodes[0].input_tensors
+        ins = list(found) if isinstance(found, (list, tuple)) else [found]  # tf_keras: one
         feeds.append((inner, group, len(tensors), len(ins)))
         tensors += ins
     ins = model.inputs
     sub = keras.Model(ins[0] if len(ins) == 1 else ins, [*tensors, *extra])
-    values = [keras.ops.convert_to_numpy(v) for v in sub(_feed(feed), training=False)]
+    out = sub(_feed(feed), training=False)
+    values = [_numpy(keras, v) for v in (out if isinstance(out, (list, tuple)) else [out])]
     for index, at in slots:
         results[index] = values[at:at + 3]
     for inner, group, at, n in feeds:

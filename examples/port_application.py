@@ -36,16 +36,17 @@ for corrected in (False, True):
     text = str(check)
     lines = text.splitlines()
     table = lines.index("") + 1
-    shown = lines[:table + 6] + ["..."]
+    shown = [*lines[:table + 6], "..."]
     if corrected:
         alone = max(c.alone for c in check.layers if c.alone is not None)
-        shown += lines[-3:] + [f"(largest 'alone': {alone:.2g}; largest chained rel: "
-                               f"{max(c.rel for c in check.layers):.2g})"]
+        chained = max(c.rel for c in check.layers)
+        shown += [*lines[-3:], f"(largest 'alone': {alone:.2g}; largest chained rel: "
+                               f"{chained:.2g})"]
         print(f"corrected twin ({report.loaded[0].torch_name} ... "
               f"{len(report.loaded)} tensors loaded):")
     else:
         print(str(report).splitlines()[0], end="\n\n")
         print("unmodified torchvision structure:")
         causes = lines.index(next(x for x in lines if x.startswith("Layers that differ")))
-        shown += [""] + lines[causes - 3:causes + 9] + ["  ..."] + lines[-2:]
+        shown += ["", *lines[causes - 3:causes + 9], "  ...", *lines[-2:]]
     print("\n".join(shown), end="\n\n")

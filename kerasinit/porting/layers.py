@@ -274,21 +274,8 @@ WRAPPERS = table.WRAPPERS
 FAMILIES: dict[str, Callable[[LayerCtx], list[WeightDef]]] = {
     name: BUILDERS[entry.builder] for name, entry in table.LAYERS.items()}
 
-#: layers with no initialized weights (activations, shape ops, pooling, merges, ...).
-WEIGHTLESS: frozenset[str] = frozenset({
-    "InputLayer", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "ThresholdedReLU",
-    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Masking",
-    "ActivityRegularization", "UnitNormalization", "Identity", "Rescaling", "Resizing",
-    "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomCrop", "RandomContrast",
-    "RandomTranslation", "Lambda", "TFOpLambda", "SlicingOpLambda", "Merge", "Add", "Subtract",
-    "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-    *(f"{p}{k}{n}D" for p in ("Max", "Average", "GlobalMax", "GlobalAverage")
-      for k in ("Pooling",) for n in (1, 2, 3)),
-    *(f"{op}{n}D" for op in ("ZeroPadding", "Cropping", "UpSampling") for n in (1, 2, 3)),
-    "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-    "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
-})
+#: layers with no initialized weights (rows of the layer table without weights)
+WEIGHTLESS = table.WEIGHTLESS
 
 
 def weights_of(ctx: LayerCtx) -> list[WeightDef] | None:

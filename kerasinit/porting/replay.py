@@ -6,7 +6,7 @@ its weights are fixed by ``s``: each unseeded initializer drew ``random.randint(
 seed-faithful streams (``rng="tensorflow"``, ``"jax"``, ``"keras-torch"``) then give its values.
 
 * **Keras 3** (every backend): draws happen when objects are **constructed**, from the global
-  ``random`` (:data:`kerasinit.mappings.draws.KERAS3_DRAWS` lists each layer's draw sites,
+  ``random`` (:data:`kerasinit.mappings.layers.KERAS3_DRAWS` lists each layer's draw sites,
   including the invisible ones: RNN cells' SeedGenerators, Dropout, MultiHeadAttention's unused
   kernel initializer and its per-sublayer clones, Bidirectional's discarded wrapped layer). The
   order is the config order: exact for a model rebuilt from its config (``from_config``,
@@ -29,9 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from kerasinit.mappings.draws import KERAS3_DRAWS, Site
 from kerasinit.mappings.errors import KerasInitError, format_choices
-from kerasinit.mappings.layers import defaults
+from kerasinit.mappings.layers import KERAS3_DRAWS, Site, defaults
 from kerasinit.mappings.parse import parse_identifier
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion

@@ -1,4 +1,4 @@
-"""The Keras layer table (kerasinit/mappings/layers.py) is the one source of layer knowledge.
+"""The Keras layer table (kerasinit/mappings/layers/table.py) is the one source of layer knowledge.
 
 It is tied to: Keras's own defaults (live, when TensorFlow/Keras is installed), the torch side
 (every ParamSpec's keyword is the table's), porting (every class has a weight builder, every
@@ -114,3 +114,22 @@ def test_defaults_equal_live_keras_3() -> None:
             ours = kerasinit.get(default).spec
             theirs = kerasinit.get(config[keyword]).spec
             assert ours == theirs, (name, keyword, ours, theirs)
+
+
+def test_draws_are_columns_of_the_one_table() -> None:
+    """The Keras 3 seed draws live on the rows (no second table): the replay lookup is derived,
+    every Keras 3 weight-bearing class has measured draws, and weightless rows are known to
+    porting as weightless."""
+    assert importlib.util.find_spec("kerasinit.mappings.draws") is None
+    by_name = {e.class_name: e for e in table.ROWS}
+    assert len(by_name) == len(table.ROWS)  # one row per class
+    for name, draws in table.KERAS3_DRAWS.items():
+        entry = table.LAYERS.get(name) or by_name[name]
+        assert entry.draws is draws
+    assert [s.key for s in table.KERAS3_DRAWS["Dropout"].init] == ["seed"]
+    assert [s.prefix for s in table.KERAS3_DRAWS["MultiHeadAttention"].build][:2] == [
+        "query/", "query/"]
+    assert {"Dropout", "Flatten", "RandomCrop"} <= table.WEIGHTLESS
+    assert not table.WEIGHTLESS & set(table.LAYERS)
+    assert weights_of(LayerCtx("Dropout", {"rate": 0.5}, parse_version("3"))) == []
+    assert weights_of(LayerCtx("NoSuchLayer", {}, parse_version("3"))) is None

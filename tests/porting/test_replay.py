@@ -157,8 +157,7 @@ def test_functional_branches_are_flagged() -> None:
 def test_draw_table_covers_the_layer_table() -> None:
     """Every Keras 3 class of the one layer table has draw sites for all its initializer
     keywords; the classes without any are Keras 1/2 names."""
-    from kerasinit.mappings.draws import KERAS3_DRAWS
-    from kerasinit.mappings.layers import LAYERS
+    from kerasinit.mappings.layers import KERAS3_DRAWS, LAYERS
 
     missing = {n for n in LAYERS if n not in KERAS3_DRAWS}
     assert missing <= {"TimeDistributedDense", "Convolution1D", "AtrousConvolution1D",

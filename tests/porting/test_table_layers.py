@@ -1,4 +1,4 @@
-"""Layers added by editing only the Keras layer table (kerasinit/mappings/layers.py).
+"""Layers added by editing only the Keras layer table (kerasinit/mappings/layers/table.py).
 
 keras_hub's ``PositionEmbedding`` (initializer key ``initializer``, default glorot_uniform,
 weight ``(sequence_length, hidden)``) and the DINOv2/DINOv3 ``LayerScale`` layers (no

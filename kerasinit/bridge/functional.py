@@ -80,10 +80,16 @@ def _alias(function: str, keras_name: str, keras_value: _T, keras_default: objec
 
 
 def _positive(name: str, value: object, function: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    try:
+        number = None if isinstance(value, bool) or not isinstance(value, int | float) \
+            else float(value)
+    except OverflowError:  # an int beyond the float range: Keras cannot convert it either
+        number = None
+    if number is None or not number > 0:
         raise InitializerArgumentError(
-            f"{function}: `{name}` must be a positive number. Received: {name}={shown(value)}.")
-    return float(value)
+            f"{function}: `{name}` must be a positive number (within the float range). "
+            f"Received: {name}={shown(value)}.")
+    return number
 
 
 def _check_cut(mean: float, stddev: float, a: float | None, b: float | None) -> None:
@@ -283,9 +289,9 @@ def truncated_normal_(
         True
     """
     stddev = _alias("truncated_normal_", "stddev", stddev, 0.05, "std", std)
-    _check_cut(mean, stddev, a, b)
-    return _apply(TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
-                  generator, keras_version)
+    spec = TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed)  # checks mean and stddev
+    _check_cut(spec.mean, spec.stddev, a, b)
+    return _apply(spec, tensor, layout, None, generator, keras_version)
 
 
 def random_normal_(
@@ -418,6 +424,6 @@ def stft_(
         >>> [round(v, 4) for v in w[1, 0].tolist()]
         [1.0, 0.0, -1.0, -0.0]
     """
-    win = window if window is None or isinstance(window, str) else tuple(window)
-    spec = STFTSpec(side=side, window=win, scaling=scaling, periodic=periodic)
+    spec = STFTSpec(side=side, window=window, scaling=scaling,  # type: ignore[arg-type]
+                    periodic=periodic)  # the spec checks and converts the window
     return _apply(spec, tensor, layout, None, None, keras_version)

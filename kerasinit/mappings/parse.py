@@ -110,7 +110,9 @@ def _did_you_mean(name: str) -> str | None:
     folded = {n.lower().replace("_", ""): c for n, c in names.items()}
     if key.replace("_", "") in folded:
         target = folded[key.replace("_", "")]
-        return f"{target!r} (names are case-sensitive in Keras)"
+        why = "Keras matches names exactly, without surrounding spaces" if name != name.strip() \
+            else "names are case-sensitive in Keras"
+        return f"{target!r} ({why})"
     close = suggest(key, list(ROWS) + list(TORCH_SYNONYMS))
     if close is None:
         return None
@@ -158,7 +160,9 @@ def parse_identifier(identifier: object, version: KerasVersion) -> Spec:
                     f"{shown(identifier, 80)}."
                 )
             return spec_from_config(data, version)
-        return spec_from_config({"class_name": text, "config": {}}, version, from_string=True)
+        # the name as given: Keras matches names exactly (" he_normal" is unknown to it)
+        return spec_from_config({"class_name": identifier, "config": {}}, version,
+                                from_string=True)
     if isinstance(identifier, Mapping):
         return spec_from_config(identifier, version)
     if identifier is None:

@@ -31,7 +31,7 @@ from kerasinit.mappings.distributions import (
     TruncatedNormal,
     Uniform,
 )
-from kerasinit.mappings.errors import LayoutError
+from kerasinit.mappings.errors import LayoutError, shown
 from kerasinit.mappings.fans import axes_fans, compute_fans
 from kerasinit.mappings.specs import (
     ConstantSpec,
@@ -84,13 +84,16 @@ def check_fans(fans: object) -> tuple[float, float]:
     values: list[float] = []
     if isinstance(fans, (tuple, list)) and ok:
         for f in fans:
-            if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f) or f < 0:
+            number = float(f) if isinstance(f, float) or (
+                isinstance(f, int) and not isinstance(f, bool) and abs(f) < 1 << 1000) else None
+            if number is None or not math.isfinite(number) or number < 0:
                 ok = False
                 break
-            values.append(float(f))
+            values.append(number)
     if not ok:
         raise LayoutError(
-            f"`fans` must be a pair (fan_in, fan_out) of finite numbers >= 0. Received: fans={fans!r}."
+            f"`fans` must be a pair (fan_in, fan_out) of finite numbers >= 0. Received: "
+            f"fans={shown(fans)}."
         )
     return values[0], values[1]
 

@@ -100,17 +100,29 @@ def _seed(value: object, owner: str) -> int | None:
     return seed
 
 
-def _axes(value: object, name: str, owner: str) -> tuple[int, ...] | None:
+def _axes(value: object, name: str, owner: str, used: bool) -> tuple[int, ...] | None:
+    """Keras iterates over ``input_axes``/``output_axes`` only when both are given (else it
+    ignores them, and EinsumDense replaces them): then each must be a sequence of ints, and a
+    bare int fails in Keras (``TypeError: 'int' object is not iterable``) as it does here."""
     if value is None:
         return None
+    if hasattr(value, "tolist") and getattr(value, "ndim", None) == 1:  # a 1-D numpy array
+        value = value.tolist()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),)
-    if isinstance(value, (list, tuple)) and all(
+        if not used:
+            return (int(value),)  # ignored, as Keras ignores it without the other axes
+        raise InitializerArgumentError(
+            f"{owner}: argument `{name}` must be a list of ints when input_axes and output_axes "
+            f"are both given (Keras iterates over it and raises TypeError: 'int' object is not "
+            f"iterable). Received: {name}={shown(value)}. Pass [{int(value)}]."
+        )
+    if isinstance(value, (list, tuple, range)) and all(
         isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in value
     ):
         return tuple(int(a) for a in value)
     raise InitializerArgumentError(
-        f"{owner}: argument `{name}` must be None or a sequence of ints. Received: {name}={shown(value)}."
+        f"{owner}: argument `{name}` must be None or a list of ints (axes of the Keras kernel "
+        f"shape). Received: {name}={shown(value)}."
     )
 
 
@@ -207,8 +219,9 @@ class VarianceScalingSpec(_RandomSpec):
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "distribution", dist)
         object.__setattr__(self, "seed", _seed(self.seed, owner))
-        object.__setattr__(self, "input_axes", _axes(self.input_axes, "input_axes", owner))
-        object.__setattr__(self, "output_axes", _axes(self.output_axes, "output_axes", owner))
+        used = self.input_axes is not None and self.output_axes is not None
+        object.__setattr__(self, "input_axes", _axes(self.input_axes, "input_axes", owner, used))
+        object.__setattr__(self, "output_axes", _axes(self.output_axes, "output_axes", owner, used))
         if self.name in PRESETS and PRESETS[self.name] != (scale, self.mode, dist):
             object.__setattr__(self, "name", "variance_scaling")
 

@@ -165,7 +165,8 @@ def parse_version(value: VersionLike) -> KerasVersion:
     if isinstance(value, float):
         value = repr(value)
     hashable = (isinstance(value, (str, int)) or (isinstance(value, tuple)
-                and all(isinstance(p, int) for p in value)))
+                and all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p < 1 << 31
+                        for p in value)))
     if not hashable or (isinstance(value, str) and len(value) > 64) or (
             isinstance(value, int) and not -(1 << 31) <= value < 1 << 31):
         raise _bad(value)

@@ -3,7 +3,9 @@
 Each layer subclasses the torch module it replaces (``isinstance`` holds, ``state_dict`` keys
 and shapes are identical) and adds the Keras initializer keywords of the matching Keras layer,
 with Keras's defaults for ``keras_version``, plus ``seed``, ``generator`` and ``rng``.
-``reset_parameters()`` re-applies the Keras initialization.
+``reset_parameters()`` re-applies the Keras initialization. Every argument is checked before
+torch's constructor runs: a bad one is a :class:`LayerArgumentError` (a ``KerasInitError``)
+naming the value and the valid range.
 
 >>> from kerasinit import nn as knn
 >>> fc = knn.Linear(784, 256, kernel_initializer="he_normal")      # bias_initializer="zeros"
@@ -13,6 +15,7 @@ with Keras's defaults for ``keras_version``, plus ``seed``, ``generator`` and ``
 (0.0, [1.0])
 """
 
+from kerasinit.nn._args import LayerArgumentError as LayerArgumentError
 from kerasinit.nn.attention import MultiheadAttention as MultiheadAttention
 from kerasinit.nn.conv import Conv1d as Conv1d
 from kerasinit.nn.conv import Conv2d as Conv2d
@@ -39,6 +42,7 @@ from kerasinit.nn.recurrent import RNN as RNN
 __all__ = [
     "GRU", "LSTM", "RNN", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d",
     "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "DepthwiseConv1d",
-    "DepthwiseConv2d", "Embedding", "GroupNorm", "LayerNorm", "Linear", "MultiheadAttention",
+    "DepthwiseConv2d", "Embedding", "GroupNorm", "LayerArgumentError", "LayerNorm", "Linear",
+    "MultiheadAttention",
     "PReLU", "SeparableConv1d", "SeparableConv2d",
 ]

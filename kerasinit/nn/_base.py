@@ -124,6 +124,10 @@ class KerasLayerMixin:
         if config is None:
             return False
         assert isinstance(self, nn.Module)
+        if not isinstance(config, Mapping):
+            raise ModuleKeywordError(
+                f"{type(self).__name__}.keras_initializers must be a dict of Keras keyword -> "
+                f"initializer (as the constructor stores it). Received: {config!r:.80}.")
         cached = _PARSED.get(self)
         keywords = cached[1] if cached is not None and cached[0] == config else config
         initialize(self, recurse=self._keras_recurse, keras_version=self.keras_version,

@@ -9,6 +9,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
+from kerasinit.nn._args import check_args
 from kerasinit.nn._base import KerasLayerMixin, configure, final_device, private_generator
 
 __all__ = ["MultiheadAttention"]
@@ -40,14 +41,17 @@ class MultiheadAttention(KerasLayerMixin, nn.MultiheadAttention):
         bias_initializer: object = None, keras_version: VersionLike = None,
         seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("MultiheadAttention", {
+            "embed_dim": embed_dim, "num_heads": num_heads, "dropout": dropout, "bias": bias,
+            "add_bias_kv": add_bias_kv, "add_zero_attn": add_zero_attn, "kdim": kdim,
+            "vdim": vdim, "batch_first": batch_first}, device, dtype, generator)
         config = configure(
             "MultiheadAttention", "MultiHeadAttention",
             {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
         # built on meta (torch's own init of out_proj would draw from the global RNG), then
         # materialized; every parameter is written below
-        super().__init__(embed_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn,
-                         kdim, vdim, batch_first, "meta", dtype)
+        super().__init__(**a, device="meta", dtype=dtype)
         self.to_empty(device=final_device(device))
         self._keras_setup(config, generator)
         self._reset_parameters()

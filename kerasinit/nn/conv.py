@@ -24,6 +24,7 @@ from kerasinit.bridge.initializer import RngName
 from kerasinit.bridge.layouts import Depthwise, Layout, TorchLayout
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.params import ParamSpec, param_spec, separable_specs
+from kerasinit.nn._args import check_args
 from kerasinit.nn._base import KerasLayerMixin, configure, uninitialized
 
 __all__ = [
@@ -51,12 +52,15 @@ class _Conv(KerasLayerMixin):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args(type(self).__name__, {
+            "in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
+            "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+            "bias": bias, "padding_mode": padding_mode}, device, dtype, generator, self._n)
         config = configure(
             type(self).__name__, self._keras_name(),
             {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
-        super().__init__(in_channels, out_channels, kernel_size,  # type: ignore[call-arg]
-                         stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+        super().__init__(**a, device=device, dtype=dtype)  # type: ignore[call-arg]
         self._keras_setup(config, generator)
         self.reset_parameters()
 
@@ -79,13 +83,16 @@ class _ConvTranspose(_Conv):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args(type(self).__name__, {
+            "in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
+            "stride": stride, "padding": padding, "output_padding": output_padding,
+            "groups": groups, "bias": bias, "dilation": dilation, "padding_mode": padding_mode},
+            device, dtype, generator, self._n, transpose=True)
         config = configure(
             type(self).__name__, self._keras_name(),
             {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
-        super(_Conv, self).__init__(  # type: ignore[call-arg]
-            in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-            bias, dilation, padding_mode, device, dtype)
+        super(_Conv, self).__init__(**a, device=device, dtype=dtype)  # type: ignore[call-arg]
         self._keras_setup(config, generator)
         self.reset_parameters()
 
@@ -156,15 +163,20 @@ class _Depthwise(KerasLayerMixin):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
-        Depthwise(depth_multiplier)  # validates depth_multiplier
+        a = check_args(type(self).__name__, {
+            "in_channels": in_channels, "depth_multiplier": depth_multiplier,
+            "kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "dilation": dilation, "bias": bias, "padding_mode": padding_mode},
+            device, dtype, generator, self._n, positive=("in_channels",))
+        in_channels, depth_multiplier = a["in_channels"], a["depth_multiplier"]
         config = configure(
             type(self).__name__, f"DepthwiseConv{self._n}D",
             {"depthwise_initializer": depthwise_initializer,
              "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
         super().__init__(in_channels, in_channels * depth_multiplier,  # type: ignore[call-arg]
-                         kernel_size, stride, padding, dilation, in_channels, bias,
-                         padding_mode, device, dtype)
+                         a["kernel_size"], a["stride"], a["padding"], a["dilation"], in_channels,
+                         a["bias"], padding_mode, device, dtype)
         self.depth_multiplier = depth_multiplier
         self._keras_setup(config, generator)
         self.reset_parameters()
@@ -209,7 +221,13 @@ class _Separable(KerasLayerMixin, nn.Module):
         bias_initializer: object = None, keras_version: VersionLike = None,
         seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
-        Depthwise(depth_multiplier)
+        a = check_args(type(self).__name__, {
+            "in_channels": in_channels, "out_channels": out_channels, "kernel_size": kernel_size,
+            "depth_multiplier": depth_multiplier, "stride": stride, "padding": padding,
+            "dilation": dilation, "bias": bias, "padding_mode": padding_mode},
+            device, dtype, generator, self._n, positive=("in_channels",))
+        in_channels, out_channels, depth_multiplier = (
+            a["in_channels"], a["out_channels"], a["depth_multiplier"])
         config = configure(
             type(self).__name__, f"SeparableConv{self._n}D",
             {"depthwise_initializer": depthwise_initializer,
@@ -222,10 +240,10 @@ class _Separable(KerasLayerMixin, nn.Module):
         self.depth_multiplier = depth_multiplier
         # built without torch's default init (it would draw from the global RNG): every weight
         # is written by the Keras initializers below
-        self.depthwise = uninitialized(conv, in_channels, mid, kernel_size, stride, padding,
-                                       dilation, in_channels, False, padding_mode, device=device,
-                                       dtype=dtype)
-        self.pointwise = uninitialized(conv, mid, out_channels, 1, bias=bias, device=device,
+        self.depthwise = uninitialized(conv, in_channels, mid, a["kernel_size"], a["stride"],
+                                       a["padding"], a["dilation"], in_channels, False,
+                                       padding_mode, device=device, dtype=dtype)
+        self.pointwise = uninitialized(conv, mid, out_channels, 1, bias=a["bias"], device=device,
                                        dtype=dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()

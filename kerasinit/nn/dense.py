@@ -10,6 +10,7 @@ from torch import nn
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.apply import ModuleKeywordError
+from kerasinit.nn._args import check_args
 from kerasinit.nn._base import KerasLayerMixin, configure
 
 __all__ = ["Embedding", "Linear", "PReLU"]
@@ -40,11 +41,13 @@ class Linear(KerasLayerMixin, nn.Linear):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("Linear", {"in_features": in_features, "out_features": out_features,
+                                  "bias": bias}, device, dtype, generator)
         config = configure(
             "Linear", "Dense",
             {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer},
             {"bias_initializer": bias}, keras_version, seed, rng)
-        super().__init__(in_features, out_features, bias, device, dtype)
+        super().__init__(a["in_features"], a["out_features"], a["bias"], device, dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()
 
@@ -74,11 +77,16 @@ class Embedding(KerasLayerMixin, nn.Embedding):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("Embedding", {
+            "num_embeddings": num_embeddings, "embedding_dim": embedding_dim,
+            "padding_idx": padding_idx, "max_norm": max_norm, "norm_type": norm_type,
+            "scale_grad_by_freq": scale_grad_by_freq, "sparse": sparse, "_weight": _weight,
+            "_freeze": _freeze}, device, dtype, generator)
         config = configure("Embedding", "Embedding",
                            {"embeddings_initializer": embeddings_initializer}, {},
                            keras_version, seed, rng)
-        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
-                         scale_grad_by_freq, sparse, _weight, _freeze, device, dtype)
+        super().__init__(a["num_embeddings"], a["embedding_dim"], a["padding_idx"], max_norm,
+                         norm_type, scale_grad_by_freq, sparse, _weight, _freeze, device, dtype)
         self._keras_setup(config, generator)
         if _weight is None:
             self.reset_parameters()
@@ -104,6 +112,8 @@ class PReLU(KerasLayerMixin, nn.PReLU):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("PReLU", {"num_parameters": num_parameters, "init": init}, device, dtype,
+                       generator)
         if init is not None:
             if alpha_initializer is not None:
                 raise ModuleKeywordError(
@@ -112,6 +122,6 @@ class PReLU(KerasLayerMixin, nn.PReLU):
             alpha_initializer = {"class_name": "Constant", "config": {"value": float(init)}}
         config = configure("PReLU", "PReLU", {"alpha_initializer": alpha_initializer}, {},
                            keras_version, seed, rng)
-        super().__init__(num_parameters, 0.25 if init is None else init, device, dtype)
+        super().__init__(a["num_parameters"], 0.25 if init is None else init, device, dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()

@@ -14,6 +14,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
+from kerasinit.nn._args import check_args
 from kerasinit.nn._base import KerasLayerMixin, configure
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LayerNorm"]
@@ -28,6 +29,9 @@ class _BatchNorm(KerasLayerMixin):
         moving_variance_initializer: object = None, keras_version: VersionLike = None,
         seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args(type(self).__name__, {
+            "num_features": num_features, "eps": eps, "momentum": momentum, "affine": affine,
+            "track_running_stats": track_running_stats}, device, dtype, generator)
         config = configure(
             type(self).__name__, "BatchNormalization",
             {"gamma_initializer": gamma_initializer, "beta_initializer": beta_initializer,
@@ -37,8 +41,7 @@ class _BatchNorm(KerasLayerMixin):
              "moving_mean_initializer": track_running_stats,
              "moving_variance_initializer": track_running_stats},
             keras_version, seed, rng)
-        super().__init__(num_features, eps, momentum, affine,  # type: ignore[call-arg]
-                         track_running_stats, device, dtype)
+        super().__init__(**a, device=device, dtype=dtype)  # type: ignore[call-arg]
         self._keras_setup(config, generator)
         self.reset_parameters()
 
@@ -89,12 +92,15 @@ class LayerNorm(KerasLayerMixin, nn.LayerNorm):
         keras_version: VersionLike = None, seed: int | None = None,
         generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("LayerNorm", {
+            "normalized_shape": normalized_shape, "eps": eps,
+            "elementwise_affine": elementwise_affine, "bias": bias}, device, dtype, generator)
         config = configure(
             "LayerNorm", "LayerNormalization",
             {"gamma_initializer": gamma_initializer, "beta_initializer": beta_initializer},
             {"gamma_initializer": elementwise_affine,
              "beta_initializer": elementwise_affine and bias}, keras_version, seed, rng)
-        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
+        super().__init__(**a, device=device, dtype=dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()
 
@@ -114,10 +120,12 @@ class GroupNorm(KerasLayerMixin, nn.GroupNorm):
         beta_initializer: object = None, keras_version: VersionLike = None,
         seed: int | None = None, generator: torch.Generator | None = None, rng: RngName | None = "torch",
     ) -> None:
+        a = check_args("GroupNorm", {"num_groups": num_groups, "num_channels": num_channels,
+                                     "eps": eps, "affine": affine}, device, dtype, generator)
         config = configure(
             "GroupNorm", "GroupNormalization",
             {"gamma_initializer": gamma_initializer, "beta_initializer": beta_initializer},
             {"gamma_initializer": affine, "beta_initializer": affine}, keras_version, seed, rng)
-        super().__init__(num_groups, num_channels, eps, affine, device, dtype)
+        super().__init__(**a, device=device, dtype=dtype)
         self._keras_setup(config, generator)
         self.reset_parameters()

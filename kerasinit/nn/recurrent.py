@@ -24,6 +24,7 @@ from torch import nn
 
 from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.versions import VersionLike
+from kerasinit.nn._args import check_args
 from kerasinit.nn._base import (
     JIT_IGNORED,
     KerasLayerMixin,
@@ -44,6 +45,10 @@ class _Recurrent(KerasLayerMixin):
         keras_version: VersionLike, seed: int | None, generator: torch.Generator | None,
         rng: RngName | None,
     ) -> None:
+        device, dtype = torch_kwargs.pop("device"), torch_kwargs.pop("dtype")
+        torch_kwargs = check_args(type(self).__name__, torch_kwargs, device, dtype, generator,
+                                  positive=("input_size",))
+        torch_kwargs.update(device=device, dtype=dtype)
         given = {"kernel_initializer": kernel_initializer,
                  "recurrent_initializer": recurrent_initializer,
                  "bias_initializer": bias_initializer}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from kerasinit._text import text_table
@@ -31,14 +32,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write DIR/report.md and DIR/report.html with ECDF/QQ plots")
     parser.add_argument("--mutants", action="store_true",
                         help="also run the deliberately wrong mappings (each must be detected)")
-    parser.add_argument("--calibrate", type=int, nargs="?", const=20, default=0, metavar="SEEDS",
+    parser.add_argument("--calibrate", type=_int_in(0, 1 << 20), nargs="?", const=20, default=0,
+                        metavar="SEEDS",
                         help="TF vs TF over SEEDS seeds (default 20): observed false-alarm rate")
-    parser.add_argument("--samples", type=int, default=None, metavar="N",
+    parser.add_argument("--samples", type=_int_in(1, 1 << 31), default=None, metavar="N",
                         help="values per side and case (default 2^17)")
-    parser.add_argument("--alpha", type=float, default=1e-3,
+    parser.add_argument("--alpha", type=_probability, default=1e-3,
                         help="family-wise level of the whole run (default 1e-3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=_int_in(0, (1 << 32) - 1), default=0,
+                        help="seed of the run (default 0)")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case's checks")
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an int in [low, high] (argparse reports anything else, exit 2)."""
+    def parse(text: str) -> int:
+        value = int(text)  # ValueError: argparse says "invalid int value"
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+    parse.__name__ = "int"
+    return parse
+
+
+def _probability(text: str) -> float:
+    """An argparse type: a level in (0, 1)."""
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
 
 
 class Bar:

@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the plan; returns 0, or 1 with the error on stderr (and, with ``--json``, as
     ``{"error": {"type", "message"}}`` on stdout) for unreadable input."""
+    if getattr(args, "rebuilt", False) and getattr(args, "keras_seed", None) is None:
+        print("kerasinit inspect: error: --rebuilt describes a --keras-seed replay; pass "
+              "--keras-seed S as well.", file=sys.stderr)
+        return 2
     try:
         plan = read(args.file, keras_version=args.keras_version,
                     strict=not getattr(args, "lenient", False))

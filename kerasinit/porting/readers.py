@@ -8,58 +8,54 @@ anything: ``.keras`` archives are read with :mod:`zipfile` (only ``config.json``
 Formats are recognised by content, not by file name: a zip archive (``PK\\x03\\x04``), an HDF5
 file (``\\x89HDF\\r\\n\\x1a\\n``) or JSON text.
 
-Every read is bounded before memory is allocated: only regular files are opened (FIFOs,
-devices such as ``/dev/zero`` and directories are refused from their ``stat``), JSON text and
-zip members are read in a streaming way up to :data:`MAX_CONFIG_BYTES` (a zip member is
-decompressed chunk by chunk with a running count, whatever its header claims), a zip's
-central directory is limited to :data:`MAX_ZIP_ENTRIES` entries, and JSON is parsed only after
-its nesting depth and value count passed :mod:`kerasinit.mappings.safejson`'s limits. Corrupt
-members (bad deflate/LZMA/bzip2 streams, encrypted entries, unknown methods) are
-:class:`ModelFileError` too, each naming the file and the limit it broke.
+Every read is bounded before memory is allocated (:mod:`kerasinit.porting.bounded`: regular
+files only, streaming reads up to :data:`MAX_CONFIG_BYTES`, zip members decompressed with a
+running count, at most :data:`MAX_ZIP_ENTRIES` zip entries; :mod:`kerasinit.porting.h5attrs`:
+an HDF5 attribute's size, variable-length ones included, is known before it is read), and JSON
+is parsed only after its nesting depth and value count passed
+:mod:`kerasinit.mappings.safejson`'s limits. Corrupt members (bad deflate/LZMA/bzip2 streams,
+encrypted entries, unknown methods) are :class:`ModelFileError` too, each naming the file and
+the limit it broke. A ``metadata.json`` that is not valid JSON is ignored (the version it
+holds is optional, and Keras does not read the file back either); one over a limit is refused.
 """
 
 from __future__ import annotations
 
 import json
-import lzma
-import math
 import os
-import stat
-import struct
 import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kerasinit.mappings import safejson
-from kerasinit.mappings.errors import KerasInitError, format_choices, shown
+from kerasinit.mappings.errors import format_choices, shown
+from kerasinit.porting import bounded
+from kerasinit.porting.bounded import (
+    MAX_CONFIG_BYTES,
+    MAX_METADATA_BYTES,
+    MAX_ZIP_ENTRIES,
+    ModelFileError,
+    check_size,
+    check_zip_directory,
+    open_regular,
+    read_capped,
+    read_member,
+)
+from kerasinit.porting.h5attrs import read_attr
 
 __all__ = [
     "MAX_CONFIG_BYTES", "MAX_METADATA_BYTES", "MAX_ZIP_ENTRIES", "Loaded", "ModelFileError",
     "check_zip_directory", "load", "open_regular", "read_member",
 ]
 
-#: the largest config (JSON text) kerasinit reads: 16 MiB (a Keras model config is usually
-#: well under 1 MiB; EfficientNetB7's is 0.7 MiB). With the JSON value-count limit this keeps the
-#: peak memory of any refused file under 64 MiB.
-MAX_CONFIG_BYTES = 16 * 1024 * 1024
-#: the largest ``metadata.json`` read from a ``.keras`` archive (it holds a version string).
-MAX_METADATA_BYTES = 1024 * 1024
-#: most entries in a zip's central directory (a ``.keras`` archive has three).
-MAX_ZIP_ENTRIES = 10_000
-_CHUNK = 1 << 20
-#: what a corrupt zip member raises while it is decompressed.
-_MEMBER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error,
-                  lzma.LZMAError, NotImplementedError, ValueError)
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
-class ModelFileError(KerasInitError):
-    """A saved model that cannot be read: malformed, truncated, too large or not a model."""
+#: the only root attributes of an .h5 file that are read: name, limit (None: the config limit)
+_H5_ATTRS = (("model_config", None, "model configs"),
+             ("keras_version", MAX_METADATA_BYTES, "version attributes"))
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,7 @@ def load(source: object) -> Loaded:
     if isinstance(source, (bytes, bytearray)):
         return _from_bytes(bytes(source), "bytes")
     if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
-        _check_size(len(source.encode("utf-8", "surrogatepass")), "the JSON string")
+        check_size(len(source.encode("utf-8", "surrogatepass")), "the JSON string")
         return _from_json_text(source, "JSON string")
     if isinstance(source, (str, os.PathLike)):
         return _from_path(Path(source))
@@ -112,76 +108,13 @@ def load(source: object) -> Loaded:
     )
 
 
-def _check_size(size: int, what: str, limit: int | None = None) -> None:
-    limit = MAX_CONFIG_BYTES if limit is None else limit
-    if size > limit:
-        raise ModelFileError(
-            f"{what} is {size / 2**20:.1f} MiB or more; kerasinit reads model configs up to "
-            f"{limit / 2**20:g} MiB (the limit; a Keras model config is usually well under 1 MiB)."
-        )
-
-
-def open_regular(path: Path) -> Any:
-    """Open ``path`` for binary reading if it is a regular file, else a :class:`ModelFileError`.
-
-    The file type is checked on the open descriptor (opened non-blocking, so a FIFO cannot
-    hang the call), so a FIFO, a device (``/dev/zero``), a socket or a directory is refused
-    before a byte is read.
-    """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ModelFileError(f"No such file: {str(path)!r}.") from None
-    except OSError as exc:
-        raise ModelFileError(f"{str(path)!r} cannot be accessed ({exc.strerror}).") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelFileError(
-            f"{str(path)!r} is a directory. A TensorFlow SavedModel directory is not supported; "
-            f"save the model with model.save('model.keras') or model.to_json()."
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelFileError(_special(path, st.st_mode))
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise ModelFileError(f"{str(path)!r} cannot be opened ({exc.strerror}).") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
-        mode = os.fstat(fd).st_mode
-        os.close(fd)
-        raise ModelFileError(_special(path, mode))
-    return os.fdopen(fd, "rb")
-
-
-def _special(path: Path, mode: int) -> str:
-    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "not a regular file")
-    return (f"{str(path)!r} is {kind}; kerasinit reads models only from regular files (a "
-            f"stream could be endless).")
-
-
-def _read_capped(fh: Any, limit: int, what: str) -> bytes:
-    """Read at most ``limit`` bytes in chunks; a longer stream is refused once it passes."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = fh.read(min(_CHUNK, limit + 1 - total))
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            chunks.clear()
-            _check_size(total, what, limit)
-        chunks.append(chunk)
-
-
 def _from_path(path: Path) -> Loaded:
     with open_regular(path) as fh:
         head = fh.read(8)
         if not head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC, _HDF5_MAGIC)):
             fh.seek(0)
             try:
-                data = _read_capped(fh, MAX_CONFIG_BYTES, path.name)
+                data = read_capped(fh, bounded.MAX_CONFIG_BYTES, path.name)
             except OSError as exc:
                 raise ModelFileError(f"{path.name}: could not be read ({exc}).") from None
             return _from_bytes(data, path.name)
@@ -191,7 +124,7 @@ def _from_path(path: Path) -> Loaded:
 
 
 def _from_bytes(data: bytes, origin: str) -> Loaded:
-    _check_size(len(data), origin)
+    check_size(len(data), origin)
     if data.startswith((_ZIP_MAGIC, _HDF5_MAGIC)):
         raise ModelFileError(f"{origin}: pass archives and HDF5 files as a path, not as bytes.")
     try:
@@ -263,22 +196,6 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def check_zip_directory(path: Path) -> None:
-    """Refuse a central directory with more than MAX_ZIP_ENTRIES entries before zipfile
-    builds one object per entry (its end record states the count)."""
-    try:
-        with open_regular(path) as fh:
-            end = zipfile._EndRecData(fh)  # type: ignore[attr-defined]
-    except (OSError, ValueError, struct.error):
-        return  # zipfile itself reports the damage
-    if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:  # type: ignore[attr-defined]
-        raise ModelFileError(
-            f"{path.name}: the zip archive lists {end[zipfile._ECD_ENTRIES_TOTAL]} entries; "  # type: ignore[attr-defined]
-            f"kerasinit reads archives of up to {MAX_ZIP_ENTRIES} (the limit; a .keras archive "
-            f"has three)."
-        )
-
-
 def _from_zip(path: Path) -> Loaded:
     origin = f"{path.name} (Keras 3 archive)"
     check_zip_directory(path)
@@ -294,14 +211,9 @@ def _from_zip(path: Path) -> Loaded:
                                 "config.json")
             meta_version = None
             if "metadata.json" in names:
-                meta_bytes = read_member(archive, "metadata.json", path.name, MAX_METADATA_BYTES)
-                try:
-                    meta = _parse_json(_text(meta_bytes, path.name, "metadata.json"),
-                                       f"{path.name}:metadata.json")
-                except ModelFileError:
-                    meta = {}  # the version is optional; a bad metadata.json is ignored
-                if isinstance(meta, Mapping):
-                    meta_version = _str_or_none(meta.get("keras_version"))
+                meta_version = _metadata_version(
+                    read_member(archive, "metadata.json", path.name, MAX_METADATA_BYTES,
+                                "metadata.json files"), path.name)
     except zipfile.BadZipFile as exc:
         raise ModelFileError(
             f"{path.name} starts like a zip archive but cannot be opened ({exc}); the file is "
@@ -313,33 +225,17 @@ def _from_zip(path: Path) -> Loaded:
     return Loaded(loaded.config, meta_version or loaded.keras_version, origin, "keras")
 
 
-def read_member(
-    archive: zipfile.ZipFile, name: str, origin: str, limit: int | None = None
-) -> bytes:
-    """The bytes of one zip member, decompressed in chunks with a running cap.
-
-    The header's declared size is checked first and never trusted alone: decompression stops
-    as soon as ``limit`` (default :data:`MAX_CONFIG_BYTES`) is passed, so a zip bomb costs at
-    most ``limit`` bytes of memory. Corrupt or unsupported members raise
-    :class:`ModelFileError` naming the archive and the member.
-    """
-    limit = MAX_CONFIG_BYTES if limit is None else limit
-    what = f"{origin}:{name}"
+def _metadata_version(data: bytes, origin: str) -> str | None:
+    """The ``keras_version`` of a ``metadata.json``: None if it is not JSON, refused if it
+    breaks a limit (size, nesting depth, value count)."""
+    what = f"{origin}:metadata.json"
     try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise ModelFileError(f"{origin} has no member {name!r}.") from None
-    _check_size(info.file_size, what, limit)
-    try:
-        with archive.open(info) as fh:
-            return _read_capped(fh, limit, what)
-    except ModelFileError:
-        raise
-    except _MEMBER_ERRORS as exc:  # bz2 errors are OSErrors
-        raise ModelFileError(
-            f"{what} cannot be extracted ({type(exc).__name__}: {shown(str(exc), 120)}); the "
-            f"archive is probably truncated, corrupted or encrypted."
-        ) from None
+        meta = safejson.loads(data.decode("utf-8-sig", "replace"))
+    except safejson.JSONLimitError as exc:
+        raise ModelFileError(f"{what}: {exc}") from None
+    except (ValueError, RecursionError):  # not JSON: the version is optional
+        return None
+    return _str_or_none(meta.get("keras_version")) if isinstance(meta, Mapping) else None
 
 
 def _text(data: bytes, origin: str, name: str) -> str:
@@ -361,8 +257,8 @@ def _from_h5(path: Path) -> Loaded:
     try:
         with h5py.File(path, "r") as fh:
             names = [str(k) for k in fh.attrs][:1000]  # names only; no value is read
-            attrs = {k: _h5_attr(fh, k, path.name, h5py) for k in ("model_config", "keras_version")
-                     if k in names}
+            attrs = {k: read_attr(fh, k, path.name, h5py, limit, kind)
+                     for k, limit, kind in _H5_ATTRS if k in names}
     except ModelFileError:
         raise
     except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
@@ -383,23 +279,7 @@ def _from_h5(path: Path) -> Loaded:
         raw = raw.decode("utf-8", "replace")
     if not isinstance(raw, str):
         raise ModelFileError(f"{path.name}: 'model_config' is not JSON text ({type(raw).__name__}).")
-    _check_size(len(raw), f"{path.name}:model_config")
+    check_size(len(raw), f"{path.name}:model_config")
     loaded = _from_json_text(raw, f"{path.name}:model_config", "h5")
     version = _str_or_none(attrs.get("keras_version")) or loaded.keras_version
     return Loaded(loaded.config, version, origin, "h5")
-
-
-def _h5_attr(fh: Any, name: str, origin: str, h5py: Any) -> object:
-    """Read one root attribute, refusing a fixed-size one above the config limit unread.
-
-    (A variable-length string's size is not stored apart from the string, so it is read and
-    then checked; HDF5 keeps such a string whole in the file, so its size is bounded by the
-    file's.)
-    """
-    attr = fh.attrs.get_id(name)
-    dtype = attr.dtype
-    info = h5py.check_string_dtype(dtype)
-    variable = (info is not None and info.length is None) or h5py.check_vlen_dtype(dtype)
-    if not variable:
-        _check_size(dtype.itemsize * math.prod(attr.shape or ()), f"{origin}:{name}")
-    return fh.attrs[name]

@@ -371,6 +371,9 @@ def replay(plan: P, keras_seed: int | None, *, order: Order = None,
         raise ReplayError(f"keras_seed must be the int given to keras.utils.set_random_seed "
                           f"(None only for a plan read from a live Keras 3 model). Received: "
                           f"{keras_seed!r} (type {type(keras_seed).__name__}).")
+    if keras_seed is not None and not 0 <= keras_seed < 1 << 32:
+        raise ReplayError(f"keras_seed must be in [0, 2**32 - 1]: keras.utils.set_random_seed "
+                          f"refuses anything else (NumPy's seed range). Received: {keras_seed!r}.")
     if info is None or info.refused or keras_seed is None:
         if live:  # a live Keras 3 model: every initializer object holds the seed it drew
             info = DrawOrder(rule="construction")

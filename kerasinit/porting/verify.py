@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from kerasinit.mappings.errors import KerasInitError
+from kerasinit.mappings.errors import KerasInitError, shown
 from kerasinit.porting.build import read
 from kerasinit.porting.matching import Pair
 from kerasinit.porting.pairing import pair_lists
@@ -68,10 +68,45 @@ def _keras(model: object) -> Any:
             from None
 
 
+def _check_arguments(keras_model: Any, torch_model: object, inputs: object, plan: object,
+                     tolerance: object) -> list[np.ndarray]:
+    """Everything :func:`verify` is given, checked before either model runs."""
+    if not (hasattr(keras_model, "layers") and hasattr(keras_model, "inputs")):
+        raise KerasInitError(f"verify needs a built Keras model (functional or Sequential). "
+                             f"Received {shown(keras_model, 60)} (type "
+                             f"{type(keras_model).__name__}).")
+    if not isinstance(torch_model, nn.Module):
+        raise KerasInitError(f"verify needs a torch.nn.Module. Received "
+                             f"{type(torch_model).__name__}.")
+    if plan is not None and not isinstance(plan, Plan):
+        raise KerasInitError(f"verify: `plan` must be a kerasinit.porting.Plan or None. Received "
+                             f"{shown(plan, 60)} (type {type(plan).__name__}).")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or \
+            not 0 <= tolerance < float("inf"):
+        raise KerasInitError(f"verify: `tolerance` must be a finite number >= 0. Received "
+                             f"{shown(tolerance, 60)}.")
+    items = [inputs] if isinstance(inputs, np.ndarray) or not isinstance(
+        inputs, list | tuple) else inputs
+    arrays = []
+    for item in items:
+        try:
+            array = np.asarray(item)
+        except (ValueError, TypeError):  # ragged
+            array = np.asarray(None)
+        if array.dtype.kind not in "biuf" or array.ndim == 0:
+            raise KerasInitError(
+                f"verify: `inputs` must be numeric numpy arrays (one per model input, batch "
+                f"first, Keras layout). Received {shown(item, 60)}.")
+        arrays.append(array)
+    return arrays
+
+
 def _plan_of(model: Any) -> Plan:
     try:
         return read(model)
     except KerasInitError:
+        if not callable(getattr(model, "to_json", None)):
+            raise
         return read(model.to_json())
 
 
@@ -143,10 +178,7 @@ def verify(
         A :class:`~kerasinit.porting.verify_report.VerifyReport` (``print`` it).
     """
     keras = _keras(keras_model)
-    if not isinstance(torch_model, nn.Module):
-        raise KerasInitError(f"verify needs a torch.nn.Module. Received "
-                             f"{type(torch_model).__name__}.")
-    arrays = [np.asarray(a) for a in ([inputs] if isinstance(inputs, np.ndarray) else inputs)]
+    arrays = _check_arguments(keras_model, torch_model, inputs, plan, tolerance)
     plan = plan or _plan_of(keras_model)
     pairs, _, _, problems = pair_lists(plan, torch_model, mapping)
     compared = [f"inputs: {', '.join(str(a.shape) for a in arrays)} (Keras layout)"]

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from kerasinit.mappings.errors import format_choices
+from kerasinit.porting.h5attrs import get_attr, opened_from
 from kerasinit.porting.readers import ModelFileError, check_zip_directory, open_regular
 
 __all__ = ["MAX_H5_DEPTH", "MAX_H5_NODES", "StoredWeight", "WeightStore", "open_weights"]
@@ -116,7 +117,7 @@ def open_weights(source: object) -> Iterator[WeightStore]:
         >>> with open_weights("missing.keras") as store:  # doctest: +IGNORE_EXCEPTION_DETAIL
         ...     pass
         Traceback (most recent call last):
-        kerasinit.porting.readers.ModelFileError: No such file: 'missing.keras'.
+        kerasinit.porting.bounded.ModelFileError: No such file: 'missing.keras'.
     """
     if hasattr(source, "layers") and hasattr(source, "weights") and not isinstance(
             source, (str, os.PathLike)):
@@ -143,12 +144,12 @@ def open_weights(source: object) -> Iterator[WeightStore]:
                     _check_crc(archive, "model.weights.h5")
                     # h5py reads the member in place: nothing is extracted
                     with _member(archive, fh, "model.weights.h5") as member, \
-                            h5py.File(member, "r") as f:
+                            h5py.File(member, "r") as f, opened_from(member):
                         yield _from_h5(f, f"{path.name}:model.weights.h5")
                 return
             if not head.startswith(_HDF5_MAGIC):
                 raise ModelFileError(f"{path.name} is neither a .keras archive nor an HDF5 file.")
-            with h5py.File(fh, "r") as f:
+            with h5py.File(fh, "r") as f, opened_from(fh):
                 yield _from_h5(f, path.name)
         except ModelFileError:
             raise
@@ -256,7 +257,7 @@ def _text(value: object) -> str:
 
 
 def _legacy(group: Any, origin: str, h5py: Any, counter: list[int]) -> dict[str, list[StoredWeight]]:
-    names = group.attrs.get("layer_names")
+    names = get_attr(group, "layer_names", origin, h5py)  # sized before it is read
     if names is None:
         raise ModelFileError(f"{origin}: the 'model_weights' group has no 'layer_names' attribute.")
     out: dict[str, list[StoredWeight]] = {}
@@ -267,7 +268,7 @@ def _legacy(group: Any, origin: str, h5py: Any, counter: list[int]) -> dict[str,
             raise ModelFileError(f"{origin}: layer {layer!r} is listed but has no group.")
         g = group[layer]
         weights = []
-        for wraw in list(g.attrs.get("weight_names", [])):
+        for wraw in list(get_attr(g, "weight_names", origin, h5py, [])):
             _tick(counter, origin, 2)
             wname = _text(wraw)
             if wname not in g:
@@ -286,7 +287,7 @@ def _keras3_model(layers: Any, prefix: str, out: dict[str, list[StoredWeight]], 
         g = layers[key]
         if not isinstance(g, h5py.Group):
             continue
-        name = _layer_name(g, str(key))
+        name = _layer_name(g, str(key), origin, h5py)
         if "layers" in g and isinstance(g["layers"], h5py.Group):  # a nested model
             _keras3_model(g["layers"], f"{prefix}{name}/", out, origin, h5py, counter, depth + 1)
             continue
@@ -296,9 +297,9 @@ def _keras3_model(layers: Any, prefix: str, out: dict[str, list[StoredWeight]], 
             out[prefix + name] = weights
 
 
-def _layer_name(g: Any, fallback: str) -> str:
+def _layer_name(g: Any, fallback: str, origin: str, h5py: Any) -> str:
     vars_group = g.get("vars")
-    name = vars_group.attrs.get("name") if vars_group is not None else None
+    name = get_attr(vars_group, "name", origin, h5py) if vars_group is not None else None
     return _text(name) if name is not None else fallback
 
 

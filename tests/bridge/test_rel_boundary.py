@@ -208,3 +208,39 @@ def test_rng_specific_refusals() -> None:
                                   keras_version="1")(w), w, "TF1")
     refused(lambda: kerasinit.get("he_normal", seed=1, rng="tensorflow")(
         w, generator=torch.Generator()), w, "generator")
+
+
+@pytest.mark.parametrize(("axes", "match"), [
+    ({"input_axes": 0, "output_axes": [1]}, "input_axes.*list of ints.*not iterable"),
+    ({"input_axes": [0], "output_axes": 1}, "output_axes.*list of ints"),
+    ({"input_axes": [0.0], "output_axes": [1]}, "input_axes"),
+    ({"input_axes": "0", "output_axes": [1]}, "input_axes"),
+    ({"input_axes": [True], "output_axes": [1]}, "input_axes"),
+    ({"input_axes": [5], "output_axes": [1]}, "out of range"),
+])
+def test_einsum_axes_are_refused_where_keras_refuses_them(axes: dict[str, Any],
+                                                          match: str) -> None:
+    """Keras 3.15.1 iterates over both axes only when both are given: a bare int there is
+    ``TypeError: 'int' object is not iterable`` (an out-of-range axis an IndexError)."""
+    config = {"class_name": "GlorotUniform", "config": axes}
+    t = torch.zeros(4, 3)
+    refused(lambda: kerasinit.get(config)(t), t, match)
+    refused(lambda: kerasinit.glorot_uniform_(t, seed=1, **axes), t, match)
+    refused(lambda: kerasinit.describe(config, (4, 3)), None, match)
+
+
+@pytest.mark.parametrize("axes", [{"input_axes": 0}, {"output_axes": 7},
+                                  {"input_axes": 0, "output_axes": None}])
+def test_a_lone_axis_is_ignored_as_keras_ignores_it(axes: dict[str, Any]) -> None:
+    """Without the other axes Keras never reads them (EinsumDense replaces both)."""
+    plain = kerasinit.describe("glorot_uniform", (4, 3))
+    assert kerasinit.describe({"class_name": "GlorotUniform", "config": axes}, (4, 3)) \
+        .distribution == plain.distribution
+
+
+def test_numpy_axes_are_accepted_as_keras_accepts_any_iterable() -> None:
+    import numpy as np
+
+    got = kerasinit.describe({"class_name": "GlorotUniform", "config": {
+        "input_axes": np.array([0]), "output_axes": np.array([1, 2])}}, (8, 2, 4), layout="keras")
+    assert (got.fan_in, got.fan_out) == (8.0, 8.0)

@@ -99,7 +99,7 @@ KNN_BAD: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("prelu init and alpha", lambda: knn.PReLU(init=0.1, alpha_initializer="zeros"),
      ModuleKeywordError, "not both"),
     ("bad depth multiplier", lambda: knn.DepthwiseConv2d(3, 3, depth_multiplier=0),
-     kerasinit.LayoutError, "depth_multiplier"),
+     knn.LayerArgumentError, "depth_multiplier"),
     ("seed not int", lambda: knn.Linear(3, 2, seed="0"), ModuleKeywordError, "`seed`"),
     ("unseeded with seed-faithful rng", lambda: knn.Embedding(3, 2, rng="keras-torch"),
      kerasinit.InitializerArgumentError, "needs a seed"),

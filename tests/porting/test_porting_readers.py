@@ -27,7 +27,7 @@ from kerasinit.porting import (
     UnknownLayerError,
     read,
 )
-from kerasinit.porting import readers as readers_module
+from kerasinit.porting import bounded as readers_module
 
 DATA = Path(__file__).parents[1] / "data" / "porting"
 C = 0.87962566103423978

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from kerasinit.cli import main
 from kerasinit.mappings.errors import KerasInitError
 from kerasinit.porting import ModelFileError, read
-from kerasinit.porting import readers as readers_module
+from kerasinit.porting import bounded as readers_module
 from kerasinit.porting.build import CustomObjectError
+from kerasinit.porting.readers import load
 
 DENSE = {"class_name": "Sequential", "config": {"name": "s", "layers": [
     {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "in"}},
@@ -97,9 +98,19 @@ def test_deep_json_and_huge_constant_are_refused_before_parsing(tmp_path: Path) 
     _refused(json_path, "const.json", "limit")
 
 
-def test_deep_metadata_is_ignored_not_a_crash(tmp_path: Path) -> None:
+def test_metadata_over_a_limit_is_refused_but_invalid_json_is_ignored(tmp_path: Path) -> None:
     path = _keras_zip(tmp_path / "meta.keras", metadata=b"[" * 100_000 + b"]" * 100_000)
-    assert read(path).rows  # the version is optional; the config is fine
+    _refused(path, "meta.keras:metadata.json", "nested 100000", "limit is 128")
+    big = b'{"keras_version": "3.1.0", "x": "' + b"a" * (2 << 20) + b'"}'
+    _refused(_keras_zip(tmp_path / "big.keras", metadata=big), "big.keras:metadata.json",
+             "metadata.json files up to 1 MiB")
+    many = b"[" + b"0," * 510_000 + b"0]"  # 1.0 MB, under the size limit
+    _refused(_keras_zip(tmp_path / "many.keras", metadata=many), "many.keras:metadata.json",
+             "limit is 500000")
+    for bad in (b"{not json", b"[1]", b"\xff\xfe", b'{"keras_version": 3}'):
+        path = _keras_zip(tmp_path / "bad.keras", metadata=bad)
+        assert load(path).keras_version is None  # the version is optional
+        assert [r.weight for r in read(path).rows] == ["kernel", "bias"]
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2])
@@ -165,6 +176,88 @@ def test_h5_fixed_size_config_over_the_limit_is_refused_unread(tmp_path: Path,
     monkeypatch.setattr(h5py.AttributeManager, "__getitem__",
                         lambda self, name: pytest.fail(f"read {name}"))
     _refused(path, "big.h5", "model_config")
+
+
+def _spy_reads(monkeypatch: Any, h5py: Any) -> list[str]:
+    touched: list[str] = []
+    original = h5py.AttributeManager.__getitem__
+
+    def spy(self: Any, name: str) -> Any:
+        touched.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(h5py.AttributeManager, "__getitem__", spy)
+    return touched
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+def test_h5_variable_length_config_over_the_limit_is_refused_unread(
+        tmp_path: Path, monkeypatch: Any, libver: str) -> None:
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "vlen.h5"
+    with h5py.File(path, "w", libver=libver) as f:  # a str attribute: variable-length
+        f.attrs["model_config"] = json.dumps(DENSE) + " " * 20_000
+        f.attrs["keras_version"] = "3.15.1"
+    assert [r.weight for r in read(path).rows] == ["kernel", "bias"]
+    monkeypatch.setattr(readers_module, "MAX_CONFIG_BYTES", 8192)
+    touched = _spy_reads(monkeypatch, h5py)
+    _refused(path, "vlen.h5:model_config", "MiB (the limit")
+    assert touched == []
+
+
+def test_h5_dense_attribute_storage_is_read_only_from_a_small_file(tmp_path: Path,
+                                                                   monkeypatch: Any) -> None:
+    h5py = pytest.importorskip("h5py")
+    import numpy as np
+
+    path = tmp_path / "dense.h5"
+    with h5py.File(path, "w", libver="latest") as f:  # a 2 MiB attribute: dense storage
+        f.attrs["model_config"] = json.dumps(DENSE)
+        f.attrs["junk"] = np.zeros(1 << 18)
+    assert read(path).rows  # 2 MiB file: bounded by the file
+    monkeypatch.setattr(readers_module, "MAX_CONFIG_BYTES", 1 << 20)
+    _refused(path, "dense.h5:model_config", "cannot size before reading", "2.0 MiB", "1 MiB")
+
+
+def test_h5_variable_length_lengths_are_read_from_the_file_not_trusted(tmp_path: Path) -> None:
+    """A crafted element length (2 GiB for a 1 KB string) is refused before HDF5 allocates it."""
+    h5py = pytest.importorskip("h5py")
+    from kerasinit.porting import h5attrs
+
+    path = tmp_path / "liar.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(DENSE)
+    with h5py.File(path, "r") as f:
+        sizes = f.id.get_create_plist().get_sizes()
+        raw = h5attrs._find_attribute(lambda o, n: path.read_bytes()[o:o + n],
+                                      h5py.h5o.get_info(f.id).addr, b"model_config", sizes)
+    assert raw is not None
+    data = bytearray(path.read_bytes())
+    at = data.find(raw[:16])
+    data[at:at + 4] = (1 << 31).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    _refused(path, "liar.h5:model_config", "2048.0 MiB", "16 MiB")
+
+
+def test_h5_variable_length_array_attribute_and_weights_names(tmp_path: Path,
+                                                             monkeypatch: Any) -> None:
+    h5py = pytest.importorskip("h5py")
+    import numpy as np
+
+    from kerasinit.porting.h5attrs import get_attr, read_attr
+
+    path = tmp_path / "w.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array(["d" * 3000] * 4, dtype=h5py.string_dtype())
+        f.attrs["nums"] = np.array([np.arange(3.0), np.arange(500.0)],
+                                   dtype=h5py.vlen_dtype(np.float64))
+    with h5py.File(path, "r") as f:
+        assert get_attr(f, "missing", "w.h5", h5py, 7) == 7
+        assert [len(s) for s in get_attr(f, "layer_names", "w.h5", h5py)] == [3000] * 4
+        assert [len(a) for a in read_attr(f, "nums", "w.h5", h5py)] == [3, 500]
+        for name, limit in (("layer_names", 8000), ("nums", 3000)):
+            with pytest.raises(ModelFileError, match=rf"w.h5:{name} is .*HDF5 attributes"):
+                get_attr(f, name, "w.h5", h5py, limit=limit)
 
 
 def test_custom_objects_of_the_wrong_type_blame_the_argument(tmp_path: Path) -> None:

@@ -51,13 +51,18 @@ dist: setup
 # The core tests (no TensorFlow/JAX: those tests skip) on the oldest torch kerasinit declares and
 # the newest installable here, each in its own venv (.venv-torch-X). Not part of `make test`:
 # torch's Linux x86-64 wheels on PyPI are CUDA builds that pull several GB of CUDA libraries.
+# Where PyTorch's CPU wheel index is reachable, CPU builds are much smaller:
+#   make test-torch-matrix TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple"
 TORCH_MATRIX ?= 2.5.1 2.14.1
+TORCH_PIP_ARGS ?=
 test-torch-matrix:
 	set -e; for v in $(TORCH_MATRIX); do \
 	  $(PY) -m venv .venv-torch-$$v; \
-	  .venv-torch-$$v/bin/python -m pip install -q "torch==$$v" "numpy<2.3" pytest hypothesis scipy h5py; \
+	  .venv-torch-$$v/bin/python -m pip install -q $(TORCH_PIP_ARGS) "torch==$$v"; \
+	  .venv-torch-$$v/bin/python -m pip install -q "numpy<2.3" pytest hypothesis scipy h5py; \
 	  .venv-torch-$$v/bin/python -m pip install -q --no-deps -e .; \
 	  echo "== torch $$v"; \
+	  .venv-torch-$$v/bin/python -c "import torch; print('torch', torch.__version__)"; \
 	  .venv-torch-$$v/bin/python -m pytest -q tests -p no:cacheprovider; \
 	done
 

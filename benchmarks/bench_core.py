@@ -1,6 +1,8 @@
 """Core sampler speed, as ratios against torch baselines measured in the same run.
 
-Run: ``python benchmarks/bench_core.py [--size 4096] [--repeat 7]``. Prints Markdown tables:
+Run: ``python benchmarks/bench_core.py [--size 4096] [--repeat 7] [--device cuda]``. Prints
+Markdown tables (with ``--device cuda``: only table 1, on the GPU, synchronising around every
+call):
 
 1. big (size²) and small (64²) float32 tensors: median time per call and the ratio to the
    equivalent raw torch op (``normal_``/``uniform_``) timed alternately in the same run;
@@ -29,15 +31,23 @@ Case = tuple[str, Callable[[torch.Tensor], object], str]
 NORMAL, UNIFORM = "torch normal_ (baseline)", "torch uniform_ (baseline)"
 
 
+def _no_sync() -> None:
+    return None
+
+
 def _paired_medians(fn: Callable[[], object], base: Callable[[], object],
-                    repeat: int) -> tuple[float, float]:
-    """Median seconds of ``fn`` and ``base``, timed alternately so drift hits both alike."""
+                    repeat: int, sync: Callable[[], None] = _no_sync) -> tuple[float, float]:
+    """Median seconds of ``fn`` and ``base``, timed alternately so drift hits both alike.
+
+    ``sync`` waits for queued device work (``torch.cuda.synchronize`` on a GPU)."""
     fn(), base()  # warm-up (lazy imports, plan cache)
+    sync()
     t_fn, t_base = [], []
     for _ in range(repeat):
         for f, out in ((base, t_base), (fn, t_fn)):
             start = time.perf_counter()
             f()
+            sync()
             out.append(time.perf_counter() - start)
     return statistics.median(t_fn), statistics.median(t_base)
 
@@ -62,17 +72,20 @@ def cases(std: float) -> list[Case]:
     ]
 
 
-def run(size: int, repeat: int, small: int = 64) -> list[tuple[str, float, float, float, float]]:
+def run(size: int, repeat: int, small: int = 64,
+        device: str = "cpu") -> list[tuple[str, float, float, float, float]]:
     """Rows: label, big median s, ratio to its baseline, small median µs, small ratio."""
-    big, tiny = torch.empty(size, size), torch.empty(small, small)
+    big = torch.empty(size, size, device=device)
+    tiny = torch.empty(small, small, device=device)
+    sync = torch.cuda.synchronize if big.is_cuda else _no_sync
     table = cases((2.0 / size) ** 0.5)
     fills = {label: fill for label, fill, _ in table}
     results = []
     for label, fill, baseline in table:
         base = fills[baseline or label]
-        t_big, b_big = _paired_medians(partial(fill, big), partial(base, big), repeat)
+        t_big, b_big = _paired_medians(partial(fill, big), partial(base, big), repeat, sync)
         t_small, b_small = _paired_medians(partial(fill, tiny), partial(base, tiny),
-                                           repeat * 50)
+                                           repeat * 50, sync)
         results.append((label, t_big, t_big / b_big, t_small * 1e6, t_small / b_small))
     return results
 
@@ -129,13 +142,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-tf", action="store_true", help="skip the TensorFlow route")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, "
+    if args.device != "cpu" and not torch.cuda.is_available():
+        print(f"--device {args.device}: no CUDA device (torch.cuda.is_available() is False)")
+        return 2
+    where = (torch.cuda.get_device_name() if args.device != "cpu"
+             else f"{torch.get_num_threads()} threads")
+    print(f"torch {torch.__version__}, {where}, float32, "
           f"median of {args.repeat} (x50 for 64²)\n")
     print(f"| call | ms ({args.size}²) | × baseline | µs (64²) | × baseline |")
     print("|---|---:|---:|---:|---:|")
-    for label, t_big, r_big, us_small, r_small in run(args.size, args.repeat):
+    for label, t_big, r_big, us_small, r_small in run(args.size, args.repeat,
+                                                      device=args.device):
         print(f"| {label} | {t_big * 1e3:.1f} | {r_big:.2f} | {us_small:.1f} | {r_small:.2f} |")
+    if args.device != "cpu":
+        return 0
     print("\n| per-call overhead, 1-element tensor | µs over the raw op |\n|---|---:|")
     for label, us in overhead_us(args.repeat):
         print(f"| kerasinit {label} | {us:.1f} |")

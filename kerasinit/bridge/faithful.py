@@ -29,14 +29,16 @@ Example:
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import torch
 
 from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
-from kerasinit.bridge.samplers import keras_layout_values, orthogonal_from_normal
+from kerasinit.bridge.rng.orthogonal import orthogonal
+from kerasinit.bridge.rng.sink import aliases, write_flat
+from kerasinit.bridge.samplers import Plan, keras_layout_values
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -51,8 +53,8 @@ from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
 __all__ = [
-    "FAITHFUL_RNGS", "check_faithful_version", "inplace_ok", "sample_distribution",
-    "sample_keras", "tf_flavour",
+    "FAITHFUL_RNGS", "check_faithful_version", "fill_faithful", "inplace_ok",
+    "sample_distribution", "sample_keras", "tf_flavour",
 ]
 
 #: The seed-faithful ``rng`` names.
@@ -115,6 +117,9 @@ def sample_keras(
         keras_version: the Keras semantics (picks the seed rule).
         dtype: dtype of the result (sampled in float32, then cast).
         device: device of the result; Philox runs on it (CUDA included).
+        out: a tensor of the Keras shape (any strides, e.g. a layout's ``to_keras`` view of a
+            torch parameter) to write in place and return: the iid families go chunk by
+            chunk, with no full-size temporary.
 
     Raises:
         InitializerArgumentError: no seed, or a Keras version without a faithful stream.
@@ -151,6 +156,12 @@ def sample_distribution(
         (torch.Size([2, 3]), torch.float32)
     """
     device = torch.device(device)
+    if out is not None and (isinstance(dist, (Identity, Constant, STFT)) or seed is None):
+        values = sample_distribution(dist, shape, seed=seed, call_index=call_index, rng=rng,
+                                     keras_version=keras_version, dtype=dtype, device=device,
+                                     name=name)
+        write_flat(out, 0, values.reshape(-1))
+        return out
     if isinstance(dist, (Identity, Constant, STFT)):
         return keras_layout_values(dist, shape, dtype, device, None)
     if seed is None:
@@ -159,28 +170,54 @@ def sample_distribution(
         )
     check_faithful_version(rng, keras_version)
     if rng == "keras-torch":
-        values = keras_torch.sample(dist, shape, seed, call_index, device)
+        values = keras_torch.sample(dist, shape, seed, call_index, device, out)
     elif rng == "tensorflow":
-        values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device)
+        values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device,
+                             out)
     elif rng.startswith("jax"):
-        if out is not None and inplace_ok(rng, dist, out):
-            return _jax(dist, shape, seed, call_index, rng, out)
-        values = _jax(dist, shape, seed, call_index, rng).to(device)
+        values = _jax(dist, shape, seed, call_index, rng, out)
+        if out is None:
+            values = values.to(device)
     else:  # pragma: no cover - Initializer validates rng
         raise InitializerArgumentError(f"Unknown seed-faithful rng {rng!r}.")
-    return values.to(dtype)
+    return values if out is not None else values.to(dtype)
+
+
+def fill_faithful(
+    tensor: torch.Tensor, plan: Plan, *, rng: str, seed: int | None, call_index: int,
+    keras_version: KerasVersion,
+) -> torch.Tensor:
+    """Write Keras's values for every block of a checked ``plan`` into ``tensor``, in place.
+
+    Each block's Keras view (its layout's ``to_keras`` of the block's rows) is written
+    directly when it is a view of ``tensor`` (every layout but ``"gru"`` and reshapes of
+    non-contiguous tensors); otherwise the block's values are sampled whole in Keras layout
+    and copied through ``to_torch``. Every argument must have been checked (nothing here
+    fails for bad input once writing starts).
+    """
+    with torch.no_grad():
+        for rows, block_layout, resolved in plan:
+            target = tensor if rows is None else tensor[rows]
+            view = block_layout.to_keras(target)
+            kwargs: dict[str, Any] = dict(seed=seed, call_index=call_index, rng=rng,
+                                          keras_version=keras_version, dtype=tensor.dtype,
+                                          device=tensor.device)
+            if aliases(view, target) and tuple(view.shape) == tuple(resolved.keras_shape):
+                sample_keras(resolved, out=view, **kwargs)
+            else:
+                k = sample_keras(resolved, **kwargs)
+                target.copy_(block_layout.to_torch(k, tuple(target.shape)))
+    return tensor
 
 
 def inplace_ok(rng: str, dist: object, out: torch.Tensor) -> bool:
     """Whether :func:`sample_distribution` can write ``out`` (Keras layout) chunk by chunk.
 
-    ``rng="jax"`` uniform/normal/truncated-normal draws into a float32 CPU tensor that is
-    contiguous or 2-D (any strides): no full-size temporary. Elsewhere the values are sampled
-    whole and the caller copies them.
+    Every stream writes uniform/normal/truncated-normal draws in place into a view of any
+    strides, floating dtype and device (``rng="keras-torch"`` chunks on CPU only; elsewhere it
+    samples whole and copies). Kept for callers that asked before.
     """
-    return (rng.startswith("jax") and isinstance(dist, (Uniform, Normal, TruncatedNormal))
-            and out.dtype == torch.float32 and out.device.type == "cpu"
-            and (out.is_contiguous() or out.dim() == 2))
+    return isinstance(dist, (Uniform, Normal, TruncatedNormal)) and out.dtype.is_floating_point
 
 
 def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
@@ -194,7 +231,7 @@ def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
     if isinstance(dist, TruncatedNormal):
         return kj.sample_truncated_normal(shape, key, dist.mean, dist.std, version, out)
     if isinstance(dist, Orthogonal):
-        return kj.sample_orthogonal(shape, key, dist.gain, version)
+        return kj.sample_orthogonal(shape, key, dist.gain, version, out)
     raise InitializerArgumentError(  # pragma: no cover - every random family is handled
         f"No seed-faithful sampler for {dist!r}."
     )
@@ -202,31 +239,19 @@ def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
 
 def _tensorflow(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, flavour: str,
-    device: torch.device,
+    device: torch.device, out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     pair = tfr.tf_seed_pair(seed, flavour, call_index)
     if isinstance(dist, Uniform):
-        return tfr.uniform(shape, pair, dist.low, dist.high, device)
+        return tfr.uniform(shape, pair, dist.low, dist.high, device, out)
     if isinstance(dist, Normal):
-        return tfr.normal(shape, pair, dist.mean, dist.std, device)
+        return tfr.normal(shape, pair, dist.mean, dist.std, device, out)
     if isinstance(dist, TruncatedNormal):
-        return tfr.truncated_normal(shape, pair, dist.mean, dist.std, device)
+        return tfr.truncated_normal(shape, pair, dist.mean, dist.std, device, out)
     if isinstance(dist, Orthogonal):
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = tfr.normal((max(rows, cols), min(rows, cols)), pair, 0.0, 1.0, device)
-        return orthogonalize(a, shape, dist.gain)
+        return orthogonal(shape, dist.gain,
+                          lambda a: tfr.normal(tuple(a.shape), pair, 0.0, 1.0, device, a),
+                          mode="float64", out=out, device=device)
     raise InitializerArgumentError(  # pragma: no cover - every random family is handled
         f"No seed-faithful sampler for {dist!r}."
     )
-
-
-def orthogonalize(a: torch.Tensor, shape: tuple[int, ...], gain: float) -> torch.Tensor:
-    """Keras's Orthogonal tail on the exact float32 normal matrix ``a`` (rows >= cols).
-
-    TF factors ``a`` with Eigen's float32 Householder QR; here the QR runs in float64 (single
-    LAPACK thread, so it is deterministic) and ``Q`` is rounded once, which agrees with TF to
-    about 1e-6 relative. Then ``Q * sign(diag R)``, transposed if the kernel is wide, reshaped,
-    and multiplied by ``float32(gain)`` in float32.
-    """
-    return orthogonal_from_normal(a, shape, float(torch.tensor(gain, dtype=torch.float32)),
-                                  qr_dtype=torch.float64, work_dtype=torch.float32)

@@ -14,40 +14,41 @@ wins over the seed. Unseeded initializers use ``generator=`` or torch's global R
 
 from __future__ import annotations
 
-import math
-import numbers
 import threading
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 import torch
 
+from kerasinit.bridge.calls import (
+    RNGS,
+    RngName,
+    check_dtype,
+    check_faithful_call,
+    check_layout,
+    check_rng,
+    check_shape,
+    fill_torch,
+    plan_blocks,
+)
 from kerasinit.bridge.checks import check_generator, check_tensor, check_values
 from kerasinit.bridge.distributed import fill_dtensor, is_dtensor
-from kerasinit.bridge.faithful import check_faithful_version, inplace_ok, sample_keras
+from kerasinit.bridge.faithful import fill_faithful
 from kerasinit.bridge.interop import (
     is_shape,
     keras_shape_and_dtype,
     substitute_custom,
     with_class_name,
 )
-from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed, parse_layout
-from kerasinit.bridge.rng.keras_jax import version_of
-from kerasinit.bridge.samplers import Plan, fill_
-from kerasinit.mappings.distributions import Constant
-from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, format_choices, shown
+from kerasinit.bridge.layouts import Layout, LayoutLike, LayoutName, Packed
+from kerasinit.bridge.samplers import Plan
+from kerasinit.mappings.errors import InitializerArgumentError, shown
 from kerasinit.mappings.parse import object_version, parse_identifier
-from kerasinit.mappings.resolve import Resolved, check_fans, resolve
+from kerasinit.mappings.resolve import Resolved, check_fans
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 
 __all__ = ["RNGS", "Initializer", "RngName", "describe", "get"]
-
-RngName = Literal["torch", "tensorflow", "jax", "jax-0.4.38", "keras-torch"]
-RNGS: tuple[RngName, ...] = ("jax", "jax-0.4.38", "keras-torch", "tensorflow", "torch")
-_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_SEED_MIX = 0x9E3779B97F4A7C15
 
 
 class Initializer:
@@ -55,7 +56,8 @@ class Initializer:
 
     Args:
         spec: the Keras initializer spec (see :func:`get` to build one from any identifier).
-        keras_version: Keras semantics to follow (``"3"`` latest, ``"3.14"``, ``"2"``, ...).
+        keras_version: Keras semantics to follow (``"3"`` latest release 3.15, ``"3.16"``,
+            ``"3.14"``, ``"2"``, ...; see ``docs/versions.md``).
         rng: ``"torch"`` (default), or a seed-faithful stream: ``"tensorflow"`` (Keras on the TF
             backend), ``"jax"`` (Keras 3 on JAX, jax/jaxlib 0.10.x; ``"jax-0.4.38"`` for that
             line) or ``"keras-torch"`` (Keras 3 on the torch backend); those need a seed.
@@ -74,7 +76,7 @@ class Initializer:
                  rng: RngName | None = "torch") -> None:
         self.spec = spec
         self.keras_version: KerasVersion = parse_version(keras_version)
-        self.rng = _check_rng(rng)
+        self.rng = check_rng(rng)
         if self.rng != "torch" and getattr(spec, "seed", None) is None and spec.is_random:
             raise InitializerArgumentError(
                 f"rng={rng!r} reproduces Keras's values for a given seed, so it needs a seed. "
@@ -172,8 +174,8 @@ class Initializer:
             >>> (r.fan_in, r.fan_out, round(r.distribution.realised_std, 6))
             (784.0, 256.0, 0.050508)
         """
-        plan = _plan(self.spec, self.keras_version, _layout(layout),
-                     _shape(shape), None if fans is None else check_fans(fans))
+        plan = plan_blocks(self.spec, self.keras_version, check_layout(layout),
+                           check_shape(shape), None if fans is None else check_fans(fans))
         resolved = tuple(r for _, _, r in plan)
         return resolved[0] if plan[0][0] is None else resolved
 
@@ -219,7 +221,7 @@ class Initializer:
         # The validation boundary: nothing below may fail for bad input once writing starts.
         check_tensor(tensor, self.class_name)
         assert isinstance(tensor, torch.Tensor)  # check_tensor raised otherwise
-        rng_name = self.rng if rng is None else _check_rng(rng)
+        rng_name = self.rng if rng is None else check_rng(rng)
         plan = self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng_name)
         return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
                                  rng=rng_name)
@@ -241,15 +243,15 @@ class Initializer:
             [(None, (5, 3), 5.0, 3.0)]
         """
         check_tensor(tensor, self.class_name)
-        rng_name = self.rng if rng is None else _check_rng(rng)
-        plan = _plan(self.spec, self.keras_version, _layout(layout), tuple(tensor.shape),
-                     None if fans is None else check_fans(fans))
-        _check_dtype(tensor, plan, self.class_name)
+        rng_name = self.rng if rng is None else check_rng(rng)
+        plan = plan_blocks(self.spec, self.keras_version, check_layout(layout),
+                           tuple(tensor.shape), None if fans is None else check_fans(fans))
+        check_dtype(tensor, plan, self.class_name)
         check_generator(generator, tensor, self.class_name)
         check_values((r.distribution for _, _, r in plan), tensor.dtype, rng_name,
                      self.class_name)
         if rng_name != "torch":
-            _check_faithful(self, rng_name, generator)
+            check_faithful_call(self.spec, self.keras_version, rng_name, generator)
         return plan
 
     def fill_planned(
@@ -274,22 +276,13 @@ class Initializer:
         if rng_name != "torch" and self.spec.is_random:
             # deterministic initializers have no stream: the in-place torch path writes the
             # same values without a full-size intermediate
-            return self._faithful(tensor, plan, rng_name, seed, call_index, generator)
-        with torch.no_grad():
-            if generator is not None or seed is None or not self.spec.is_random:
-                for rows, block_layout, resolved in plan:
-                    target = tensor if rows is None else tensor[rows]
-                    fill_(target, resolved.distribution, block_layout, resolved.keras_shape,
-                          generator)
-            else:
-                key = _mix_seed(seed, call_index if getattr(self.spec, "advancing_seed", False)
-                                else 0)
-                for rows, block_layout, resolved in plan:
-                    # Keras clones a seeded initializer per sub-kernel: each block restarts.
-                    target = tensor if rows is None else tensor[rows]
-                    g = torch.Generator(device=tensor.device).manual_seed(key)
-                    fill_(target, resolved.distribution, block_layout, resolved.keras_shape, g)
-        return tensor
+            index = call_index if getattr(self.spec, "advancing_seed", False) else 0
+            return fill_faithful(tensor, plan, rng=rng_name, seed=seed, call_index=index,
+                                 keras_version=self.keras_version)
+        if generator is not None or seed is None or not self.spec.is_random:
+            return fill_torch(tensor, plan, generator=generator)
+        advancing = getattr(self.spec, "advancing_seed", False)
+        return fill_torch(tensor, plan, seed=seed, call_index=call_index if advancing else 0)
 
     def validate(
         self,
@@ -317,135 +310,6 @@ class Initializer:
         """
         self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
 
-    def _faithful(
-        self, tensor: torch.Tensor, plan: Plan, rng: str, seed: int | None,
-        call_index: int, generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        index = call_index if getattr(self.spec, "advancing_seed", False) else 0
-        if len(plan) == 1 and plan[0][0] is None:
-            # One block whose Keras view is a view of ``tensor``: sampled straight into it,
-            # chunk by chunk (every argument was checked before; no full-size temporary).
-            _, block_layout, resolved = plan[0]
-            view = block_layout.to_keras(tensor)
-            if (view.data_ptr() == tensor.data_ptr()
-                    and tuple(view.shape) == tuple(resolved.keras_shape)
-                    and inplace_ok(rng, resolved.distribution, view)):
-                with torch.no_grad():
-                    sample_keras(resolved, seed=seed, call_index=index, rng=rng,
-                                 keras_version=self.keras_version, dtype=tensor.dtype,
-                                 device=tensor.device, out=view)
-                return tensor
-        values = []
-        for rows, block_layout, resolved in plan:
-            shape = tuple(tensor.shape) if rows is None else tuple(tensor[rows].shape)
-            k = sample_keras(resolved, seed=seed, call_index=index, rng=rng,
-                             keras_version=self.keras_version, dtype=tensor.dtype,
-                             device=tensor.device)
-            values.append((rows, block_layout.to_torch(k, shape)))
-        with torch.no_grad():
-            for rows, v in values:
-                (tensor if rows is None else tensor[rows]).copy_(v)
-        return tensor
-
-
-def _check_faithful(init: Initializer, rng: str, generator: object) -> None:
-    """What a seed-faithful call needs, checked before any draw."""
-    if generator is not None:
-        raise InitializerArgumentError(
-            f"rng={rng!r} reproduces Keras's own stream from the seed; it cannot use "
-            f"generator=. Drop generator= or use rng='torch'."
-        )
-    if getattr(init.spec, "seed", None) is None and init.spec.is_random:
-        raise InitializerArgumentError(
-            f"rng={rng!r} needs a seeded initializer; {init.class_name} has seed=None."
-        )
-    check_faithful_version(rng, init.keras_version)
-
-
-def _layout(layout: object) -> Layout:
-    parsed = parse_layout(layout)  # type: ignore[arg-type]
-    try:
-        hash(parsed)
-    except TypeError:
-        raise LayoutError(
-            f"A layout object must be hashable (a frozen dataclass, like kerasinit's layouts). "
-            f"Received: {shown(layout)}."
-        ) from None
-    return parsed
-
-
-def _check_rng(rng: object) -> RngName:
-    if rng is None:
-        return "torch"
-    if isinstance(rng, str) and rng.startswith("jax") and rng not in RNGS:
-        version_of(rng)  # raises, naming the supported JAX versions
-    if not isinstance(rng, str) or rng not in RNGS:
-        raise InitializerArgumentError(
-            f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} ('torch' samples the Keras "
-            f"distribution with torch's generator; the others reproduce Keras's values)."
-        )
-    return rng  # type: ignore[return-value]
-
-
-def _mix_seed(seed: int, index: int) -> int:
-    return (seed + index * _SEED_MIX) % (1 << 64)
-
-
-def _shape(shape: object) -> tuple[int, ...]:
-    """A shape of non-negative ints (``torch.Size``, tuple, list; NumPy ints pass; floats such
-    as 3.5 and bools are refused rather than truncated)."""
-    ok = isinstance(shape, (Sequence, torch.Size)) and not isinstance(shape, (str, bytes))
-    items: list[object] = list(shape) if isinstance(shape, Sequence) and ok else []
-    if not ok or len(items) > 64 or any(
-            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in items):
-        raise LayoutError(
-            f"`shape` must be a sequence of at most 64 non-negative ints. Received: "
-            f"{shown(shape)}."
-        )
-    return tuple(int(d) for d in items)  # type: ignore[call-overload]
-
-
-def _check_dtype(tensor: torch.Tensor, plan: Plan, class_name: str) -> None:
-    if tensor.dtype in _FLOAT_DTYPES:
-        return
-    constant = all(isinstance(r.distribution, Constant) for _, _, r in plan)
-    if constant and not tensor.dtype.is_complex:
-        return
-    raise LayoutError(
-        f"{class_name} samples floating-point values; the tensor has dtype {tensor.dtype}. "
-        f"Supported dtypes: torch.float16, torch.bfloat16, torch.float32, torch.float64 "
-        f"(integer and bool tensors only for zeros/ones/constant)."
-    )
-
-
-@lru_cache(maxsize=8192)
-def _plan(
-    spec: Spec,
-    version: KerasVersion,
-    layout: Layout,
-    shape: tuple[int, ...],
-    fans: tuple[float, float] | None,
-) -> Plan:
-    blocks = layout.blocks(shape)
-    if blocks is None:
-        return ((None, layout, _resolve_block(spec, version, layout, shape, fans)),)
-    out = []
-    for rows, block_layout in blocks:
-        block_shape = (rows.stop - rows.start, *shape[1:])
-        out.append((rows, block_layout, _resolve_block(spec, version, block_layout, block_shape,
-                                                       fans)))
-    return tuple(out)
-
-
-def _resolve_block(
-    spec: Spec, version: KerasVersion, layout: Layout, shape: tuple[int, ...],
-    fans: tuple[float, float] | None,
-) -> Resolved:
-    keras_shape = layout.keras_shape(shape)
-    if math.prod(keras_shape) != math.prod(shape):  # pragma: no cover - layout bug guard
-        raise LayoutError(f"layout {layout.name} maps {shape} to {keras_shape}")
-    return resolve(spec, keras_shape, version, fans=fans, einsum_axes=layout.einsum_axes(shape))
-
 
 def get(
     identifier: object,
@@ -472,7 +336,9 @@ def get(
         class_name: the Keras class of a bare ``get_config()`` dict (``"HeNormal"``).
         custom_objects: custom initializer names -> any identifier kerasinit accepts
             (``{"MyInit": "he_normal"}``), as in ``porting.read``; Keras's own classes cannot
-            be run (files and configs are data).
+            be run (files and configs are data). Keras 3.16 finds a custom initializer from
+            a config dict only, so with ``keras_version="3.16"`` a plain-string custom name
+            is refused (``UnknownInitializerError``), as Keras 3.16 refuses it.
 
     Raises:
         UnknownInitializerError: unknown name, with a did-you-mean that knows torch names.
@@ -489,8 +355,8 @@ def get(
     """
     if class_name is not None:
         identifier = with_class_name(identifier, class_name)
-    identifier = substitute_custom(identifier, custom_objects)
     version = parse_version(keras_version)
+    identifier = substitute_custom(identifier, custom_objects, version.custom_names_by_string)
     if keras_version is None:
         version = object_version(identifier) or version
     if isinstance(identifier, Initializer):

@@ -6,7 +6,10 @@
 * ``get(config, class_name="HeNormal")`` / ``Initializer.from_config(config, class_name=...)``
   accept a bare ``get_config()`` dict (Keras's own ``from_config`` knows the class from ``cls``).
 * ``get("MyInit", custom_objects={"MyInit": "he_normal"})`` maps a custom name to any identifier
-  kerasinit accepts, as ``porting.read(..., custom_objects=...)`` does.
+  kerasinit accepts, as ``porting.read(..., custom_objects=...)`` does, and as Keras's
+  ``custom_object_scope`` does for ``initializers.get``. Keras 3.16 no longer looks a *string*
+  up there (only a config dict ``{"class_name": "MyInit", ...}``), so with
+  ``keras_version="3.16"`` a custom name given as a string is refused, as Keras refuses it.
 
 >>> keras_shape_and_dtype((3, 4), "float16")
 ((3, 4), torch.float16)
@@ -22,9 +25,14 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, shown
+from kerasinit.mappings.errors import (
+    InitializerArgumentError,
+    LayoutError,
+    UnknownInitializerError,
+    shown,
+)
 
-__all__ = ["keras_shape_and_dtype", "substitute_custom", "with_class_name"]
+__all__ = ["keras_shape_and_dtype", "string_lookup_error", "substitute_custom", "with_class_name"]
 
 _DTYPES = {"float16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16,
            "float32": torch.float32, "float": torch.float32, "float64": torch.float64,
@@ -75,8 +83,13 @@ def with_class_name(identifier: object, class_name: object) -> dict[str, object]
     return {"class_name": class_name, "config": dict(identifier)}
 
 
-def substitute_custom(identifier: object, custom_objects: object) -> object:
-    """The identifier ``custom_objects`` maps ``identifier``'s name to, else ``identifier``."""
+def substitute_custom(identifier: object, custom_objects: object,
+                      by_string: bool = True) -> object:
+    """The identifier ``custom_objects`` maps ``identifier``'s name to, else ``identifier``.
+
+    ``by_string=False`` (Keras 3.16, whose ``initializers.get`` finds custom initializers only
+    from a config dict) refuses a custom name given as a plain string.
+    """
     if custom_objects is None:
         return identifier
     if not isinstance(custom_objects, Mapping) or not all(
@@ -86,6 +99,8 @@ def substitute_custom(identifier: object, custom_objects: object) -> object:
             f"kerasinit identifier (e.g. {{'MyInit': 'he_normal'}}). Received: "
             f"{shown(custom_objects)} (type {type(custom_objects).__name__}).")
     if isinstance(identifier, str) and identifier in custom_objects:
+        if not by_string:
+            raise string_lookup_error(identifier)
         return custom_objects[identifier]
     if isinstance(identifier, Mapping):
         for key in ("registered_name", "class_name"):
@@ -93,3 +108,12 @@ def substitute_custom(identifier: object, custom_objects: object) -> object:
             if isinstance(name, str) and name in custom_objects:
                 return custom_objects[name]
     return identifier
+
+
+def string_lookup_error(name: str) -> UnknownInitializerError:
+    """Keras 3.16's refusal of a custom initializer named by a plain string."""
+    return UnknownInitializerError(
+        f"Could not interpret initializer identifier {name!r}: Keras 3.16 looks a string up only "
+        f"among the built-in initializers (custom_object_scope / custom_objects no longer apply "
+        f"to strings). Pass the config {{'class_name': {name!r}, 'config': {{}}}}, which Keras "
+        f"3.16 still resolves through custom objects, or keras_version='3.15'.")

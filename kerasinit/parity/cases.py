@@ -68,6 +68,9 @@ INITIALIZERS["identity"] = {"class_name": "Identity", "config": {"gain": 2.0}}
 INITIALIZERS["stft"] = "stft"
 
 VERSIONS = ("3", "3.14", "2")
+#: versions the CLI accepts that draw every case exactly as another: Keras 3.16 changed layers,
+#: configs and lookups, not one initializer distribution (tested), so the "3" cases cover it.
+COVERED_BY: dict[str, str] = {"3.16": "3"}
 #: the STFT kernel only fits a Conv1D (frame_length, 1, bins) kernel; elsewhere refusal parity
 _STFT_FAMILIES = ("stft_conv1d", "conv1d", "dense", "scalar")
 

@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="PATTERN",
                         help="cases whose id matches (glob, or substring), e.g. 'he_normal/*/2'")
     parser.add_argument("--keras-version", action="append", metavar="V",
-                        help="restrict to Keras version(s): 3, 3.14, 2 (repeatable)")
+                        choices=(*cases_mod.VERSIONS, *cases_mod.COVERED_BY),
+                        help="restrict to Keras version(s): 3 (3.15), 3.14, 2 (tf_keras); 3.16 "
+                             "runs the 3 cases, which it draws alike (repeatable)")
     parser.add_argument("--report", metavar="DIR",
                         help="write DIR/report.md and DIR/report.html with ECDF/QQ plots")
     parser.add_argument("--mutants", action="store_true",
@@ -89,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         cases = cases_mod.quick() if args.quick else cases_mod.matrix()
         if args.keras_version:
-            cases = [c for c in cases if c.keras_version in args.keras_version]
+            wanted = set(args.keras_version)
+            for covered, by in cases_mod.COVERED_BY.items():
+                if covered in wanted:
+                    wanted.add(by)
+                    print(f"note: Keras {covered} draws every case as Keras {by} does; running "
+                          f"the {by!r} cases", file=sys.stderr)
+            cases = [c for c in cases if c.keras_version in wanted]
         cases = cases_mod.select(cases, args.only)
         if args.mutants or (args.quick and not args.only):
             cases = cases + cases_mod.select(cases_mod.mutants(), args.only)

@@ -236,7 +236,8 @@ def run_case(case: Case, *, n: int, alpha: float, seed: int = 0, calibrate: bool
                 quant = Quantiles.of(np.concatenate([c.ravel() for c in cand[0]]),
                                      None if ref is None else np.concatenate(
                                          [c.ravel() for c in ref]),
-                                     None if target is None else target.ppf)
+                                     None if target is None else target.ppf,
+                                     cdf=None if target is None else target.cdf)
     decided, p_case = stats.holm(checks, alpha)
     m = sum(c.p_value is not None for c in decided)
     detectable = (stats.detectable_std_error(target0.kurtosis, n_cand, alpha / max(m, 1))

@@ -1,20 +1,26 @@
 """``report.md`` + ``report.html`` with one ECDF/QQ figure per case (PNG files next to them).
 
-Each random case gets one PNG with two panels, drawn from the compact quantiles kept in the
-result (512 probabilities): the ECDFs of the candidate, TensorFlow and the closed form, and a QQ
-plot of the candidate's quantiles against TensorFlow's (the diagonal is parity). Matplotlib is
-used with the Agg backend and imported only here.
+Each random case gets one PNG with two panels, drawn from what the result keeps (about 512
+points, computed from the full samples): the **ECDF difference** kerasinit − TensorFlow with the
+two-sample DKW/KS band at the case's alpha (under parity the curve stays inside the band except
+with probability about alpha) and the closed-form CDF − TensorFlow for scale; and a **QQ plot**
+of kerasinit's quantiles against TensorFlow's (the diagonal is parity). Matplotlib is used with
+the Agg backend and imported only inside the plotting functions.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from kerasinit._deps import require
-from kerasinit.parity.report_html import render
-from kerasinit.parity.result import ParityResult
+from kerasinit.parity.report_html import label, readable_reference, render
+from kerasinit.parity.result import ParityResult, ks_band
 from kerasinit.parity.runner import MatrixResult
 
 __all__ = ["write_report"]
@@ -33,27 +39,68 @@ def _plot(result: ParityResult, path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.0, 3.2))
-    if q.closed_form is not None:
-        ax1.plot(q.closed_form, q.probs, color="0.6", lw=3, label="closed form")
-    if q.reference is not None:
-        ax1.plot(q.reference, q.probs, color="tab:orange", lw=1.2, label="TensorFlow")
-    ax1.plot(q.candidate, q.probs, color="tab:blue", lw=1.0, ls="--", label=result.candidate[:24])
-    ax1.set_title("ECDF (Keras-layout values)", fontsize=11)
-    ax1.legend(fontsize=9)
-    if q.reference is not None:
-        lo = float(min(q.reference.min(), q.candidate.min()))
-        hi = float(max(q.reference.max(), q.candidate.max()))
-        ax2.plot([lo, hi], [lo, hi], color="0.6", lw=1)
-        ax2.plot(q.reference, q.candidate, ".", ms=2, color="tab:blue")
-        ax2.set_xlabel("TensorFlow quantiles", fontsize=12)
-        ax2.set_ylabel("candidate quantiles", fontsize=12)
-    ax2.set_title("QQ: candidate vs TensorFlow", fontsize=11)
-    fig.suptitle(f"{result.case}: {result.status}", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13,
+                         "legend.fontsize": 11, "xtick.labelsize": 11, "ytick.labelsize": 11}):
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.0, 4.6))
+        _ecdf_difference(ax1, result)
+        _qq(ax2, result)
+        fig.suptitle(f"{result.case}: {label(result)}  —  "
+                     f"{readable_reference(result.reference)} vs {result.candidate}",
+                     fontsize=15)
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
     return True
+
+
+def _ecdf_difference(ax: Any, result: ParityResult) -> None:
+    """kerasinit ECDF − TensorFlow ECDF with the two-sample DKW/KS band; the closed form's CDF
+    − TensorFlow ECDF for scale. Without TF samples: the ECDFs of candidate and closed form."""
+    q = result.quantiles
+    assert q is not None and q.candidate is not None
+    if q.grid is None or q.ecdf_diff is None:
+        if q.closed_form is not None:
+            ax.plot(q.closed_form, q.probs, color="0.5", lw=3, label="closed form")
+        ax.plot(q.candidate, q.probs, color="tab:blue", lw=1.5, label=result.candidate[:24])
+        ax.set_title("ECDF (no TensorFlow samples)")
+        ax.set_xlabel("value (Keras layout)")
+        ax.legend()
+        return
+    band = ks_band(result.n, result.n_reference, result.alpha)
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    if math.isfinite(band):
+        ax.fill_between(q.grid, -band, band, color="0.85",
+                        label=f"DKW/KS band, α = {result.alpha:.2g} (±{band:.2g})")
+    if q.closed_diff is not None:
+        ax.plot(q.grid, q.closed_diff, color="tab:orange", lw=1.2, ls="--",
+                label="closed form − TensorFlow")
+    ax.plot(q.grid, q.ecdf_diff, color="tab:blue", lw=1.6, label=f"{result.candidate[:24]} − TF")
+    worst = float(np.max(np.abs(q.ecdf_diff))) if q.ecdf_diff.size else 0.0
+    limit = max(1.4 * band if math.isfinite(band) else 0.0, 1.15 * worst, 1e-6)
+    ax.set_ylim(-limit, limit)
+    ax.set_title(f"ECDF difference (max |Δ| = {worst:.2g})")
+    ax.set_xlabel("value (Keras layout)")
+    ax.set_ylabel("ECDF difference")
+    ax.legend(loc="best")
+
+
+def _qq(ax: Any, result: ParityResult) -> None:
+    q = result.quantiles
+    assert q is not None and q.candidate is not None
+    other, name = ((q.reference, "TensorFlow") if q.reference is not None
+                   else (q.closed_form, "closed form"))
+    if other is None:
+        ax.set_axis_off()
+        return
+    lo = float(min(other.min(), q.candidate.min()))
+    hi = float(max(other.max(), q.candidate.max()))
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, label="y = x (parity)")
+    ax.plot(other, q.candidate, ".", ms=3, color="tab:blue", label=f"{len(q.probs)} quantiles")
+    ax.set_xlabel(f"{name} quantiles")
+    ax.set_ylabel(f"{result.candidate[:24]} quantiles")
+    gap = float(np.max(np.abs(q.candidate - other)))
+    ax.set_title(f"QQ: {result.candidate[:24]} vs {name} (max |Δq| = {gap:.2g})")
+    ax.legend(loc="upper left")
 
 
 def _checks_md(r: ParityResult) -> list[str]:

@@ -137,6 +137,6 @@ def render(result: MatrixResult, images: dict[str, str]) -> str:
                          f"<td>{e(c.note)}</td></tr>")
         parts.append("</table>")
         if r.case in images:
-            parts.append(f"<p><img src='{images[r.case]}' alt='{e(r.case)}' width='800'></p>")
+            parts.append(f"<p><img src='{images[r.case]}' alt='{e(r.case)}' width='960'></p>")
     parts.append("</body></html>")
     return "\n".join(parts)

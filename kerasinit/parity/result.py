@@ -11,26 +11,66 @@ import numpy as np
 from kerasinit._text import text_table
 from kerasinit.parity.stats import POWER, Check, holm
 
-__all__ = ["ParityResult", "Quantiles"]
+__all__ = ["ParityResult", "Quantiles", "ks_band"]
 
 
 @dataclass(frozen=True)
 class Quantiles:
-    """Compact samples for plots: quantiles on a fixed probability grid (Keras layout values)."""
+    """Compact samples for plots (Keras-layout values), computed from the full samples.
+
+    Attributes:
+        probs: the probability grid (``points`` midpoints).
+        candidate, reference, closed_form: quantiles at ``probs`` (None where absent).
+        grid: the points where the ECDFs are compared (the pooled quantiles at ``probs``).
+        ecdf_diff: candidate ECDF − reference ECDF at ``grid``, from the full samples.
+        closed_diff: closed-form CDF − reference ECDF at ``grid`` (None without a CDF).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> q = Quantiles.of(rng.uniform(size=1000), rng.uniform(size=1000), points=8)
+        >>> q.grid.shape, bool(abs(q.ecdf_diff).max() < 0.1)
+        ((8,), True)
+    """
 
     probs: np.ndarray
     candidate: np.ndarray | None
     reference: np.ndarray | None
     closed_form: np.ndarray | None
+    grid: np.ndarray | None = None
+    ecdf_diff: np.ndarray | None = None
+    closed_diff: np.ndarray | None = None
 
     @staticmethod
     def of(candidate: np.ndarray | None, reference: np.ndarray | None,
-           ppf: Any = None, points: int = 512) -> Quantiles:
+           ppf: Any = None, points: int = 512, cdf: Any = None) -> Quantiles:
         probs = (np.arange(points) + 0.5) / points
         def q(x: np.ndarray | None) -> np.ndarray | None:
             return None if x is None or x.size == 0 else np.quantile(x, probs)
         closed = None if ppf is None else np.asarray(ppf(probs), dtype=float)
-        return Quantiles(probs, q(candidate), q(reference), closed)
+        grid = diff = closed_diff = None
+        if candidate is not None and reference is not None and candidate.size and reference.size:
+            c, r = np.sort(candidate.ravel()), np.sort(reference.ravel())
+            grid = np.unique(np.quantile(np.concatenate([c, r]), probs))
+            f_ref = np.searchsorted(r, grid, side="right") / r.size
+            diff = np.searchsorted(c, grid, side="right") / c.size - f_ref
+            if cdf is not None:
+                closed_diff = np.asarray(cdf(grid), dtype=float) - f_ref
+        return Quantiles(probs, q(candidate), q(reference), closed, grid, diff, closed_diff)
+
+
+def ks_band(n: int, m: int, alpha: float) -> float:
+    """Half-width of the two-sample DKW/KS band for ECDF differences at level ``alpha``.
+
+    Under parity, ``sup |F_n - G_m| <= sqrt(ln(2/alpha)/2 * (1/n + 1/m))`` with probability
+    about ``1 - alpha`` (the asymptotic two-sample Kolmogorov-Smirnov bound; DKW's constant).
+
+    Example:
+        >>> round(ks_band(2**17, 2**17, 1e-3), 5)
+        0.00762
+    """
+    if n <= 0 or m <= 0 or not 0 < alpha < 1:
+        return float("nan")
+    return math.sqrt(math.log(2 / alpha) / 2 * (1 / n + 1 / m))
 
 
 @dataclass(frozen=True)

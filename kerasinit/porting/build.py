@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kerasinit.bridge.interop import string_lookup_error
 from kerasinit.mappings import layers as table
 from kerasinit.mappings.errors import KerasInitError, UnknownInitializerError, shown
 from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.porting.layerdefs import RefusedConfigError
 from kerasinit.porting.layers import (
     FAMILIES,
     WEIGHTLESS,
@@ -30,7 +32,7 @@ from kerasinit.porting.replay import draw_order
 from kerasinit.porting.rows import STATE_LAYERS
 from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
-__all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "read"]
+__all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "lost_gain_note", "read"]
 
 
 class CustomObjectError(KerasInitError):
@@ -119,6 +121,9 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
                        dict(record.extra_shapes))
         try:
             defs = weights_of(ctx)
+        except RefusedConfigError as exc:
+            raise RefusedConfigError(
+                f"Layer {record.path!r} ({record.class_name}): {exc}") from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             raise KerasInitError(
                 f"Layer {record.path!r} ({record.class_name}) has a config kerasinit cannot "
@@ -227,6 +232,8 @@ def _spec(identifier: object, version: KerasVersion, customs: dict[str, object],
           unknown: dict[str, list[str]], path: str) -> Spec | None:
     for name in _custom_name(identifier):
         if name in customs:
+            if isinstance(identifier, str) and not version.custom_names_by_string:
+                raise CustomObjectError(f"{path}: {string_lookup_error(name)}")
             return _custom_spec(name, customs[name], version)
     try:
         return parse_identifier(identifier, version)
@@ -246,9 +253,31 @@ def _custom_spec(name: str, value: object, version: KerasVersion) -> Spec:
         raise CustomObjectError(f"custom_objects[{name!r}] = {value!r} is not usable: {exc}") from None
 
 
+def lost_gain_note(identifier: object, version: KerasVersion) -> str:
+    """The plan note for an ``Identity`` config saved without its gain by Keras 3.0-3.15.
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> lost_gain_note({"class_name": "Identity", "config": {}}, parse_version("3.15"))[:40]
+        "Keras 3.15 does not save Identity's gain"
+        >>> lost_gain_note({"class_name": "Identity", "config": {}}, parse_version("3.16"))
+        ''
+    """
+    if version.identity_config_has_gain or not isinstance(identifier, Mapping):
+        return ""
+    name = identifier.get("class_name")
+    config = identifier.get("config")
+    if name not in ("Identity", "IdentityInitializer") or (
+            isinstance(config, Mapping) and "gain" in config):
+        return ""
+    return (f"{version.label()} does not save Identity's gain (get_config() is {{}}): gain 1.0 "
+            f"is assumed; a model built with another gain reloads with 1.0 in Keras too "
+            f"(Keras 3.16 saves it)")
+
+
 def _row(record: LayerRecord, wdef: WeightDef, spec: Spec, version: KerasVersion) -> PlanRow:
     resolved: Resolved | None = None
-    note = wdef.note
+    note = "; ".join(n for n in (wdef.note, lost_gain_note(wdef.identifier, version)) if n)
     shape = wdef.shape
     if shape is not None and not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
                                      for d in shape):
@@ -290,8 +319,9 @@ def infer_version(
     """The Keras version whose semantics apply, and where it came from.
 
     The override wins, then the version the file records. Keras 3 ``to_json()`` records none:
-    its form (``module``/``registered_name`` keys) says Keras 3, and a VarianceScaling config
-    without ``input_axes`` says it predates 3.15. Keras 1 files are recognised by ``init`` keys.
+    its form (``module``/``registered_name`` keys) says Keras 3, an Identity config with a
+    ``gain`` says 3.16 (3.0-3.15 save ``{}``), and a VarianceScaling config without
+    ``input_axes`` says it predates 3.15. Keras 1 files are recognised by ``init`` keys.
 
     Example:
         >>> v, why = infer_version({"class_name": "Sequential", "config": []}, "2.0.8", None)
@@ -306,6 +336,10 @@ def infer_version(
         return parse_version(recorded), f"recorded in the file: {recorded!r}"
     dicts = list(_iter_dicts(config))
     if any("module" in d and "registered_name" in d for d in dicts):
+        if any(d.get("class_name") in ("Identity", "IdentityInitializer") and isinstance(
+                d.get("config"), Mapping) and "gain" in d["config"] for d in dicts):
+            return parse_version("3.16"), ("not recorded; Keras 3 form with an Identity config "
+                                           "that stores gain: Keras 3.16 semantics")
         vs = [d for d in dicts if d.get("class_name") in _VS_CLASSES and isinstance(d.get("config"), Mapping)]
         if vs and not any("input_axes" in d["config"] for d in vs):
             return parse_version("3.14"), ("not recorded; Keras 3 form without input_axes keys: "

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a .keras archive, a legacy .h5 file or a to_json() .json file")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument("--keras-version", default=None,
-                        help="override the Keras version the file records (e.g. 3.14, 2, 2.0.8)")
+                        help="override the Keras version the file records (e.g. 3.16, 3.14, 2, 2.0.8)")
     parser.add_argument("--lenient", action="store_true",
                         help="list unknown weight-bearing layers as skipped instead of failing")
     parser.add_argument("--keras-seed", type=int, default=None, metavar="S",

@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kerasinit.mappings import layers as table
+from kerasinit.mappings.errors import KerasInitError
 from kerasinit.mappings.layers import LayerWeight
 from kerasinit.mappings.versions import KerasVersion
 
-__all__ = ["Axes", "Dim", "LayerCtx", "Shape", "WeightDef", "weight_def"]
+__all__ = ["Axes", "Dim", "LayerCtx", "RefusedConfigError", "Shape", "WeightDef", "weight_def"]
+
+
+class RefusedConfigError(KerasInitError):
+    """A layer config the file's Keras version itself refuses (Keras 3.16: duplicate
+    LayerNormalization axes, BatchNormalization momentum outside [0, 1])."""
 
 Shape = tuple[int, ...]
 Dim = int | None

@@ -15,10 +15,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kerasinit.mappings import layers as table
+from kerasinit.mappings.errors import shown
 from kerasinit.mappings.layers import LayerWeight
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting import attention
-from kerasinit.porting.layerdefs import Dim, LayerCtx, Shape, WeightDef, weight_def
+from kerasinit.porting.layerdefs import (
+    Dim,
+    LayerCtx,
+    RefusedConfigError,
+    Shape,
+    WeightDef,
+    weight_def,
+)
 
 __all__ = ["FAMILIES", "WEIGHTLESS", "WRAPPERS", "LayerCtx", "WeightDef",
            "gru_default_reset_after", "weights_of"]
@@ -57,14 +65,61 @@ def _token(ctx: LayerCtx, token: str) -> list[Dim] | None:
         value = d if d is not None else ctx.get("input_dim")
         return [None if value is None else int(value)]
     if token == "axis":
-        axis = ctx.get("axis", default=-1)
-        axes = [axis] if isinstance(axis, int) else list(axis or [])
-        return None if ctx.input_shape is None else [ctx.dim(int(a)) for a in axes]
+        axes = _axes(ctx)
+        return None if axes is None else [ctx.dim(a) for a in axes]
     mult, _, keys = token.rpartition("*")
     if mult and not mult.isdigit():
         return None
     value = ctx.get(*keys.split("|"))
     return [None if value is None else int(mult or 1) * int(value)]
+
+
+def _axes(ctx: LayerCtx) -> list[int] | None:
+    """The input axes of the config's ``axis``, in the order the layer's Keras version builds.
+
+    The layer table's ``axes`` rule: the config's order, Keras's ``sorted()`` of the raw values,
+    or (LayerNormalization) the version's rule: tf_keras keeps the order, Keras 3.0-3.15 sort
+    the raw values (``[1, -1]`` -> ``[-1, 1]``), Keras 3.16 makes them non-negative and sorts.
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> [_axes(LayerCtx("LayerNormalization", {"axis": [1, -1]}, parse_version(v),
+        ...                 (None, 5, 7))) for v in ("3.15", "3.16", "2")]
+        [[-1, 1], [1, 2], [1, 2]]
+    """
+    if ctx.input_shape is None:
+        return None
+    axis = ctx.get("axis", default=-1)
+    axes = [int(axis)] if isinstance(axis, int) else [int(a) for a in axis or []]
+    entry = table.LAYERS[ctx.class_name]
+    rule = ctx.version.layer_norm_axes if entry.axes == "version" else entry.axes
+    if rule == "sorted":
+        return sorted(axes)
+    if rule == "given" and entry.axes == "given":
+        return axes
+    rank = len(ctx.input_shape)
+    canonical = [a + rank if a < 0 else a for a in axes]
+    if len(set(canonical)) != len(canonical):
+        raise RefusedConfigError(
+            f"axis={shown(axis)} names an input axis twice (input rank {rank}); "
+            f"{ctx.version.label()} refuses duplicate {ctx.class_name} axes (Keras 3.0-3.15 "
+            f"accepted them: pass keras_version='3.15' if the file came from there).")
+    return sorted(canonical) if rule == "canonical" else canonical
+
+
+def _check_ranges(ctx: LayerCtx) -> None:
+    """Config values the version refuses out of range (the layer table's ``ranges``)."""
+    entry = table.LAYERS.get(ctx.class_name)
+    if entry is None or not ctx.version.validates_ranges:
+        return
+    for key, (low, high) in entry.ranges.items():
+        value = ctx.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                not low <= float(value) <= high:
+            raise RefusedConfigError(
+                f"{key}={shown(value)} is outside [{low:g}, {high:g}]: {ctx.version.label()} "
+                f"refuses it (Keras 3.15 and older accepted any value: pass "
+                f"keras_version='3.15' if the file came from there).")
 
 
 def _generic(ctx: LayerCtx) -> list[WeightDef]:
@@ -281,6 +336,7 @@ WEIGHTLESS = table.WEIGHTLESS
 def weights_of(ctx: LayerCtx) -> list[WeightDef] | None:
     """The weights of a layer, ``[]`` for a known weightless layer, None for an unknown class."""
     if ctx.class_name in FAMILIES:
+        _check_ranges(ctx)
         return FAMILIES[ctx.class_name](ctx)
     if ctx.class_name in WEIGHTLESS:
         return []

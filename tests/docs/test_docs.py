@@ -27,6 +27,11 @@ def test_readme_table_is_current() -> None:
         "README.md table is stale: run `python scripts/gen_docs.py`")
 
 
+def test_versions_doc_is_current() -> None:
+    assert (ROOT / "docs" / "versions.md").read_text(encoding="utf-8") == _gen().versions_doc(), (
+        "docs/versions.md is stale: run `python scripts/gen_docs.py`")
+
+
 def test_cli_table_lists_every_row() -> None:
     from kerasinit.cli import main
     from kerasinit.mappings.table import ROWS

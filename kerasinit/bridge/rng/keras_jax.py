@@ -37,9 +37,10 @@ from typing import Any
 
 import torch
 
+from kerasinit.bridge.rng import orthogonal as orth
 from kerasinit.bridge.rng import threefry, xla
 from kerasinit.bridge.rng.philox import empty, for_chunks
-from kerasinit.bridge.samplers import orthogonal_from_normal
+from kerasinit.bridge.rng.sink import write_flat
 from kerasinit.mappings.errors import InitializerArgumentError
 
 __all__ = [
@@ -106,9 +107,10 @@ def _fill(
     """Run ``values(mantissas)`` over the draw in chunks and write float32 results.
 
     ``scale = (stddev, mean)`` applies Keras's ``x * stddev + mean`` (two float32 ops).
-    ``out``: a float32 CPU tensor of ``shape`` to write into, chunk by chunk (no full-size
-    temporary): contiguous, or 2-D with any strides (e.g. the transposed view of an
-    ``nn.Linear`` weight); its values are undefined if the call fails midway.
+    ``out``: a tensor of ``shape`` to write into, chunk by chunk (no full-size temporary):
+    any strides (e.g. the transposed view of an ``nn.Linear`` weight), any floating dtype
+    (the float32 values are cast), any device; its values are undefined if the call fails
+    midway.
     """
     import numpy as np
 
@@ -116,13 +118,10 @@ def _fill(
     n = math.prod(shape)
     if out is None:
         out = empty(shape, torch.float32, torch.device("cpu"))
-    if tuple(out.shape) != shape or out.dtype != torch.float32 or out.device.type != "cpu" or (
-            not out.is_contiguous() and out.dim() != 2):
-        raise ValueError("out must be a float32 CPU tensor of the draw's shape, contiguous "
-                         "or 2-D")  # pragma: no cover - callers check
-    flat = out.detach().view(-1).numpy() if out.is_contiguous() else None
-    rows = out.detach().numpy() if flat is None else None
-    cols = shape[-1] if rows is not None else 1
+    if tuple(out.shape) != shape:  # pragma: no cover - callers check
+        raise ValueError(f"out has shape {tuple(out.shape)}, the draw {shape}")
+    direct = (out.detach().view(-1).numpy() if out.is_contiguous() and out.dtype == torch.float32
+              and out.device.type == "cpu" else None)
     layout = _LAYOUT[version]
     sd, mu = (None, None) if scale is None else (np.float32(scale[0]), np.float32(scale[1]))
 
@@ -134,14 +133,12 @@ def _fill(
         if sd is not None:
             v *= sd
             v += mu
-        if rows is not None:
-            rows[a // cols:b // cols] = v.reshape(-1, cols)
+        if direct is not None:
+            direct[a:b] = v
         else:
-            flat[a:b] = v  # type: ignore[index]
+            write_flat(out, a, torch.from_numpy(v))
 
-    # Chunks hold whole rows of a strided 2-D ``out``.
-    chunk = max(1, CHUNK // cols) * cols
-    for_chunks(n, torch.device("cpu"), fill, chunk=chunk)
+    for_chunks(n, torch.device("cpu"), fill, chunk=CHUNK)
     return out
 
 
@@ -173,23 +170,24 @@ def sample_truncated_normal(
 
 
 def sample_orthogonal(
-    shape: Sequence[int], key: Key, gain: float, version: str
+    shape: Sequence[int], key: Key, gain: float, version: str,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Keras's ``Orthogonal`` on JAX: QR of the normal matrix, sign fix, transpose, gain."""
-    shape = tuple(int(d) for d in shape)
-    rows, cols = math.prod(shape[:-1]), shape[-1]
-    a = sample_normal((max(rows, cols), min(rows, cols)), key, 0.0, 1.0, version)
+    """Keras's ``Orthogonal`` on JAX: QR of the normal matrix, sign fix, transpose, gain.
+
+    With SciPy: its float32 LAPACK QR, as jaxlib calls it (bit-exact); without: a float64
+    QR rounded once (about 2e-6 relative). Factored in place (see
+    :mod:`~kerasinit.bridge.rng.orthogonal`); ``out`` as for :func:`sample_uniform`.
+    """
     try:
-        import scipy.linalg
-    except ImportError:  # float64 QR (one LAPACK thread: deterministic), rounded once
-        return orthogonal_from_normal(a, shape, _f32(gain), qr_dtype=torch.float64,
-                                      work_dtype=torch.float32)
+        import scipy.linalg.lapack  # noqa: F401
+    except ImportError:
+        mode: orth.Mode = "float64"
     else:
-        qn, rn = scipy.linalg.qr(a.numpy(), mode="economic", check_finite=False)
-        q = torch.from_numpy(qn) * torch.from_numpy(rn.diagonal().copy()).sign()
-    if rows < cols:
-        q = q.t()
-    return q.reshape(shape) * _f32(gain)
+        mode = "scipy"
+    return orth.orthogonal(shape, gain,
+                           lambda a: sample_normal(tuple(a.shape), key, 0.0, 1.0, version, a),
+                           mode=mode, out=out)
 
 
 class _Family:

@@ -22,14 +22,16 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from kerasinit.bridge.samplers import orthogonal_from_normal
+from kerasinit.bridge.rng.orthogonal import orthogonal
+from kerasinit.bridge.rng.sink import write_flat
 from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
 
-__all__ = ["generator", "sample", "torch_seed"]
+__all__ = ["CHUNK", "generator", "sample", "torch_seed"]
+
+#: Values per chunk when writing into ``out`` on CPU: a multiple of 16 (see :func:`sample`).
+CHUNK = 1 << 16
 
 
 def torch_seed(seed: int, call_index: int = 0) -> int:
@@ -51,9 +53,82 @@ def generator(seed: int, call_index: int, device: torch.device) -> torch.Generat
 
 
 def sample(
+    dist: object, shape: tuple[int, ...], seed: int, call_index: int, device: torch.device,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Keras 3 torch-backend values of ``dist`` on ``shape`` (float32).
+
+    ``out``: a tensor of ``shape`` (any strides, floating dtype and device) to write the
+    values into and return. On CPU the iid families are then drawn in chunks, which gives the
+    same stream: torch's CPU generator is sequential, ``torch.rand`` draws one word per value,
+    and ``torch.normal`` on a contiguous tensor of ``m >= 16`` values draws ``m`` uniforms,
+    transforms them in blocks of 16 (Box-Muller on elements ``i`` and ``i + 8``) and, when
+    ``m % 16 != 0``, redraws the last 16 from 16 more uniforms; so chunks that are multiples
+    of 16 values, the last one at least 16, reproduce one whole call.
+    """
+    if out is not None and device.type == "cpu" and isinstance(
+            dist, (Uniform, Normal, TruncatedNormal)):
+        _sample_chunked(dist, seed, call_index, out)
+        return out
+    if isinstance(dist, Orthogonal):
+        # Keras: torch.linalg.qr of the float32 normal; the same LAPACK calls run in place
+        return orthogonal(shape, dist.gain,
+                          lambda a: sample(Normal(0.0, 1.0), tuple(a.shape), seed, call_index,
+                                           device, a),
+                          mode="float32", out=out, device=device)
+    values = _sample(dist, shape, seed, call_index, device)
+    if out is None:
+        return values
+    write_flat(out, 0, values.reshape(-1))
+    return out
+
+
+def _bounds(n: int, chunk: int, tail: int) -> list[tuple[int, int]]:
+    """``[0, n)`` in chunks of ``chunk``, the last one merged with its predecessor when it
+    would be shorter than ``tail``."""
+    bounds, a = [], 0
+    while a < n:
+        b = min(n, a + chunk)
+        if n - b < tail:
+            b = n
+        bounds.append((a, b))
+        a = b
+    return bounds
+
+
+def _sample_chunked(dist: object, seed: int, call_index: int, out: torch.Tensor) -> None:
+    g = generator(seed, call_index, torch.device("cpu"))
+    n = out.numel()
+    f32 = torch.float32
+    if isinstance(dist, Uniform):
+        for a, b in _bounds(n, CHUNK, 1):
+            r = torch.rand(size=(b - a,), generator=g, dtype=f32)
+            write_flat(out, a, (dist.high - dist.low) * r + dist.low)
+    elif isinstance(dist, Normal):
+        for a, b in _bounds(n, CHUNK, 16):
+            write_flat(out, a, torch.normal(dist.mean, dist.std, size=(b - a,), generator=g,
+                                            dtype=f32))
+    else:
+        assert isinstance(dist, TruncatedNormal)
+        for a, b in _bounds(n, CHUNK // 4, 4):  # four normals per value: 16 per 4 values
+            x = torch.normal(0, 1, size=(b - a, 4), generator=g, dtype=f32)
+            write_flat(out, a, _first_inside(x, dist))
+
+
+def _first_inside(x: torch.Tensor, dist: TruncatedNormal) -> torch.Tensor:
+    """Keras's torch truncated normal: per row of four, the first in (-2, 2) (else the first),
+    then ``* stddev + mean`` in float32."""
+    valid = (x > -2) & (x < 2)
+    indexes = valid.max(-1, keepdim=True)[1]
+    out = torch.empty(x.shape[:-1], dtype=torch.float32, device=x.device)
+    out.copy_(x.gather(-1, indexes).squeeze(-1))
+    out.mul_(dist.std).add_(dist.mean)
+    return out
+
+
+def _sample(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, device: torch.device
 ) -> torch.Tensor:
-    """Keras 3 torch-backend values of ``dist`` on ``shape`` (float32)."""
     f32 = torch.float32
     if isinstance(dist, Uniform):
         size = shape if len(shape) else (1,)
@@ -68,17 +143,5 @@ def sample(
     if isinstance(dist, TruncatedNormal):
         x = torch.normal(0, 1, size=(*shape, 4), generator=generator(seed, call_index, device),
                          dtype=f32, device=device)
-        valid = (x > -2) & (x < 2)
-        indexes = valid.max(-1, keepdim=True)[1]
-        out = torch.empty(shape, dtype=f32, device=device)
-        out.copy_(x.gather(-1, indexes).squeeze(-1))
-        out.mul_(dist.std).add_(dist.mean)
-        return out
-    if isinstance(dist, Orthogonal):
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        a = torch.normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)),
-                         generator=generator(seed, call_index, device), dtype=f32,
-                         device=device)
-        # Keras multiplies by ops.sign(diag R): a zero entry would give a zero column
-        return orthogonal_from_normal(a, shape, dist.gain, zero_sign=0.0)
+        return _first_inside(x, dist)
     raise TypeError(f"no keras-torch sampler for {dist!r}")  # pragma: no cover

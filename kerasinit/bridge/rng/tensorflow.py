@@ -21,13 +21,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 
 from kerasinit.bridge.rng import libm
-from kerasinit.bridge.rng.philox import M32, empty, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng.sink import Blocks
 
 __all__ = [
     "KERAS3_SEED_MOD",
@@ -85,36 +85,32 @@ def key_counter(seed: SeedPair) -> Stream:
     return ((m[0], m[1]), m[2], m[3])
 
 
-def _numel(shape: Sequence[int]) -> int:
-    return math.prod(int(d) for d in shape)
-
-
 def uniform(
     shape: Sequence[int], seed: SeedPair, minval: float, maxval: float,
-    device: torch.device | str = "cpu",
+    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=float32)``.
 
     .. math:: u = \\mathrm{float}(1.m_{23}) - 1,\\quad x = u \\cdot (b - a) + a
 
     with ``a``, ``b`` and ``b - a`` rounded to float32, each operation in float32 (no FMA).
+    ``out``: a tensor of ``shape`` (any strides and floating dtype, on ``device``) written in
+    place chunk by chunk, with no full-size temporary; it is returned.
     """
     device = torch.device(device)
-    n = _numel(shape)
     lo = torch.tensor(minval, dtype=torch.float32)
     span = float(torch.tensor(maxval, dtype=torch.float32) - lo)
     low = float(lo)
     (key, c2, c3) = key_counter(seed)
-    nblocks = -(-n // 4)
-    out = empty((nblocks, 4), torch.float32, device)
-    bits = out.view(torch.int32)
+    dest = Blocks(shape, device, out)
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a, b - a, device)
+        buf = dest.chunk(a, b)
         if device.type == "cpu":  # NumPy: no OpenMP teams per op (they stall under load)
             import numpy as np
 
-            dst_np = bits[a:b].numpy()
+            dst_np = buf.view(torch.int32).numpy()
             for j in range(4):
                 dst_np[:, j] = w[j].numpy()
             dst_np &= _MANTISSA
@@ -123,19 +119,20 @@ def uniform(
             f -= np.float32(1.0)
             f *= np.float32(span)
             f += np.float32(low)
-            return
-        dst = bits[a:b]
-        torch.stack(w, 1, out=dst)
-        dst.bitwise_and_(_MANTISSA).bitwise_or_(_ONE_BITS)  # 1.m in [1, 2)
-        out[a:b].sub_(1.0).mul_(span).add_(low)
+        else:
+            dst = buf.view(torch.int32)
+            torch.stack(w, 1, out=dst)
+            dst.bitwise_and_(_MANTISSA).bitwise_or_(_ONE_BITS)  # 1.m in [1, 2)
+            buf.sub_(1.0).mul_(span).add_(low)
+        dest.commit(a, b, buf)
 
-    for_chunks(nblocks, device, fill)
-    return out.view(-1)[:n].view(tuple(shape))
+    for_chunks(dest.nblocks, device, fill)
+    return dest.result()
 
 
 def normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu",
+    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_normal(shape, seed, mean, stddev, dtype=float32)``.
 
@@ -144,29 +141,29 @@ def normal(
     .. math:: x_{0,1} = \\sqrt{-2 \\log u_1}\\,(\\sin, \\cos)(2\\pi u_2),\\quad y = x\\sigma + \\mu
 
     with glibc's float32 ``logf``/``sincosf`` (see :mod:`kerasinit.bridge.rng.libm`).
+    ``out`` as for :func:`uniform`.
     """
     device = torch.device(device)
-    n = _numel(shape)
     (key, c2, c3) = key_counter(seed)
-    nblocks = -(-n // 4)
-    out = empty((nblocks, 4), torch.float32, device)
-    box = libm.BoxMuller.for_size(n, device)
+    dest = Blocks(shape, device, out)
+    box = libm.BoxMuller.for_size(dest.n, device)
     sd, mu = _f32(stddev), _f32(mean)
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a, b - a, device)
-        dst = out[a:b]
+        dst = dest.chunk(a, b)
         box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
         box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
         _scale(dst, sd, mu)
+        dest.commit(a, b, dst)
 
-    for_chunks(nblocks, device, fill)
-    return out.view(-1)[:n].view(tuple(shape))
+    for_chunks(dest.nblocks, device, fill)
+    return dest.result()
 
 
 def truncated_normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu",
+    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype=float32)``.
 
@@ -174,20 +171,19 @@ def truncated_normal(
     ``256 g``; each block gives four Box-Muller candidates (sin, cos of ``(w0, w1)``, then of
     ``(w2, w3)``), and the first four with ``|x| < 2`` fill the group. About 83 % of groups are
     done after one block (``0.9545^4``); the rest draw further blocks of their sub-stream.
+    ``out`` as for :func:`uniform`.
     """
     device = torch.device(device)
-    n = _numel(shape)
     stream = key_counter(seed)
     key, c2, c3 = stream
-    groups = -(-n // 4)
-    out = empty((groups, 4), torch.float32, device)
-    box = libm.BoxMuller.for_size(n, device)
+    dest = Blocks(shape, device, out)
+    box = libm.BoxMuller.for_size(dest.n, device)
     sd, mu = _f32(stddev), _f32(mean)
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a * _TRUNC_RESERVED, b - a, device,
                          stride=_TRUNC_RESERVED)
-        dst = out[a:b]
+        dst = dest.chunk(a, b)
         box.pair(w[0], w[1], dst[:, 0], dst[:, 1])
         box.pair(w[2], w[3], dst[:, 2], dst[:, 3])
         # A group is short if any of its four candidates has |x| >= 2: its four bool flags
@@ -205,10 +201,11 @@ def truncated_normal(
             done = _finish(stream, box, dst.index_select(0, rows), rows + a, device)
             dst.index_copy_(0, rows, done)
         _scale(dst, sd, mu)
+        dest.commit(a, b, dst)
 
     # Chunks never cross a multiple of 2^24 groups, so their counters share a high word.
-    for_chunks(groups, device, fill, align=1 << 24)
-    return out.view(-1)[:n].view(tuple(shape))
+    for_chunks(dest.nblocks, device, fill, align=1 << 24)
+    return dest.result()
 
 
 def _scale(dst: torch.Tensor, sd: float, mu: float) -> None:

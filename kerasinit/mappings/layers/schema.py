@@ -121,6 +121,13 @@ class KerasLayer:
         quirks: per-version behaviour, in words (shown in the docs).
         draws: where Keras 3 draws seeds for it, in order (including draws that seed no
             weight); None where not measured.
+        axes: how an ``axis`` list orders the weight's dims: ``"given"`` (the config's order),
+            ``"sorted"`` (Keras sorts the raw values: RMSNormalization) or ``"version"`` (the
+            version's :attr:`~kerasinit.mappings.versions.KerasVersion.layer_norm_axes` rule:
+            LayerNormalization).
+        ranges: config values that versions with
+            :attr:`~kerasinit.mappings.versions.KerasVersion.validates_ranges` refuse outside
+            ``[low, high]`` (Keras 3.16: BatchNormalization ``momentum``).
     """
 
     class_name: str
@@ -133,3 +140,5 @@ class KerasLayer:
     options: Mapping[str, object] = field(default_factory=dict)
     quirks: tuple[str, ...] = ()
     draws: LayerDraws | None = None
+    axes: Literal["given", "sorted", "version"] = "given"
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)

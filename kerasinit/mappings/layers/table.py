@@ -176,9 +176,14 @@ _WEIGHTED: tuple[KerasLayer, ...] = (
                     ("axis",), buffer=True)),
         torch=("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"),
         draws=_init("beta_initializer", "gamma_initializer", "moving_mean_initializer",
-                    "moving_variance_initializer")),
+                    "moving_variance_initializer"), ranges={"momentum": (0.0, 1.0)},
+        quirks=("Keras 3.16 refuses momentum outside [0, 1]; older versions accept any value",)),
     KerasLayer("LayerNormalization", _gamma_beta(("axis",), legacy=True), torch=("LayerNorm",),
-               draws=_init("beta_initializer", "gamma_initializer")),
+               draws=_init("beta_initializer", "gamma_initializer"), axes="version",
+               quirks=("an axis list is reordered at build: tf_keras keeps the config order; "
+                       "Keras 3.0-3.15 sort the raw values (axis=[1, -1] on (None, 5, 7) gives "
+                       "gamma (7, 5)); Keras 3.16 makes them non-negative, then sorts (gamma "
+                       "(5, 7); axis=-1 is saved as [2]) and refuses duplicates",)),
     KerasLayer("GroupNormalization", _gamma_beta(("axis",)), torch=("GroupNorm",),
                draws=_init("beta_initializer", "gamma_initializer")),
     KerasLayer("PReLU", (LayerWeight("alpha", "alpha", "alpha_initializer", "zeros",
@@ -228,7 +233,8 @@ _WEIGHTED: tuple[KerasLayer, ...] = (
         quirks=("keras.applications ConvNeXt: Constant(init_values); the weight is created "
                 "unnamed (Keras calls it `variable`)",), draws=_NO_DRAWS),
     KerasLayer("RMSNormalization", (
-        LayerWeight("scale", "gamma", None, "ones", ("axis",)),), draws=_NO_DRAWS),
+        LayerWeight("scale", "gamma", None, "ones", ("axis",)),), draws=_NO_DRAWS, axes="sorted",
+        quirks=("an axis list is sorted (raw values) at build, in 3.15 and 3.16",)),
     KerasLayer("STFTSpectrogram", tuple(
         LayerWeight(f"{side}_kernel", "kernel", None, "stft",
                     ("frame_length", "1", "fft_length // 2 + 1")) for side in ("real", "imag")),
@@ -262,6 +268,8 @@ _WEIGHTLESS: tuple[KerasLayer, ...] = (
     # RandomCrop draws its own seed in __init__ and then a SeedGenerator(seed=None); its config
     # records the first draw, so a model rebuilt from that config draws none.
     KerasLayer("RandomCrop", (), draws=LayerDraws((_SEED, _SEED))),
+    KerasLayer("Mosaic", (), quirks=("Keras 3.16 (nightly) image augmentation; its seed draws "
+                                     "are not measured",)),
     # activations, shape ops, pooling, merges: no weights (draws not measured)
     *_weightless(
         "InputLayer", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "ThresholdedReLU",

@@ -1,0 +1,190 @@
+"""Writing a Keras-layout value stream into a tensor's Keras view, one flat range at a time.
+
+Every seed-faithful stream produces Keras's values in Keras's row-major order, chunk by
+chunk (Philox and Threefry are counter-based; torch's CPU generator is sequential). The
+target is a torch parameter seen through its layout's :meth:`~kerasinit.bridge.layouts.
+Layout.to_keras` view: any strides (an ``nn.Linear`` weight's transpose, a permuted conv
+kernel), any floating dtype, any device. :func:`write_flat` writes the flat range
+``[start, start + n)`` of that view from a 1-D chunk without materializing the whole
+Keras-layout tensor: whole leading-axis slices in one copy, partial ones recursively.
+
+On CPU the copies run as NumPy assignments where NumPy has the dtype (no OpenMP teams
+started from the worker threads); bfloat16 and other devices use ``Tensor.copy_`` in pieces
+below torch's parallel grain. Both cast exactly as ``Tensor.to`` does (round to nearest even).
+
+Example:
+    >>> import torch
+    >>> w = torch.zeros(3, 4)                      # nn.Linear(4, 3).weight; Keras view (4, 3)
+    >>> write_flat(w.t(), 2, torch.arange(1.0, 6.0))
+    >>> w.t().reshape(-1).tolist()
+    [0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from kerasinit.bridge.rng.philox import empty
+
+__all__ = ["GRAIN", "Blocks", "aliases", "write_flat"]
+
+#: Elements per ``Tensor.copy_`` on CPU: torch's parallel grain, so no OpenMP team starts.
+GRAIN = 32768
+_NUMPY_DTYPES = (torch.float32, torch.float64, torch.float16)
+
+
+def aliases(view: torch.Tensor, tensor: torch.Tensor) -> bool:
+    """Whether ``view`` shares ``tensor``'s memory (a layout's ``to_keras`` gave a view)."""
+    if view is tensor:
+        return True
+    try:
+        return bool(view.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr())
+    except (RuntimeError, NotImplementedError):  # pragma: no cover - storage-less tensors
+        return False
+
+
+def write_flat(view: torch.Tensor, start: int, values: torch.Tensor) -> None:
+    """Write the 1-D ``values`` into elements ``[start, start + len)`` of ``view``'s
+    row-major order (``view`` may have any strides; ``values`` are cast to its dtype)."""
+    n = values.numel()
+    if n == 0:
+        return
+    if view.device.type == "cpu" and view.dtype in _NUMPY_DTYPES and all(
+            s >= 0 for s in view.stride()):
+        src = values.detach().cpu().numpy()
+        _write_numpy(view.detach().numpy(), start, src.reshape(-1))
+        return
+    src_t = values.detach().to(view.device).reshape(-1)
+    limit = GRAIN if view.device.type == "cpu" else 1 << 62
+    _write_torch(view.detach(), start, src_t, limit)
+
+
+def _write_numpy(dst: Any, start: int, src: Any) -> None:
+    n = src.shape[0]
+    if dst.ndim == 0:
+        dst[...] = src[0]
+        return
+    if dst.flags.c_contiguous:
+        dst.reshape(-1)[start:start + n] = src
+        return
+    if dst.ndim == 1:
+        dst[start:start + n] = src
+        return
+    inner = math.prod(dst.shape[1:])
+    stop = start + n
+    row, pos = start // inner, 0
+    if start % inner:  # the head: part of one leading slice
+        hi = min(inner, stop - row * inner)
+        pos = hi - start % inner
+        _write_numpy(dst[row], start % inner, src[:pos])
+        row += 1
+    full = stop // inner
+    if full > row:  # whole leading slices in one assignment
+        k = (full - row) * inner
+        dst[row:full] = src[pos:pos + k].reshape(full - row, *dst.shape[1:])
+        pos += k
+    if pos < n:  # the tail: the start of one leading slice
+        _write_numpy(dst[full], 0, src[pos:])
+
+
+def _write_torch(dst: torch.Tensor, start: int, src: torch.Tensor, limit: int) -> None:
+    n = src.numel()
+    if dst.dim() == 0:
+        dst.copy_(src[0])
+        return
+    if dst.dim() == 1 or dst.is_contiguous():
+        flat = dst.view(-1) if dst.is_contiguous() else dst
+        for a in range(0, n, limit):
+            b = min(n, a + limit)
+            flat[start + a:start + b].copy_(src[a:b])
+        return
+    inner = math.prod(dst.shape[1:])
+    stop = start + n
+    row, pos = start // inner, 0
+    if start % inner:
+        hi = min(inner, stop - row * inner)
+        pos = hi - start % inner
+        _write_torch(dst[row], start % inner, src[:pos], limit)
+        row += 1
+    full = stop // inner
+    if full > row:
+        if inner > limit:
+            for r in range(row, full):
+                _write_torch(dst[r], 0, src[pos + (r - row) * inner:pos + (r - row + 1) * inner],
+                             limit)
+        else:
+            step = max(1, limit // inner)
+            for r in range(row, full, step):
+                e = min(full, r + step)
+                a = pos + (r - row) * inner
+                dst[r:e].copy_(src[a:a + (e - r) * inner].view(e - r, *dst.shape[1:]))
+        pos += (full - row) * inner
+    if pos < n:
+        _write_torch(dst[full], 0, src[pos:], limit)
+
+
+_local = threading.local()
+
+
+def _scratch(count: int, device: torch.device) -> torch.Tensor:
+    """A per-thread float32 CPU buffer of at least ``count`` values (grows by doubling)."""
+    if device.type != "cpu":
+        return torch.empty(count, dtype=torch.float32, device=device)
+    buf: torch.Tensor | None = getattr(_local, "buf", None)
+    if buf is None or buf.numel() < count:
+        buf = _local.buf = empty((1 << max(count - 1, 1).bit_length(),), torch.float32, device)
+    return buf[:count]
+
+
+class Blocks:
+    """The destination of a stream of ``width``-value blocks for a Keras-layout ``shape``.
+
+    Block ``j`` holds flat elements ``width j .. width j + width - 1`` (Philox's four words).
+    Into a contiguous float32 ``out`` on the stream's device the blocks are computed in place;
+    otherwise (strided views, other dtypes, the last partial block) each chunk is computed in
+    a small per-thread buffer and written with :func:`write_flat`. With ``out=None`` a
+    contiguous float32 tensor is allocated and returned by :meth:`result`.
+    """
+
+    def __init__(self, shape: Sequence[int], device: torch.device,
+                 out: torch.Tensor | None, width: int = 4) -> None:
+        shape = tuple(int(d) for d in shape)
+        self.n = math.prod(shape)
+        self.width = width
+        self.nblocks = -(-self.n // width)
+        self.device = device
+        if out is None:
+            out = empty(shape, torch.float32, device)
+        if tuple(out.shape) != shape:  # pragma: no cover - callers pass the draw's shape
+            raise ValueError(f"out has shape {tuple(out.shape)}, the draw {shape}")
+        self.out = out
+        same_device = out.device.type == device.type and (
+            device.index is None or out.device.index == device.index)
+        self.direct = (out.detach().view(-1) if out.is_contiguous() and same_device
+                       and out.dtype == torch.float32 else None)
+
+    def _in_place(self, b: int) -> bool:
+        return self.direct is not None and b * self.width <= self.n
+
+    def chunk(self, a: int, b: int) -> torch.Tensor:
+        """A ``(b - a, width)`` float32 buffer for blocks ``[a, b)``."""
+        w = self.width
+        if self._in_place(b):
+            assert self.direct is not None
+            return self.direct[a * w:b * w].view(b - a, w)
+        return _scratch((b - a) * w, self.device).view(b - a, w)
+
+    def commit(self, a: int, b: int, buf: torch.Tensor) -> None:
+        """Write the chunk's values (unless :meth:`chunk` gave a slice of ``out`` itself)."""
+        if not self._in_place(b):
+            w = self.width
+            write_flat(self.out, a * w, buf.reshape(-1)[:min(b * w, self.n) - a * w])
+
+    def result(self) -> torch.Tensor:
+        """The filled ``out``."""
+        return self.out

@@ -30,15 +30,19 @@ Where a same-named torch function differs, the docstring says so: ``truncated_no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 import torch
 
-from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import LayoutLike
-from kerasinit.mappings.errors import InitializerArgumentError, shown
+from kerasinit.bridge.torch_args import (
+    Axes,
+    Fans,
+    apply_spec,
+    check_cut,
+    preset,
+    torch_alias,
+)
 from kerasinit.mappings.specs import (
-    PRESETS,
     ConstantSpec,
     DistributionName,
     IdentitySpec,
@@ -46,7 +50,6 @@ from kerasinit.mappings.specs import (
     OrthogonalSpec,
     RandomNormalSpec,
     RandomUniformSpec,
-    Spec,
     STFTSpec,
     TruncatedNormalSpec,
     VarianceScalingSpec,
@@ -58,70 +61,6 @@ __all__ = [
     "lecun_normal_", "lecun_uniform_", "ones_", "orthogonal_", "random_normal_",
     "random_uniform_", "stft_", "truncated_normal_", "variance_scaling_", "zeros_",
 ]
-
-Fans = tuple[float, float] | None
-Axes = Sequence[int] | None
-
-
-_T = TypeVar("_T")
-
-
-def _alias(function: str, keras_name: str, keras_value: _T, keras_default: object,
-           torch_name: str, torch_value: _T | None) -> _T:
-    """Keras's keyword, or torch's same-meaning keyword (not both, unless they agree)."""
-    if torch_value is None:
-        return keras_value
-    if keras_value != keras_default and keras_value != torch_value:
-        raise InitializerArgumentError(
-            f"{function}: `{torch_name}` (torch's name) and `{keras_name}` (Keras's name) are the "
-            f"same argument; pass one. Received: {torch_name}={shown(torch_value)}, "
-            f"{keras_name}={shown(keras_value)}.")
-    return torch_value
-
-
-def _positive(name: str, value: object, function: str) -> float:
-    try:
-        number = None if isinstance(value, bool) or not isinstance(value, int | float) \
-            else float(value)
-    except OverflowError:  # an int beyond the float range: Keras cannot convert it either
-        number = None
-    if number is None or not number > 0:
-        raise InitializerArgumentError(
-            f"{function}: `{name}` must be a positive number (within the float range). "
-            f"Received: {name}={shown(value)}.")
-    return number
-
-
-def _check_cut(mean: float, stddev: float, a: float | None, b: float | None) -> None:
-    """torch's absolute bounds ``a``/``b`` are accepted only where they are Keras's cut."""
-    for name, given, keras in (("a", a, mean - 2 * stddev), ("b", b, mean + 2 * stddev)):
-        if given is not None and given != keras:
-            raise InitializerArgumentError(
-                f"truncated_normal_: Keras's TruncatedNormal cuts at mean ± 2·stddev "
-                f"({mean - 2 * stddev:g}, {mean + 2 * stddev:g}); `{name}` (torch's absolute bound) "
-                f"must equal it or be omitted. Received: {name}={shown(given)}. For other bounds "
-                f"use torch.nn.init.trunc_normal_.")
-
-
-def _apply(
-    spec: Spec, tensor: torch.Tensor, layout: LayoutLike, fans: Fans,
-    generator: torch.Generator | None, keras_version: VersionLike,
-) -> torch.Tensor:
-    return Initializer(spec, keras_version)(tensor, layout=layout, fans=fans, generator=generator)
-
-
-def _preset(name: str, tensor: torch.Tensor, seed: int | None, input_axes: Axes,
-            output_axes: Axes, layout: LayoutLike, fans: Fans,
-            generator: torch.Generator | None, keras_version: VersionLike,
-            gain: float = 1.0) -> torch.Tensor:
-    scale, mode, dist = PRESETS[name]
-    if gain != 1.0:  # torch's xavier_*_(gain=g) is VarianceScaling with scale g²
-        scale *= _positive("gain", gain, f"{name}_") ** 2
-    spec = VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist, seed=seed,
-                               input_axes=input_axes,  # type: ignore[arg-type]  # validated by the spec
-                               output_axes=output_axes)  # type: ignore[arg-type]
-    return _apply(spec, tensor, layout, fans, generator, keras_version)
-
 
 def glorot_uniform_(
     tensor: torch.Tensor, gain: float = 1.0, *, seed: int | None = None, input_axes: Axes = None,
@@ -140,7 +79,7 @@ def glorot_uniform_(
         >>> bool(w.abs().max() <= (6 / 50) ** 0.5)
         True
     """
-    return _preset("glorot_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("glorot_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version, gain=gain)
 
 
@@ -161,7 +100,7 @@ def glorot_normal_(
         >>> bool(w.abs().max() <= 2 * (2 / 50) ** 0.5 / 0.87962566103423978)
         True
     """
-    return _preset("glorot_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("glorot_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version, gain=gain)
 
 
@@ -178,7 +117,7 @@ def he_uniform_(
         >>> bool(w.abs().max() <= (6 / 64) ** 0.5)   # Embedding: fan_in = vocabulary size
         True
     """
-    return _preset("he_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("he_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version)
 
 
@@ -198,7 +137,7 @@ def he_normal_(
         >>> bool(w.abs().max() <= 2 * (2 / 784) ** 0.5 / 0.87962566103423978)
         True
     """
-    return _preset("he_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("he_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version)
 
 
@@ -214,7 +153,7 @@ def lecun_uniform_(
         >>> bool(kerasinit.lecun_uniform_(torch.empty(8, 12), seed=1).abs().max() <= 0.5)
         True
     """
-    return _preset("lecun_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("lecun_uniform", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version)
 
 
@@ -233,7 +172,7 @@ def lecun_normal_(
         >>> bool(w.abs().max() <= 2 * 0.1 / 0.87962566103423978)
         True
     """
-    return _preset("lecun_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
+    return preset("lecun_normal", tensor, seed, input_axes, output_axes, layout, fans, generator,
                    keras_version)
 
 
@@ -268,7 +207,7 @@ def variance_scaling_(
     spec = VarianceScalingSpec(scale=scale, mode=mode, distribution=distribution, seed=seed,
                                input_axes=input_axes,  # type: ignore[arg-type]  # validated by the spec
                                output_axes=output_axes)  # type: ignore[arg-type]
-    return _apply(spec, tensor, layout, fans, generator, keras_version)
+    return apply_spec(spec, tensor, layout, fans, generator, keras_version)
 
 
 def truncated_normal_(
@@ -288,10 +227,10 @@ def truncated_normal_(
         >>> bool(w.abs().max() <= 0.1)
         True
     """
-    stddev = _alias("truncated_normal_", "stddev", stddev, 0.05, "std", std)
+    stddev = torch_alias("truncated_normal_", "stddev", stddev, 0.05, "std", std)
     spec = TruncatedNormalSpec(mean=mean, stddev=stddev, seed=seed)  # checks mean and stddev
-    _check_cut(spec.mean, spec.stddev, a, b)
-    return _apply(spec, tensor, layout, None, generator, keras_version)
+    check_cut(spec.mean, spec.stddev, a, b)
+    return apply_spec(spec, tensor, layout, None, generator, keras_version)
 
 
 def random_normal_(
@@ -307,8 +246,8 @@ def random_normal_(
         >>> kerasinit.random_normal_(torch.empty(3), stddev=0.0).tolist()
         [0.0, 0.0, 0.0]
     """
-    stddev = _alias("random_normal_", "stddev", stddev, 0.05, "std", std)
-    return _apply(RandomNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
+    stddev = torch_alias("random_normal_", "stddev", stddev, 0.05, "std", std)
+    return apply_spec(RandomNormalSpec(mean=mean, stddev=stddev, seed=seed), tensor, layout, None,
                   generator, keras_version)
 
 
@@ -325,9 +264,9 @@ def random_uniform_(
         >>> bool(kerasinit.random_uniform_(torch.empty(100), seed=0).abs().max() <= 0.05)
         True
     """
-    minval = _alias("random_uniform_", "minval", minval, -0.05, "a", a)
-    maxval = _alias("random_uniform_", "maxval", maxval, 0.05, "b", b)
-    return _apply(RandomUniformSpec(minval=minval, maxval=maxval, seed=seed), tensor, layout,
+    minval = torch_alias("random_uniform_", "minval", minval, -0.05, "a", a)
+    maxval = torch_alias("random_uniform_", "maxval", maxval, 0.05, "b", b)
+    return apply_spec(RandomUniformSpec(minval=minval, maxval=maxval, seed=seed), tensor, layout,
                   None, generator, keras_version)
 
 
@@ -349,7 +288,7 @@ def orthogonal_(
         >>> bool(torch.allclose(w @ w.T, torch.eye(4), atol=1e-5))
         True
     """
-    return _apply(OrthogonalSpec(gain=gain, seed=seed), tensor, layout, None, generator,
+    return apply_spec(OrthogonalSpec(gain=gain, seed=seed), tensor, layout, None, generator,
                   keras_version)
 
 
@@ -364,7 +303,7 @@ def identity_(
         >>> kerasinit.identity_(torch.empty(2, 3), gain=2.0).tolist()
         [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
-    return _apply(IdentitySpec(gain=gain), tensor, layout, None, None, keras_version)
+    return apply_spec(IdentitySpec(gain=gain), tensor, layout, None, None, keras_version)
 
 
 def constant_(
@@ -381,8 +320,8 @@ def constant_(
         >>> kerasinit.constant_(torch.empty(2, 3), [1.0, 2.0]).tolist()   # Keras kernel (3, 2)
         [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
     """
-    value = _alias("constant_", "value", value, 0.0, "val", val)
-    return _apply(ConstantSpec(value=value), tensor, layout, None, None,  # type: ignore[arg-type]
+    value = torch_alias("constant_", "value", value, 0.0, "val", val)
+    return apply_spec(ConstantSpec(value=value), tensor, layout, None, None,  # type: ignore[arg-type]
                   keras_version)
 
 
@@ -394,7 +333,7 @@ def zeros_(tensor: torch.Tensor) -> torch.Tensor:
         >>> kerasinit.zeros_(torch.ones(2)).tolist()
         [0.0, 0.0]
     """
-    return _apply(ConstantSpec(name="zeros", value=0.0), tensor, "torch", None, None, None)
+    return apply_spec(ConstantSpec(name="zeros", value=0.0), tensor, "torch", None, None, None)
 
 
 def ones_(tensor: torch.Tensor) -> torch.Tensor:
@@ -405,7 +344,7 @@ def ones_(tensor: torch.Tensor) -> torch.Tensor:
         >>> kerasinit.ones_(torch.zeros(2)).tolist()
         [1.0, 1.0]
     """
-    return _apply(ConstantSpec(name="ones", value=1.0), tensor, "torch", None, None, None)
+    return apply_spec(ConstantSpec(name="ones", value=1.0), tensor, "torch", None, None, None)
 
 
 def stft_(
@@ -426,4 +365,4 @@ def stft_(
     """
     spec = STFTSpec(side=side, window=window, scaling=scaling,  # type: ignore[arg-type]
                     periodic=periodic)  # the spec checks and converts the window
-    return _apply(spec, tensor, layout, None, None, keras_version)
+    return apply_spec(spec, tensor, layout, None, None, keras_version)

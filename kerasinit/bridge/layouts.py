@@ -29,6 +29,7 @@ from typing import Literal
 import torch
 
 from kerasinit.mappings.errors import LayoutError, format_choices, shown, suggest
+from kerasinit.mappings.shapecheck import check_shape
 
 __all__ = [
     "GRU",
@@ -124,12 +125,8 @@ class Embedding(KerasLayout):
     name: str = "embedding"
 
     def keras_shape(self, shape: Shape) -> Shape:
-        if len(shape) != 2:
-            raise LayoutError(
-                f"The 'embedding' layout expects a 2-D (num_embeddings, embedding_dim) weight. "
-                f"Received shape {shape}."
-            )
-        return shape
+        return check_shape(shape, "The 'embedding' layout expects a 2-D (num_embeddings, "
+                           "embedding_dim) weight.", rank=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +148,9 @@ class Depthwise(Layout):
 
     def keras_shape(self, shape: Shape) -> Shape:
         m = self.depth_multiplier
-        if len(shape) < 3 or shape[1] != 1 or shape[0] % m:
-            raise LayoutError(
-                f"The depthwise layout (depth_multiplier={m}) expects a torch weight "
-                f"(in_channels*{m}, 1, *kernel_size) of rank >= 3. Received shape {shape}."
-            )
+        check_shape(shape, f"The depthwise layout (depth_multiplier={m}) expects a torch weight "
+                    f"(in_channels*{m}, 1, *kernel_size) of rank >= 3.", min_rank=3,
+                    divisible=(0, m), dims={1: 1})
         return (*shape[2:], shape[0] // m, m)
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:
@@ -168,7 +163,9 @@ class Depthwise(Layout):
         return k.permute(n - 2, n - 1, *range(n - 2)).reshape(shape)
 
 
-_GRU_TO_KERAS = (1, 0, 2)  # torch blocks (r, z, n) -> Keras blocks (z, r, h)
+#: torch gate blocks (r, z, n) -> Keras gate blocks (z, r, h): Keras block j is torch block
+#: ``GRU_TO_KERAS[j]``.
+GRU_TO_KERAS = (1, 0, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,22 +177,19 @@ class GRU(Layout):
     name: str = "gru"
 
     def keras_shape(self, shape: Shape) -> Shape:
-        if len(shape) not in (1, 2) or shape[0] % 3:
-            raise LayoutError(
-                f"The 'gru' layout expects a (3*hidden, X) weight or a (3*hidden,) bias. "
-                f"Received shape {shape}."
-            )
+        check_shape(shape, "The 'gru' layout expects a (3*hidden, X) weight or a (3*hidden,) "
+                    "bias.", rank=(1, 2), divisible=(0, 3))
         return shape if len(shape) == 1 else (shape[1], shape[0])
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:
         blocks = t.chunk(3, dim=0)
-        out = torch.cat([blocks[i] for i in _GRU_TO_KERAS], dim=0)
+        out = torch.cat([blocks[i] for i in GRU_TO_KERAS], dim=0)
         return out if t.dim() == 1 else out.t()
 
     def to_torch(self, k: torch.Tensor, shape: Shape) -> torch.Tensor:
         rows = k if k.dim() == 1 else k.t()
         blocks = rows.chunk(3, dim=0)
-        return torch.cat([blocks[i] for i in _GRU_TO_KERAS], dim=0)
+        return torch.cat([blocks[i] for i in GRU_TO_KERAS], dim=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +208,9 @@ class MHAProjection(Layout):
 
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
-        if len(shape) != 2 or shape[0] % h:
-            raise LayoutError(
-                f"An MHA projection weight must be 2-D (num_heads*head_dim, in_features) with "
-                f"rows divisible by num_heads={h}. Received shape {shape}."
-            )
+        check_shape(shape, f"An MHA projection weight must be 2-D (num_heads*head_dim, "
+                    f"in_features) with rows divisible by num_heads={h}.", rank=2,
+                    divisible=(0, h))
         return (shape[1], h, shape[0] // h)
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:
@@ -243,11 +235,9 @@ class MHAOutput(Layout):
 
     def keras_shape(self, shape: Shape) -> Shape:
         h = self.num_heads
-        if len(shape) != 2 or shape[1] % h:
-            raise LayoutError(
-                f"An MHA output weight must be 2-D (out_features, num_heads*head_dim) with "
-                f"columns divisible by num_heads={h}. Received shape {shape}."
-            )
+        check_shape(shape, f"An MHA output weight must be 2-D (out_features, "
+                    f"num_heads*head_dim) with columns divisible by num_heads={h}.", rank=2,
+                    divisible=(1, h))
         return (h, shape[1] // h, shape[0])
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:
@@ -279,10 +269,8 @@ class Packed(Layout):
 
     def blocks(self, shape: Shape) -> tuple[tuple[slice, Layout], ...]:
         n = len(self.parts)
-        if n == 0 or len(shape) < 1 or shape[0] % n:
-            raise LayoutError(
-                f"A packed layout of {n} blocks needs dim 0 divisible by {n}. Received shape {shape}."
-            )
+        check_shape(shape, f"A packed layout of {n} blocks needs dim 0 divisible by {n}.",
+                    min_rank=1, divisible=(0, n))
         size = shape[0] // n
         return tuple((slice(i * size, (i + 1) * size), p) for i, p in enumerate(self.parts))
 

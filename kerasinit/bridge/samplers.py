@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 
 import torch
 
@@ -54,32 +55,55 @@ def fill_(
     generator: torch.Generator | None,
 ) -> None:
     """Write a sample of ``dist`` into ``tensor`` (already validated; under no_grad)."""
-    if isinstance(dist, Uniform):
-        lo, hi = dist.support
-        if _fits(tensor.dtype, lo, hi, hi - lo):
-            tensor.uniform_(lo, hi, generator=generator)
-        else:  # Keras's arithmetic, low + (high - low) * u, overflowing to inf/NaN as Keras's
-            tensor.uniform_(0.0, 1.0, generator=generator).mul_(hi - lo).add_(lo)
-    elif isinstance(dist, Normal):
-        if _fits(tensor.dtype, dist.mean, dist.std):
-            tensor.normal_(dist.mean, abs(dist.std), generator=generator)
-        else:  # mean + std * z, as Keras computes it (inf/NaN parameters give inf/NaN)
-            tensor.normal_(0.0, 1.0, generator=generator).mul_(dist.std).add_(dist.mean)
-    elif isinstance(dist, TruncatedNormal):
-        _truncated_normal_(tensor, dist, generator)
-    elif isinstance(dist, Constant) and dist.is_scalar:
+    _SAMPLERS[type(dist)][0](tensor, dist, layout, keras_shape, generator)
+
+
+def _uniform_(tensor: torch.Tensor, dist: Uniform, _layout: Layout, _shape: tuple[int, ...],
+              generator: torch.Generator | None) -> None:
+    lo, hi = dist.support
+    if _fits(tensor.dtype, lo, hi, hi - lo):
+        tensor.uniform_(lo, hi, generator=generator)
+    else:  # Keras's arithmetic, low + (high - low) * u, overflowing to inf/NaN as Keras's
+        tensor.uniform_(0.0, 1.0, generator=generator).mul_(hi - lo).add_(lo)
+
+
+def _normal_(tensor: torch.Tensor, dist: Normal, _layout: Layout, _shape: tuple[int, ...],
+             generator: torch.Generator | None) -> None:
+    if _fits(tensor.dtype, dist.mean, dist.std):
+        tensor.normal_(dist.mean, abs(dist.std), generator=generator)
+    else:  # mean + std * z, as Keras computes it (inf/NaN parameters give inf/NaN)
+        tensor.normal_(0.0, 1.0, generator=generator).mul_(dist.std).add_(dist.mean)
+
+
+def _truncated_(tensor: torch.Tensor, dist: TruncatedNormal, _layout: Layout,
+                _shape: tuple[int, ...], generator: torch.Generator | None) -> None:
+    _truncated_normal_(tensor, dist, generator)
+
+
+def _constant_(tensor: torch.Tensor, dist: Constant, layout: Layout,
+               keras_shape: tuple[int, ...], generator: torch.Generator | None) -> None:
+    if dist.is_scalar:
         tensor.fill_(scalar_tensor(float(dist.value), tensor.dtype))  # type: ignore[arg-type]
-    elif isinstance(dist, Identity) and math.isfinite(dist.gain) and _diagonal_view(
-            tensor, layout) is not None:
-        # in place: zeros, then gain on Keras's diagonal seen through the layout (a NaN or
-        # infinite gain takes the general path: Keras's gain * eye also spoils the zeros)
-        tensor.zero_()
-        diagonal = _diagonal_view(tensor, layout)
-        assert diagonal is not None
-        diagonal.fill_(scalar_tensor(dist.gain, tensor.dtype))
     else:
-        values = keras_layout_values(dist, keras_shape, tensor.dtype, tensor.device, generator)
-        tensor.copy_(layout.to_torch(values, tuple(tensor.shape)))
+        _structured_(tensor, dist, layout, keras_shape, generator)
+
+
+def _identity_(tensor: torch.Tensor, dist: Identity, layout: Layout,
+               keras_shape: tuple[int, ...], generator: torch.Generator | None) -> None:
+    diagonal = _diagonal_view(tensor, layout) if math.isfinite(dist.gain) else None
+    if diagonal is None:  # a NaN or infinite gain: Keras's gain * eye also spoils the zeros
+        _structured_(tensor, dist, layout, keras_shape, generator)
+        return
+    # in place: zeros, then gain on Keras's diagonal seen through the layout
+    tensor.zero_()
+    diagonal.fill_(scalar_tensor(dist.gain, tensor.dtype))
+
+
+def _structured_(tensor: torch.Tensor, dist: Distribution, layout: Layout,
+                 keras_shape: tuple[int, ...], generator: torch.Generator | None) -> None:
+    """Built in Keras layout, then written back through the layout."""
+    values = keras_layout_values(dist, keras_shape, tensor.dtype, tensor.device, generator)
+    tensor.copy_(layout.to_torch(values, tuple(tensor.shape)))
 
 
 def _diagonal_view(tensor: torch.Tensor, layout: Layout) -> torch.Tensor | None:
@@ -163,29 +187,44 @@ def keras_layout_values(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """The structured distributions, built in Keras layout as a new tensor."""
-    if isinstance(dist, Orthogonal):
-        return _orthogonal(keras_shape, dist.gain, dtype, device, generator)
-    if isinstance(dist, Identity):
-        rows, cols = keras_shape
-        eye = torch.eye(rows, cols, dtype=torch.float64, device=device) * dist.gain
-        return eye.to(dtype)
-    if isinstance(dist, Constant):
-        import numpy as np
+    build = _SAMPLERS[type(dist)][1]
+    if build is None:  # pragma: no cover
+        raise TypeError(f"no structured sampler for {dist!r}")
+    return build(dist, keras_shape, dtype, device, generator)
 
-        value = np.asarray(dist.value, dtype=np.float64)
-        if dist.array_rule == "reshape" and value.size != 1:
-            value = value.reshape(keras_shape)
-        else:
-            value = np.broadcast_to(value, keras_shape)
-        if dtype == torch.bool:
-            value = value != 0.0
-        elif not (dtype.is_floating_point or dtype.is_complex):  # Keras's cast: trunc, wrap
-            value = np.trunc(value).astype(np.int64)
-        return torch.from_numpy(np.array(value, order="C")).to(device=device, dtype=dtype)
-    if isinstance(dist, STFT):
-        kernel = stft_kernel(dist, keras_shape[0], keras_shape[2])
-        return torch.from_numpy(kernel).to(device=device, dtype=dtype)
-    raise TypeError(f"no structured sampler for {dist!r}")  # pragma: no cover
+
+def _orthogonal_values(dist: Orthogonal, keras_shape: tuple[int, ...], dtype: torch.dtype,
+                       device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
+    return _orthogonal(keras_shape, dist.gain, dtype, device, generator)
+
+
+def _identity_values(dist: Identity, keras_shape: tuple[int, ...], dtype: torch.dtype,
+                     device: torch.device, _generator: torch.Generator | None) -> torch.Tensor:
+    rows, cols = keras_shape
+    eye = torch.eye(rows, cols, dtype=torch.float64, device=device) * dist.gain
+    return eye.to(dtype)
+
+
+def _constant_values(dist: Constant, keras_shape: tuple[int, ...], dtype: torch.dtype,
+                     device: torch.device, _generator: torch.Generator | None) -> torch.Tensor:
+    import numpy as np
+
+    value = np.asarray(dist.value, dtype=np.float64)
+    if dist.array_rule == "reshape" and value.size != 1:
+        value = value.reshape(keras_shape)
+    else:
+        value = np.broadcast_to(value, keras_shape)
+    if dtype == torch.bool:
+        value = value != 0.0
+    elif not (dtype.is_floating_point or dtype.is_complex):  # Keras's cast: trunc, wrap
+        value = np.trunc(value).astype(np.int64)
+    return torch.from_numpy(np.array(value, order="C")).to(device=device, dtype=dtype)
+
+
+def _stft_values(dist: STFT, keras_shape: tuple[int, ...], dtype: torch.dtype,
+                 device: torch.device, _generator: torch.Generator | None) -> torch.Tensor:
+    kernel = stft_kernel(dist, keras_shape[0], keras_shape[2])
+    return torch.from_numpy(kernel).to(device=device, dtype=dtype)
 
 
 _QR_LOCK = threading.Lock()
@@ -293,3 +332,16 @@ def _q_and_signs(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         finally:
             torch.set_num_threads(threads)
     return q, signs
+
+
+#: the one dispatch over distributions on the torch stream: distribution class -> (its
+#: in-place fill, its Keras-layout builder or None for the iid families)
+_SAMPLERS: dict[type, tuple[Callable[..., None], Callable[..., torch.Tensor] | None]] = {
+    Uniform: (_uniform_, None),
+    Normal: (_normal_, None),
+    TruncatedNormal: (_truncated_, None),
+    Constant: (_constant_, _constant_values),
+    Identity: (_identity_, _identity_values),
+    Orthogonal: (_structured_, _orthogonal_values),
+    STFT: (_structured_, _stft_values),
+}

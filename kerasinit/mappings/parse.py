@@ -23,15 +23,11 @@ from kerasinit.mappings.errors import (
 )
 from kerasinit.mappings.specs import (
     PRESETS,
+    SPEC_CLASSES,
     ConstantSpec,
-    IdentitySpec,
-    OrthogonalSpec,
-    RandomNormalSpec,
-    RandomUniformSpec,
     Spec,
-    STFTSpec,
-    TruncatedNormalSpec,
     VarianceScalingSpec,
+    config_keys,
 )
 from kerasinit.mappings.table import REFUSED, ROWS, TORCH_SYNONYMS, all_names
 from kerasinit.mappings.versions import KerasVersion
@@ -40,23 +36,11 @@ __all__ = [
     "SPEC_TYPES", "canonical_name", "object_version", "parse_identifier", "spec_from_config",
 ]
 
-SPEC_TYPES = (VarianceScalingSpec, RandomNormalSpec, TruncatedNormalSpec, RandomUniformSpec,
-              OrthogonalSpec, IdentitySpec, ConstantSpec, STFTSpec)
+#: every spec class (``isinstance(x, SPEC_TYPES)``: x is a spec)
+SPEC_TYPES: tuple[type[Spec], ...] = tuple(dict.fromkeys(SPEC_CLASSES.values()))
 
-#: config keys each canonical name accepts (Keras 3.15 plus tf_keras), in Keras's order.
-_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
-    **{name: ("seed", "input_axes", "output_axes") for name in PRESETS},
-    "variance_scaling": ("scale", "mode", "distribution", "seed", "input_axes", "output_axes"),
-    "random_normal": ("mean", "stddev", "seed"),
-    "truncated_normal": ("mean", "stddev", "seed"),
-    "random_uniform": ("minval", "maxval", "seed"),
-    "orthogonal": ("gain", "seed"),
-    "identity": ("gain",),
-    "constant": ("value",),
-    "zeros": (),
-    "ones": (),
-    "stft": ("side", "window", "scaling", "periodic"),
-}
+#: config keys each canonical name accepts: the fields of its spec class
+_CONFIG_KEYS: dict[str, tuple[str, ...]] = {name: config_keys(name) for name in SPEC_CLASSES}
 #: keys that old files carry and that change nothing: dropped with a warning.
 _STRAY_KEYS: dict[str, str] = {
     "dtype": "TF1-era configs carry the variable dtype; the tensor's dtype is used instead",
@@ -310,24 +294,10 @@ def _build(name: str, config: dict[str, Any], version: KerasVersion, *, from_str
             scale, mode, dist = PRESETS[name]
             return VarianceScalingSpec(name=name, scale=scale, mode=mode, distribution=dist,
                                        **config)
-        if name == "variance_scaling":
-            return VarianceScalingSpec(**config)
-        if name == "random_normal":
-            return RandomNormalSpec(**config)
-        if name == "truncated_normal":
-            return TruncatedNormalSpec(**config)
-        if name == "random_uniform":
-            return RandomUniformSpec(**config)
-        if name == "orthogonal":
-            if from_string and "gain" not in config:
-                config["gain"] = version.orthogonal_default_gain
-            return OrthogonalSpec(**config)
-        if name == "identity":
-            return IdentitySpec(**config)
         if name in ("zeros", "ones"):
             return ConstantSpec(name=name, value=1.0 if name == "ones" else 0.0)
-        if name == "constant":
-            return ConstantSpec(**config)
-        return STFTSpec(**config)
+        if name == "orthogonal" and from_string and "gain" not in config:
+            config["gain"] = version.orthogonal_default_gain
+        return SPEC_CLASSES[name](**config)
     except TypeError as exc:  # a missing/unexpected keyword the key check did not catch
         raise InitializerArgumentError(f"Bad config for {name!r}: {shown(str(exc))}.") from None

@@ -16,7 +16,7 @@ EinsumDense/MultiHeadAttention kernels from Keras 3.15.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +33,7 @@ from kerasinit.mappings.distributions import (
 )
 from kerasinit.mappings.errors import LayoutError, shown
 from kerasinit.mappings.fans import axes_fans, compute_fans
+from kerasinit.mappings.shapecheck import check_shape
 from kerasinit.mappings.specs import (
     ConstantSpec,
     IdentitySpec,
@@ -158,37 +159,37 @@ def _fans(
 def _distribution(
     spec: Spec, shape: tuple[int, ...], version: KerasVersion, fan_in: float, fan_out: float
 ) -> Distribution:
-    if isinstance(spec, VarianceScalingSpec):
-        return _variance_scaling(spec, version, fan_in, fan_out)
-    if isinstance(spec, RandomNormalSpec):
-        return Normal(spec.mean, spec.stddev)
-    if isinstance(spec, TruncatedNormalSpec):
-        a, b = spec.mean - 2.0 * spec.stddev, spec.mean + 2.0 * spec.stddev
-        return TruncatedNormal(spec.mean, spec.stddev, min(a, b), max(a, b))
-    if isinstance(spec, RandomUniformSpec):
-        return Uniform(spec.minval, spec.maxval)
-    if isinstance(spec, OrthogonalSpec):
-        if len(shape) < 2:
-            raise LayoutError(
-                f"Orthogonal needs a kernel of rank >= 2 (Keras flattens it to "
-                f"(prod(shape[:-1]), shape[-1])). Received Keras shape {shape}."
-            )
-        return Orthogonal(spec.gain)
-    if isinstance(spec, IdentitySpec):
-        if len(shape) != 2:
-            raise LayoutError(
-                f"Identity is only defined for 2-D kernels (Keras raises for rank != 2; torch's "
-                f"dirac_ is not a Keras initializer). Received Keras shape {shape}."
-            )
-        return Identity(spec.gain)
-    if isinstance(spec, ConstantSpec):
-        return _constant(spec, shape, version)
-    assert isinstance(spec, STFTSpec)
-    return _stft(spec, shape)
+    return _RESOLVERS[type(spec)](spec, shape, version, fan_in, fan_out)
+
+
+def _normal(spec: RandomNormalSpec, *_: object) -> Normal:
+    return Normal(spec.mean, spec.stddev)
+
+
+def _truncated_normal(spec: TruncatedNormalSpec, *_: object) -> TruncatedNormal:
+    a, b = spec.mean - 2.0 * spec.stddev, spec.mean + 2.0 * spec.stddev
+    return TruncatedNormal(spec.mean, spec.stddev, min(a, b), max(a, b))
+
+
+def _uniform(spec: RandomUniformSpec, *_: object) -> Uniform:
+    return Uniform(spec.minval, spec.maxval)
+
+
+def _orthogonal(spec: OrthogonalSpec, shape: tuple[int, ...], *_: object) -> Orthogonal:
+    check_shape(shape, "Orthogonal needs a kernel of rank >= 2 (Keras flattens it to "
+                "(prod(shape[:-1]), shape[-1])).", min_rank=2, label="Keras shape")
+    return Orthogonal(spec.gain)
+
+
+def _identity(spec: IdentitySpec, shape: tuple[int, ...], *_: object) -> Identity:
+    check_shape(shape, "Identity is only defined for 2-D kernels (Keras raises for rank != 2; "
+                "torch's dirac_ is not a Keras initializer).", rank=2, label="Keras shape")
+    return Identity(spec.gain)
 
 
 def _variance_scaling(
-    spec: VarianceScalingSpec, version: KerasVersion, fan_in: float, fan_out: float
+    spec: VarianceScalingSpec, shape: tuple[int, ...], version: KerasVersion, fan_in: float,
+    fan_out: float,
 ) -> Distribution:
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[spec.mode]
     s = spec.scale / max(1.0, n)
@@ -203,18 +204,17 @@ def _variance_scaling(
     return TruncatedNormal(0.0, std, -2.0 * std, 2.0 * std)
 
 
-def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion) -> Constant:
+def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion,
+              *_: object) -> Constant:
     if not isinstance(spec.value, tuple):
         return Constant(spec.value)
     import numpy as np
 
     value = np.asarray(spec.value, dtype=np.float64)
     if spec.exact_shape:
-        if value.shape != shape:
-            raise LayoutError(
-                f"This constant initializer was built from an array of shape {value.shape}; "
-                f"Keras requires the kernel shape to equal it. Received Keras shape {shape}."
-            )
+        check_shape(shape, f"This constant initializer was built from an array of shape "
+                    f"{value.shape}; Keras requires the kernel shape to equal it.",
+                    equal=value.shape, label="Keras shape")
         return Constant(spec.value, "exact")
     rule = version.constant_arrays
     if rule == "broadcast":
@@ -236,15 +236,23 @@ def _constant(spec: ConstantSpec, shape: tuple[int, ...], version: KerasVersion)
     return Constant(spec.value, rule)
 
 
-def _stft(spec: STFTSpec, shape: tuple[int, ...]) -> STFT:
-    if len(shape) != 3 or shape[1] != 1:
-        raise LayoutError(
-            f"STFT fills a Conv1D kernel of Keras shape (frame_length, 1, fft_length // 2 + 1) "
-            f"(torch Conv1d(1, F, T) weight (F, 1, T)). Received Keras shape {shape}."
-        )
+def _stft(spec: STFTSpec, shape: tuple[int, ...], *_: object) -> STFT:
+    check_shape(shape, "STFT fills a Conv1D kernel of Keras shape (frame_length, 1, "
+                "fft_length // 2 + 1) (torch Conv1d(1, F, T) weight (F, 1, T)).", rank=3,
+                dims={1: 1}, label="Keras shape")
     if isinstance(spec.window, tuple) and len(spec.window) != shape[0]:
         raise LayoutError(
             f"STFT: the window array has length {len(spec.window)}; it must equal the frame "
             f"length {shape[0]}."
         )
     return STFT(spec.side, spec.window, spec.scaling, spec.periodic)
+
+
+#: the one dispatch over spec classes: spec class -> (spec, Keras shape, version, fan_in,
+#: fan_out) -> its exact distribution
+_RESOLVERS: dict[type, Callable[..., Distribution]] = {
+    VarianceScalingSpec: _variance_scaling, RandomNormalSpec: _normal,
+    TruncatedNormalSpec: _truncated_normal, RandomUniformSpec: _uniform,
+    OrthogonalSpec: _orthogonal, IdentitySpec: _identity, ConstantSpec: _constant,
+    STFTSpec: _stft,
+}

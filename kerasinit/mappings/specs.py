@@ -7,17 +7,28 @@ independent of any tensor. Arguments are validated here, at construction, as Ker
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from kerasinit.mappings.errors import InitializerArgumentError, format_choices, shown, suggest
+from kerasinit.mappings.spec_values import (
+    SEED_MAX,
+    SEED_MIN,
+    ConstantValue,
+    axes_arg,
+    constant_value,
+    listify,
+    listify_nested,
+    real_arg,
+    seed_arg,
+)
 
 __all__ = [
     "DISTRIBUTIONS",
     "MODES",
     "SEED_MAX",
     "SEED_MIN",
+    "SPEC_CLASSES",
     "ConstantSpec",
     "IdentitySpec",
     "OrthogonalSpec",
@@ -27,6 +38,7 @@ __all__ = [
     "Spec",
     "TruncatedNormalSpec",
     "VarianceScalingSpec",
+    "config_keys",
 ]
 
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
@@ -56,79 +68,17 @@ PRESETS: dict[str, tuple[float, str, str]] = {
 }
 
 
-#: Keras hands seeds to its backend as int64 (``[seed, 0]``); values outside are refused.
-SEED_MIN, SEED_MAX = -(1 << 63), (1 << 63) - 1
-
-
-def _real(name: str, value: object, owner: str) -> float:
-    """A real argument as a float64, as Keras reads it.
-
-    Keras does not validate these values: NaN and infinities pass (the samples are then NaN or
-    infinite, as Keras's are), and so do finite values whose samples overflow the tensor dtype
-    (they become infinite). What Keras cannot represent at all is refused: a non-number, or an
-    integer beyond the float64 range (Keras fails converting it).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InitializerArgumentError(
-            f"{owner}: argument `{name}` must be a real number. Received: {name}={shown(value)} "
-            f"(type {type(value).__name__})."
-        )
-    try:
-        return float(value)
-    except (OverflowError, ValueError, TypeError):
-        raise InitializerArgumentError(
-            f"{owner}: argument `{name}` is outside the float64 range (Keras cannot convert it "
-            f"either). Received: {name}={shown(value, 60)}."
-        ) from None
-
-
-def _seed(value: object, owner: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InitializerArgumentError(
-            f"{owner}: argument `seed` must be an integer or None (a Keras SeedGenerator config "
-            f"is read as its integer seed). Received: seed={shown(value)} "
-            f"(type {type(value).__name__})."
-        )
-    seed = int(value)
-    if not SEED_MIN <= seed <= SEED_MAX:
-        raise InitializerArgumentError(
-            f"{owner}: `seed` must fit in int64 ([-2**63, 2**63 - 1]); Keras refuses larger "
-            f"seeds (it converts [seed, 0] to an int64 tensor). Received: seed={shown(seed, 60)}."
-        )
-    return seed
-
-
-def _axes(value: object, name: str, owner: str, used: bool) -> tuple[int, ...] | None:
-    """Keras iterates over ``input_axes``/``output_axes`` only when both are given (else it
-    ignores them, and EinsumDense replaces them): then each must be a sequence of ints, and a
-    bare int fails in Keras (``TypeError: 'int' object is not iterable``) as it does here."""
-    if value is None:
-        return None
-    if hasattr(value, "tolist") and getattr(value, "ndim", None) == 1:  # a 1-D numpy array
-        value = value.tolist()
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        if not used:
-            return (int(value),)  # ignored, as Keras ignores it without the other axes
-        raise InitializerArgumentError(
-            f"{owner}: argument `{name}` must be a list of ints when input_axes and output_axes "
-            f"are both given (Keras iterates over it and raises TypeError: 'int' object is not "
-            f"iterable). Received: {name}={shown(value)}. Pass [{int(value)}]."
-        )
-    if isinstance(value, (list, tuple, range)) and all(
-        isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in value
-    ):
-        return tuple(int(a) for a in value)
-    raise InitializerArgumentError(
-        f"{owner}: argument `{name}` must be None or a list of ints (axes of the Keras kernel "
-        f"shape). Received: {name}={shown(value)}."
-    )
+#: metadata of a spec field that is no Keras config key (``advancing_seed``, ``exact_shape``)
+_NOT_CONFIG = {"config": False}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _SpecBase:
-    """Shared behaviour: canonical ``name``, Keras ``class_name`` and ``get_config``."""
+    """Shared behaviour: canonical ``name``, Keras ``class_name`` and ``get_config``.
+
+    The fields of a spec class are its Keras config keys (:func:`config_keys`), except ``name``
+    (the canonical name) and those marked ``metadata=_NOT_CONFIG``.
+    """
 
     name: str
 
@@ -163,7 +113,7 @@ class _RandomSpec(_SpecBase):
     which advances per call (a plain int seed gives identical values on every call)."""
 
     seed: int | None = None
-    advancing_seed: bool = False
+    advancing_seed: bool = field(default=False, metadata=_NOT_CONFIG)
 
     def _seed_config(self) -> object:
         if self.advancing_seed and self.seed is not None:
@@ -187,7 +137,7 @@ class VarianceScalingSpec(_RandomSpec):
 
     def __post_init__(self) -> None:
         owner = CLASS_NAMES.get(self.name, "VarianceScaling")
-        scale = _real("scale", self.scale, owner)
+        scale = real_arg("scale", self.scale, owner)
         if scale <= 0.0:
             raise InitializerArgumentError(
                 f"{owner}: argument `scale` must be a positive float. Received: scale={shown(self.scale)}."
@@ -218,15 +168,16 @@ class VarianceScalingSpec(_RandomSpec):
             )
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "distribution", dist)
-        object.__setattr__(self, "seed", _seed(self.seed, owner))
+        object.__setattr__(self, "seed", seed_arg(self.seed, owner))
         used = self.input_axes is not None and self.output_axes is not None
-        object.__setattr__(self, "input_axes", _axes(self.input_axes, "input_axes", owner, used))
-        object.__setattr__(self, "output_axes", _axes(self.output_axes, "output_axes", owner, used))
+        object.__setattr__(self, "input_axes", axes_arg(self.input_axes, "input_axes", owner, used))
+        object.__setattr__(self, "output_axes",
+                           axes_arg(self.output_axes, "output_axes", owner, used))
         if self.name in PRESETS and PRESETS[self.name] != (scale, self.mode, dist):
             object.__setattr__(self, "name", "variance_scaling")
 
     def get_config(self) -> dict[str, Any]:
-        axes = {"input_axes": _listify(self.input_axes), "output_axes": _listify(self.output_axes)}
+        axes = {"input_axes": listify(self.input_axes), "output_axes": listify(self.output_axes)}
         if self.name in PRESETS:
             return {"seed": self._seed_config(), **axes}
         return {"seed": self._seed_config(), "scale": self.scale, "mode": self.mode,
@@ -242,9 +193,9 @@ class RandomNormalSpec(_RandomSpec):
     stddev: float = 0.05
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", _real("mean", self.mean, "RandomNormal"))
-        object.__setattr__(self, "stddev", _real("stddev", self.stddev, "RandomNormal"))
-        object.__setattr__(self, "seed", _seed(self.seed, "RandomNormal"))
+        object.__setattr__(self, "mean", real_arg("mean", self.mean, "RandomNormal"))
+        object.__setattr__(self, "stddev", real_arg("stddev", self.stddev, "RandomNormal"))
+        object.__setattr__(self, "seed", seed_arg(self.seed, "RandomNormal"))
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self._seed_config(), "mean": self.mean, "stddev": self.stddev}
@@ -260,9 +211,9 @@ class TruncatedNormalSpec(_RandomSpec):
     stddev: float = 0.05
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", _real("mean", self.mean, "TruncatedNormal"))
-        object.__setattr__(self, "stddev", _real("stddev", self.stddev, "TruncatedNormal"))
-        object.__setattr__(self, "seed", _seed(self.seed, "TruncatedNormal"))
+        object.__setattr__(self, "mean", real_arg("mean", self.mean, "TruncatedNormal"))
+        object.__setattr__(self, "stddev", real_arg("stddev", self.stddev, "TruncatedNormal"))
+        object.__setattr__(self, "seed", seed_arg(self.seed, "TruncatedNormal"))
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self._seed_config(), "mean": self.mean, "stddev": self.stddev}
@@ -277,9 +228,9 @@ class RandomUniformSpec(_RandomSpec):
     maxval: float = 0.05
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "minval", _real("minval", self.minval, "RandomUniform"))
-        object.__setattr__(self, "maxval", _real("maxval", self.maxval, "RandomUniform"))
-        object.__setattr__(self, "seed", _seed(self.seed, "RandomUniform"))
+        object.__setattr__(self, "minval", real_arg("minval", self.minval, "RandomUniform"))
+        object.__setattr__(self, "maxval", real_arg("maxval", self.maxval, "RandomUniform"))
+        object.__setattr__(self, "seed", seed_arg(self.seed, "RandomUniform"))
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self._seed_config(), "minval": self.minval, "maxval": self.maxval}
@@ -293,8 +244,8 @@ class OrthogonalSpec(_RandomSpec):
     gain: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _real("gain", self.gain, "Orthogonal"))
-        object.__setattr__(self, "seed", _seed(self.seed, "Orthogonal"))
+        object.__setattr__(self, "gain", real_arg("gain", self.gain, "Orthogonal"))
+        object.__setattr__(self, "seed", seed_arg(self.seed, "Orthogonal"))
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self._seed_config(), "gain": self.gain}
@@ -312,13 +263,10 @@ class IdentitySpec(_SpecBase):
     gain: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "gain", _real("gain", self.gain, "Identity"))
+        object.__setattr__(self, "gain", real_arg("gain", self.gain, "Identity"))
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain}
-
-
-ConstantValue = float | tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,16 +279,16 @@ class ConstantSpec(_SpecBase):
 
     name: str = "constant"
     value: ConstantValue = 0.0
-    exact_shape: bool = False
+    exact_shape: bool = field(default=False, metadata=_NOT_CONFIG)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _constant_value(self.value))
+        object.__setattr__(self, "value", constant_value(self.value))
 
     def get_config(self) -> dict[str, Any]:
         if self.name in ("zeros", "ones"):
             return {}
         if isinstance(self.value, tuple):
-            return {"value": _listify_nested(self.value)}
+            return {"value": listify_nested(self.value)}
         return {"value": self.value}
 
 
@@ -395,73 +343,30 @@ Spec = (
 )
 
 
-def _listify(axes: tuple[int, ...] | None) -> list[int] | None:
-    return None if axes is None else list(axes)
+#: canonical name -> the spec class that holds it (the presets are VarianceScaling)
+SPEC_CLASSES: dict[str, type[Spec]] = {
+    **{name: VarianceScalingSpec for name in PRESETS},
+    "variance_scaling": VarianceScalingSpec, "random_normal": RandomNormalSpec,
+    "truncated_normal": TruncatedNormalSpec, "random_uniform": RandomUniformSpec,
+    "orthogonal": OrthogonalSpec, "identity": IdentitySpec, "constant": ConstantSpec,
+    "zeros": ConstantSpec, "ones": ConstantSpec, "stft": STFTSpec,
+}
+#: the fields a canonical name fixes (a preset's scale/mode/distribution, Zeros' value)
+_FIXED: dict[str, tuple[str, ...]] = {
+    **{name: ("scale", "mode", "distribution") for name in PRESETS},
+    "zeros": ("value",), "ones": ("value",),
+}
 
 
-def _listify_nested(value: object) -> object:
-    if isinstance(value, tuple):
-        return [_listify_nested(v) for v in value]
-    return value
+def config_keys(name: str) -> tuple[str, ...]:
+    """The Keras config keys a canonical name accepts: its spec class's fields, in order.
 
-
-#: Deepest nesting accepted for a Constant array (Keras kernels have rank <= 5; a config
-#: nested deeper is refused with an error, never a RecursionError).
-MAX_ARRAY_RANK = 32
-
-
-def _constant_value(value: object) -> ConstantValue:
-    """A float, or a nested tuple of floats for array values (numpy/list/tensor-like).
-
-    Numbers follow :func:`_real` (NaN and infinities pass as Keras lets them; integers beyond
-    float64 are refused). Arrays must be rectangular (Keras cannot convert ragged lists) and
-    at most ``MAX_ARRAY_RANK`` deep.
+    Example:
+        >>> config_keys("random_normal"), config_keys("he_normal"), config_keys("zeros")
+        (('seed', 'mean', 'stddev'), ('seed', 'input_axes', 'output_axes'), ())
     """
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, numbers.Real):
-        return _real("value", value, "Constant")
-    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
-        inner = value.get("config")
-        return _constant_value(inner.get("value") if isinstance(inner, dict) else inner)
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        value = tolist()
-    if isinstance(value, (list, tuple)):
-        out, _ = _nest(value, 1)
-        return out  # type: ignore[no-any-return]
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _real("value", value, "Constant")
-    raise InitializerArgumentError(
-        f"Constant: `value` must be a number or an array of numbers. Received: "
-        f"value={shown(value)} (type {type(value).__name__})."
-    )
+    fixed = _FIXED.get(name, ())
+    return tuple(f.name for f in fields(SPEC_CLASSES[name])
+                 if f.name != "name" and f.metadata.get("config", True) and f.name not in fixed)
 
 
-def _nest(value: object, depth: int) -> tuple[Any, tuple[int, ...]]:
-    """``(nested tuple of floats, shape)``; refuses ragged, non-numeric and too-deep values."""
-    if not isinstance(value, (list, tuple)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InitializerArgumentError(
-                f"Constant: array values must be numbers. Received element {shown(value)} "
-                f"(type {type(value).__name__})."
-            )
-        return _real("value", value, "Constant"), ()
-    if depth > MAX_ARRAY_RANK:
-        raise InitializerArgumentError(
-            f"Constant: the value array is nested deeper than {MAX_ARRAY_RANK} levels (the "
-            f"limit on its rank). Received: value={shown(value)}."
-        )
-    items, shapes = [], set()
-    for v in value:
-        item, shape = _nest(v, depth + 1)
-        items.append(item)
-        shapes.add(shape)
-    if len(shapes) > 1 or (shapes and () in shapes and isinstance(items[0], tuple)):
-        raise InitializerArgumentError(
-            f"Constant: the value array is ragged (sub-arrays of different shapes "
-            f"{sorted(shapes)[:4]}); Keras cannot convert it either. Received: "
-            f"value={shown(value)}."
-        )
-    inner = shapes.pop() if shapes else ()
-    return tuple(items), (len(items), *inner)

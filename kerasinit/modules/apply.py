@@ -14,23 +14,25 @@ tensor is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from kerasinit.bridge.checks import check_generator, check_tensor
 from kerasinit.bridge.initializer import Initializer, RngName, get
-from kerasinit.bridge.layouts import Layout
-from kerasinit.bridge.samplers import Plan
 from kerasinit.mappings.errors import (
     InitializerArgumentError,
-    LayoutError,
     format_choices,
     shown,
 )
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.modules.actions import (
+    Action,
+    apply_actions,
+    plan_module,
+    skipped_of,
+    validate_actions,
+    walk_views,
+    warn_identical_fills,
+)
 from kerasinit.modules.keywords import (
     ModuleKeywordError,
     bind,
@@ -40,25 +42,15 @@ from kerasinit.modules.keywords import (
 from kerasinit.modules.params import (
     KEYWORDS,
     MHABias,
-    ModuleView,
     ParamSpec,
     keras_defaults,
     module_params,
-    module_view,
     skipped_params,
 )
-from kerasinit.modules.report import InitReport, ReportRow, SkippedParam, make_row
+from kerasinit.modules.report import InitReport, ReportRow, SkippedParam
 from kerasinit.modules.rnn import (
-    RNN_LAYERS,
-    RnnBias,
-    apply_rnn_bias,
     gru_reset_after,
-    plan_rnn_bias,
-    qualified,
-    tensor_at,
-    version_layout,
 )
-from kerasinit.modules.seeds import warn_identical
 
 __all__ = [
     "KEYWORDS",
@@ -81,73 +73,6 @@ __all__ = [
 ]
 
 
-# -- planning (pure: validates, writes nothing) -------------------------------------------
-@dataclass(frozen=True)
-class _Fill:
-    tensor: torch.Tensor
-    init: Initializer
-    layout: Layout
-    plan: Plan
-    zero_rows: tuple[int, ...] = ()  # Embedding padding_idx rows, zeroed as torch does
-    name: str = ""
-
-
-_Action = _Fill | RnnBias
-
-
-def _walk(module: nn.Module, recurse: bool) -> Iterator[tuple[str, nn.Module, ModuleView]]:
-    """``(prefix, module, its view)`` for each module to visit (claimed children skipped)."""
-    if not recurse:
-        yield "", module, module_view(module)
-        return
-    claimed: set[str] = set()
-    for prefix, m in module.named_modules():
-        if prefix in claimed:
-            continue
-        view = module_view(m)
-        claimed.update(f"{prefix}.{c}" if prefix else c for c in view.claimed)
-        yield prefix, m, view
-
-
-def _plan_module(
-    prefix: str, module: nn.Module, view: ModuleView, inits: dict[str, Initializer],
-    forget: bool | None, version: KerasVersion,
-) -> tuple[list[_Action], list[ReportRow], set[str]]:
-    actions: list[_Action] = []
-    rows: list[ReportRow] = []
-    used: set[str] = set()
-    specs = {p.name: p for p in view.specs}
-    for spec in specs.values():
-        if spec.keras_layer in RNN_LAYERS and spec.role in ("bias", "recurrent_bias"):
-            if spec.role == "bias":
-                plan_rnn_bias(prefix, module, spec, specs, inits, forget, version,
-                               actions, rows, used)
-            continue
-        init = inits.get(spec.keyword)
-        if init is None:
-            continue
-        tensor = tensor_at(module, spec.name)
-        layout = version_layout(spec, version)
-        plan = init.plan(tensor, layout=layout)  # checks shape and dtype before any write
-        resolved = plan[0][2] if plan[0][0] is None else tuple(r for _, _, r in plan)
-        pad = getattr(module, "padding_idx", None) if spec.role == "embeddings" else None
-        zero_rows = () if pad is None else (int(pad),)
-        note = f"padding_idx row {pad} zeroed as torch does" if zero_rows else ""
-        if layout is not spec.layout:
-            note = "Keras 1: one weight per gate (W_i, U_i, ...)"
-        actions.append(_Fill(tensor, init, layout, plan, zero_rows,
-                             qualified(prefix, spec.name)))
-        rows.append(make_row(qualified(prefix, spec.name), spec, init, layout, resolved, note))
-        used.add(spec.keyword)
-    return actions, rows, used
-
-
-def _warn_identical(actions: list[_Action], generator: torch.Generator | None) -> None:
-    if generator is None:
-        warn_identical([(a.name, a.init, tuple(a.tensor.shape), a.layout)
-                        for a in actions if isinstance(a, _Fill) and a.tensor.numel() > 1])
-
-
 def _has_own_parameters(module: nn.Module) -> bool:
     return next(iter(module.parameters(recurse=False)), None) is not None
 
@@ -161,24 +86,6 @@ def _unmatched(keywords: set[str], model: nn.Module, available: set[str]) -> Non
         f"weights take: {listed}. (Keras depthwise convs take 'depthwise_initializer', "
         f"Embedding 'embeddings_initializer', normalization layers 'gamma_initializer'/"
         f"'beta_initializer'.)")
-
-
-def validate_actions(actions: list[_Action], generator: object) -> None:
-    """Every check the writes will make, for every tensor, before the first write: a failure
-    leaves all tensors bit-identical and the global RNG untouched."""
-    for a in actions:
-        if isinstance(a, _Fill):
-            a.init.validate(a.tensor, layout=a.layout, generator=generator)  # type: ignore[arg-type]
-            continue
-        for t in (a.bias_ih, a.bias_hh):
-            check_tensor(t, "RNN bias")
-            if not t.dtype.is_floating_point:
-                raise LayoutError(f"RNN bias: expected a floating-point tensor, got {t.dtype}.")
-        if a.init is not None:
-            rows = 2 if a.reset_after else 1
-            probe = torch.empty((rows, a.bias_ih.shape[0]), dtype=a.bias_ih.dtype, device="meta")
-            a.init.validate(probe, layout="keras")
-            check_generator(generator, a.bias_ih, a.init.class_name)
 
 
 def check_module(module: object, what: str) -> nn.Module:
@@ -196,24 +103,6 @@ def _module_seed(seed: int | None, index: int) -> int | None:
     if seed is None:
         return None
     return (seed + index + (1 << 63)) % (1 << 64) - (1 << 63)
-
-
-def _apply(actions: list[_Action], generator: torch.Generator | None) -> None:
-    validate_actions(actions, generator)
-    with torch.no_grad():
-        for a in actions:
-            if isinstance(a, _Fill):
-                a.init.fill_planned(a.tensor, a.plan, layout=a.layout, generator=generator)
-                for r in a.zero_rows:
-                    if not a.tensor.is_meta:
-                        a.tensor[r].zero_()
-            else:
-                apply_rnn_bias(a, generator)
-
-
-def _skipped(prefix: str, module: nn.Module, view: ModuleView) -> list[SkippedParam]:
-    return [SkippedParam(qualified(prefix, n), type(module).__name__, r)
-            for n, r in view.skipped]
 
 
 def initialize(
@@ -270,8 +159,8 @@ def initialize(
     """
     actions, rows, skipped, version = _plan_initialize(
         module, keras_version, rng, seed, recurse, initializers)
-    _warn_identical(actions, generator)
-    _apply(actions, generator)
+    warn_identical_fills(actions, generator)
+    apply_actions(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())
 
 
@@ -293,7 +182,7 @@ def check_initialize(
 def _plan_initialize(
     module: object, keras_version: VersionLike, rng: RngName | None, seed: int | None,
     recurse: object, initializers: dict[str, object],
-) -> tuple[list[_Action], list[ReportRow], list[SkippedParam], KerasVersion]:
+) -> tuple[list[Action], list[ReportRow], list[SkippedParam], KerasVersion]:
     module = check_module(module, "initialize")
     if not isinstance(recurse, bool):
         raise InitializerArgumentError(
@@ -304,16 +193,16 @@ def _plan_initialize(
     bases, forget = parse_keywords(initializers, keras_version)  # each identifier parsed once
     inits = {key: bind(base, seed, rng) for key, base in bases.items()}
     given = set(inits) | ({"unit_forget_bias"} if forget is not None else set())
-    actions: list[_Action] = []
+    actions: list[Action] = []
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
     used: set[str] = set()
     available: set[str] = set()
     index = 0
-    for prefix, m, view in _walk(module, recurse):
+    for prefix, m, view in walk_views(module, recurse):
         module_inits = inits if seed is None or index == 0 else {
             k: bind(b, _module_seed(seed, index), rng) for k, b in bases.items()}
-        a, r, u = _plan_module(prefix, m, view, module_inits, forget, version)
+        a, r, u = plan_module(prefix, m, view, module_inits, forget, version)
         index += bool(a)
         actions += a
         rows += r
@@ -321,7 +210,7 @@ def _plan_initialize(
         available |= {p.keyword for p in view.specs}
         available |= {"unit_forget_bias" for p in view.specs
                       if p.keras_layer.startswith("LSTM")}
-        skipped += _skipped(prefix, m, view)
+        skipped += skipped_of(prefix, m, view)
     if recurse or _has_own_parameters(module):  # model.apply(...) visits ReLU, containers, ...
         _unmatched(given - used, module, available)
     return actions, rows, skipped, version
@@ -373,14 +262,14 @@ def keras_defaults_(
     version = parse_version(keras_version)
     if seed is not None:  # checked once, before the per-module seeds are derived
         get("glorot_uniform", seed=seed, rng=rng)
-    actions: list[_Action] = []
+    actions: list[Action] = []
     rows: list[ReportRow] = []
     skipped: list[SkippedParam] = []
     index = 0
     parsed: dict[tuple[str, ...], tuple[dict[str, Initializer], bool | None]] = {}
-    for prefix, m, view in _walk(module, recurse):
+    for prefix, m, view in walk_views(module, recurse):
         specs = view.specs
-        skipped += _skipped(prefix, m, view)
+        skipped += skipped_of(prefix, m, view)
         if not specs:
             continue
         layers = tuple(dict.fromkeys(p.keras_layer for p in specs))
@@ -393,10 +282,10 @@ def keras_defaults_(
         keywords = {p.keyword for p in specs}
         module_seed = _module_seed(seed, index)
         inits = {k: bind(b, module_seed, rng) for k, b in bases.items() if k in keywords}
-        a, r, _ = _plan_module(prefix, m, view, inits, forget, version)
+        a, r, _ = plan_module(prefix, m, view, inits, forget, version)
         actions += a
         rows += r
         index += 1
-    _warn_identical(actions, generator)
-    _apply(actions, generator)
+    warn_identical_fills(actions, generator)
+    apply_actions(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())

@@ -51,7 +51,7 @@ from kerasinit.bridge.layouts import (
     mha_in_proj,
 )
 from kerasinit.mappings import layers as table
-from kerasinit.mappings.errors import LayoutError
+from kerasinit.mappings.shapecheck import check_shape
 from kerasinit.mappings.versions import VersionLike, parse_version
 
 __all__ = [
@@ -114,11 +114,8 @@ class MHABias(Layout):
 
     def keras_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         h = self.num_heads
-        if len(shape) != 1 or shape[0] % h:
-            raise LayoutError(
-                f"An MHA projection bias must be 1-D (num_heads*head_dim,) with a length "
-                f"divisible by num_heads={h}. Received shape {shape}."
-            )
+        check_shape(shape, f"An MHA projection bias must be 1-D (num_heads*head_dim,) with a "
+                    f"length divisible by num_heads={h}.", rank=1, divisible=(0, h))
         return (h, shape[0] // h)
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:

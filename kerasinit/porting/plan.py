@@ -202,9 +202,10 @@ class Plan:
             keras_seed: the model was built after ``keras.utils.set_random_seed(keras_seed)``:
                 replay its draws (:meth:`replay`) so that every random tensor equals Keras's;
                 needs a seed-faithful ``rng`` (the Keras backend the model was built on).
-            keras_order: ``"rebuilt"`` for a model rebuilt from its config, or the
-                construction (Keras 3) / first-call (tf_keras) order of the layers when it
-                differs from the config's (``order=`` of :meth:`replay`).
+            keras_order: None for the order inferred from the config (each seed's confidence
+                shows in ``print(plan.replay(s))``), ``"rebuilt"`` for a model rebuilt from
+                its config, ``"config"``, or the construction (Keras 3) / first-call
+                (tf_keras) order of the layers (``order=`` of :meth:`replay`).
             keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
             example_input: an input for ``module(example_input)`` to trace the data flow
                 (default: built from the Keras input shapes).

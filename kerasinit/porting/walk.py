@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kerasinit.porting import hub
+from kerasinit.porting.config_shapes import (
+    as_shape,
+    declared_input,
+    history,
+    safe_expand,
+    safe_output_shape,
+    shapes_list,
+    tensor_shapes,
+)
 from kerasinit.porting.readers import ModelFileError
-from kerasinit.porting.shapes import Shape, output_shape
+from kerasinit.porting.shapes import Shape
 
 __all__ = ["MODEL_CLASSES", "KerasNode", "LayerRecord", "Walk", "walk"]
 
@@ -124,58 +133,6 @@ def walk(config: Mapping[str, Any]) -> Walk:
     return result
 
 
-def _as_shape(value: object) -> Shape | None:
-    if isinstance(value, (list, tuple)) and all(
-            v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in value):
-        return tuple(value)
-    return None
-
-
-def _shapes_list(value: object) -> list[Shape | None] | None:
-    """A build_config input_shape: one shape or a list of shapes."""
-    one = _as_shape(value)
-    if one is not None:
-        return [one]
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
-        return [_as_shape(v) for v in value]
-    if isinstance(value, Mapping):  # {"query_shape": ..., ...}
-        return [_as_shape(v) for v in value.values()]
-    return None
-
-
-def _tensor_shapes(obj: object, out: list[Shape | None]) -> None:
-    """Shapes of the ``__keras_tensor__`` entries of Keras 3 inbound-node args, in order."""
-    if isinstance(obj, Mapping):
-        if obj.get("class_name") == "__keras_tensor__":
-            cfg = obj.get("config") or {}
-            out.append(_as_shape(cfg.get("shape")))
-            return
-        for v in obj.values():
-            _tensor_shapes(v, out)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _tensor_shapes(v, out)
-
-
-def _declared_input(cls: str, cfg: Mapping[str, Any], weak: bool) -> Shape | None:
-    """The input shape a layer config declares: ``batch_shape``/``batch_input_shape``, or (only
-    when ``weak`` is allowed, i.e. nothing better is known) Keras 1's ``input_dim``."""
-    for key in ("batch_shape", "batch_input_shape"):
-        s = _as_shape(cfg.get(key))
-        if s is not None:
-            return s
-    if not weak:
-        return None
-    if _as_shape(cfg.get("input_shape")) is not None:
-        return (None, *cfg["input_shape"])
-    dim, length = cfg.get("input_dim"), cfg.get("input_length")
-    if cls == "Embedding":
-        return (None, length) if isinstance(length, int) else None
-    if isinstance(dim, int) and not isinstance(dim, bool):
-        return (None, length, dim) if "input_length" in cfg else (None, dim)
-    return None
-
-
 class _Walker:
     def __init__(self, result: Walk) -> None:
         self.result = result
@@ -233,7 +190,7 @@ class _Walker:
             self.produce[path] = self.last
             return None if out is None or s is None else (s[0], s[1], *out[1:])
         if cls in hub.COMPOSITES:
-            expanded = _safe_expand(cls, cfg, inputs)
+            expanded = safe_expand(cls, cfg, inputs)
             if expanded is not None:
                 subs, out = expanded
                 for sub_name, sub_cls, sub_cfg, shape, extra in subs:
@@ -267,7 +224,7 @@ class _Walker:
             path, name, cls, cfg, inputs[0] if inputs else None, self._extra(d, cfg, inputs),
             wrapper))
         self.node(path, cls, cfg, feeds)
-        return _safe_output_shape(cls, cfg, inputs)
+        return safe_output_shape(cls, cfg, inputs)
 
     def _built_inputs(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
                       weak: bool) -> list[Shape | None] | None:
@@ -275,10 +232,10 @@ class _Walker:
         if isinstance(bc, Mapping):
             for key in ("input_shape", "shapes_dict"):
                 if key in bc:
-                    shapes = _shapes_list(bc[key])
+                    shapes = shapes_list(bc[key])
                     if shapes:
                         return shapes
-        declared = _declared_input(str(d.get("class_name")), cfg, weak)
+        declared = declared_input(str(d.get("class_name")), cfg, weak)
         return None if declared is None else [declared]
 
     def _extra(self, d: Mapping[str, Any], cfg: Mapping[str, Any],
@@ -291,7 +248,7 @@ class _Walker:
         shapes_dict = bc.get("shapes_dict") if isinstance(bc, Mapping) else None
         for key in ("query", "value", "key"):
             for source in (shapes_dict, cfg):
-                s = _as_shape(source.get(f"{key}_shape")) if isinstance(source, Mapping) else None
+                s = as_shape(source.get(f"{key}_shape")) if isinstance(source, Mapping) else None
                 if s is not None:
                     out[key] = s
                     break
@@ -326,7 +283,7 @@ class _Walker:
             inputs = self._node_inputs(nodes[0] if nodes else None, outputs)
             names: list[str] = []
             for node in nodes:
-                _history(node, names)
+                history(node, names)
             sources = tuple(dict.fromkeys(
                 p for n in names for p in self.produce.get(prefix + n, ())))
             if not nodes and entry.get("class_name") == "InputLayer":
@@ -343,7 +300,7 @@ class _Walker:
                     rec.calls = len(nodes)
         out_layers = cfg.get("output_layers")
         out_names: list[str] = []
-        _history(out_layers, out_names, refs=True)
+        history(out_layers, out_names, refs=True)
         self.last = tuple(dict.fromkeys(p for n in out_names for p in self.produce.get(prefix + n, ())))
         if isinstance(out_layers, list) and out_layers:
             first = out_layers[0] if isinstance(out_layers[0], list) else out_layers
@@ -356,8 +313,8 @@ class _Walker:
             return []
         if isinstance(node, Mapping):  # Keras 3: {"args": [...], "kwargs": {...}}
             found: list[Shape | None] = []
-            _tensor_shapes(node.get("args"), found)
-            _tensor_shapes(node.get("kwargs"), found)
+            tensor_shapes(node.get("args"), found)
+            tensor_shapes(node.get("kwargs"), found)
             return found
         shapes: list[Shape | None] = []
         if isinstance(node, list):  # legacy: [[name, node_index, tensor_index, kwargs], ...]
@@ -395,47 +352,3 @@ class _Walker:
         return (*out[:-1], None if last is None else (2 * last if mode == "concat" else last))
 
 
-def _history(obj: object, out: list[str], refs: bool = False, depth: int = 0) -> None:
-    """Names of the layers an inbound node (Keras 3 ``keras_history`` or a legacy
-    ``[name, node, tensor, kwargs]`` list) or an ``output_layers`` list refers to."""
-    if depth > 32:
-        return
-    if isinstance(obj, Mapping):
-        cfg = obj.get("config")
-        if obj.get("class_name") == "__keras_tensor__" and isinstance(cfg, Mapping):
-            hist = cfg.get("keras_history")
-            if isinstance(hist, list) and hist and isinstance(hist[0], str):
-                out.append(hist[0])
-            return
-        for v in obj.values():
-            _history(v, out, refs, depth + 1)
-    elif isinstance(obj, list):
-        if obj and isinstance(obj[0], str) and (refs or len(obj) >= 3) and len(obj) >= 2 \
-                and isinstance(obj[1], int):
-            out.append(obj[0])
-            for v in obj[3:]:
-                _history(v, out, refs, depth + 1)
-            return
-        for v in obj:
-            _history(v, out, refs, depth + 1)
-
-
-def _safe_output_shape(cls: str, cfg: Mapping[str, Any],
-                       inputs: list[Shape | None]) -> Shape | None:
-    """The propagated output shape, or None (unknown) when the config's values make no sense."""
-    try:
-        out = output_shape(cls, cfg, inputs)
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError):
-        return None
-    return _as_shape(out) if out is None or all(
-        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
-        for d in out) else None
-
-
-def _safe_expand(cls: str, cfg: Mapping[str, Any], inputs: list[Shape | None]
-                 ) -> tuple[list[hub.Sub], Shape] | None:
-    """keras_hub's composite layer as its sublayers, or None (then it is an unknown class)."""
-    try:
-        return hub.expand(cls, cfg, inputs)
-    except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError):
-        return None

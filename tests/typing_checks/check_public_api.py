@@ -9,14 +9,57 @@ this module).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from typing_extensions import assert_type
 
 import kerasinit
 from kerasinit import layouts
 from kerasinit import nn as knn
+from kerasinit.bridge.initializer import RngName
 from kerasinit.mappings.resolve import Resolved
+from kerasinit.mappings.versions import VersionLike
 from kerasinit.modules.report import InitReport
+
+
+class _KerasDefaults(Protocol):
+    """``keras_defaults_``'s exact signature: the lazy export must expose it to mypy."""
+
+    def __call__(self, module: torch.nn.Module, *, keras_version: VersionLike = None,
+                 generator: torch.Generator | None = None, rng: RngName | None = "torch",
+                 seed: int | None = None, recurse: bool = True) -> InitReport: ...
+
+
+class _Initialize(Protocol):
+    """``initialize``'s exact signature (initializers by Keras keyword)."""
+
+    def __call__(self, module: torch.nn.Module, *, keras_version: VersionLike = None,
+                 generator: torch.Generator | None = None, rng: RngName | None = "torch",
+                 seed: int | None = None, recurse: bool = True,
+                 **initializers: object) -> InitReport: ...
+
+
+def module_level_signatures(model: torch.nn.Module, g: torch.Generator) -> None:
+    """mypy sees the real signatures of the lazily exported ``initialize`` / ``keras_defaults_``
+    (through ``kerasinit``'s ``TYPE_CHECKING`` imports), not ``Any``."""
+    defaults: _KerasDefaults = kerasinit.keras_defaults_
+    init: _Initialize = kerasinit.initialize
+    assert_type(defaults(model), InitReport)
+    assert_type(init(model), InitReport)
+    assert_type(kerasinit.initialize(module=model, bias_initializer="zeros"), InitReport)
+    assert_type(kerasinit.keras_defaults_(model, keras_version="2", generator=g, recurse=False),
+                InitReport)
+    assert_type(kerasinit.modules.keras_defaults_(model), InitReport)
+    kerasinit.keras_defaults_(model, kernel_initializer="he_normal")  # type: ignore[call-arg]
+    kerasinit.keras_defaults_(model=model)  # type: ignore[call-arg]
+    kerasinit.initialize()  # type: ignore[call-arg]
+    kerasinit.initialize(model, "he_normal")  # type: ignore[call-arg]
+    kerasinit.initialize(model, recurse="yes")  # type: ignore[arg-type]
+    kerasinit.keras_defaults_(model, seed="0")  # type: ignore[arg-type]
+    kerasinit.keras_defaults_(model, generator=0)  # type: ignore[arg-type]
+    n: int = kerasinit.keras_defaults_(model)  # type: ignore[assignment]
+    del n
 
 
 def correct_calls(w: torch.Tensor, model: torch.nn.Module, g: torch.Generator) -> None:

@@ -251,6 +251,9 @@ _WEIGHTED: tuple[KerasLayer, ...] = (
         draws=LayerDraws((), (Site("initializer", "vector_u",
                                    default={"class_name": "TruncatedNormal",
                                             "config": {"stddev": 0.02}}),))),
+    KerasLayer("LlamaLayerNorm", (LayerWeight("scale", "gamma", None, "ones", ("in",)),),
+               quirks=("keras_hub layer (Llama's RMS norm); no initializer key: `scale` is "
+                       "created with initializer 'ones' in build",), draws=_NO_DRAWS),
     *(KerasLayer(name, (
         LayerWeight("lambda1", "gamma", None, {"class_name": "Constant", "config": {"value": 1.0}},
                     ("hidden_dim",), value_key="init_values"),),

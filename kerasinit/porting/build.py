@@ -31,6 +31,7 @@ from kerasinit.porting.layers import (
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import Loaded, ModelFileError, load
 from kerasinit.porting.replay import draw_order
+from kerasinit.porting.rows import STATE_LAYERS
 from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "lost_gain_note", "read"]
@@ -179,12 +180,6 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
                                       backbone=backbone))
 
 
-#: layers whose weights are state set from data, not initialized.
-STATE_LAYERS = {
-    "Normalization": "mean and variance from adapt() or the config",
-    "Discretization": "bin boundaries", "StringLookup": "a vocabulary",
-    "IntegerLookup": "a vocabulary", "TextVectorization": "a vocabulary",
-}
 
 
 def _check_top_level(config: Mapping[str, Any], origin: str) -> None:

@@ -40,7 +40,7 @@ import torch
 from kerasinit.mappings.distributions import Constant, Distribution, Normal, Uniform
 from kerasinit.mappings.errors import InitializerArgumentError, LayoutError, shown
 
-__all__ = ["check_generator", "check_tensor", "check_values", "has_overlap"]
+__all__ = ["check_generator", "check_tensor", "check_values", "computed_by", "has_overlap"]
 
 _INT_LIMIT = float(1 << 63)
 _F32_MAX = float(torch.finfo(torch.float32).max)
@@ -96,6 +96,37 @@ def check_tensor(tensor: object, owner: str) -> torch.Tensor:
             f".clone() or .contiguous())."
         )
     return tensor
+
+
+def computed_by(module: torch.nn.Module, name: str) -> str | None:
+    """What recomputes the tensor at ``name`` from other tensors (a ``torch.nn.utils``
+    parametrization, or the old ``weight_norm``/``spectral_norm`` hooks), or None.
+
+    Writing such a tensor in place is lost (a parametrization recomputes it on every access,
+    the old hooks before every forward), so initializers must refuse it.
+
+    Example:
+        >>> from torch import nn
+        >>> computed_by(nn.utils.parametrizations.weight_norm(nn.Linear(2, 2)), "weight")
+        'a torch parametrization (_WeightNorm)'
+        >>> computed_by(nn.Linear(2, 2), "weight") is None
+        True
+    """
+    owner_path, _, leaf = name.rpartition(".")
+    owner: object = module
+    for part in owner_path.split(".") if owner_path else ():
+        owner = getattr(owner, part, None)
+    if not isinstance(owner, torch.nn.Module):
+        return None
+    parametrizations = getattr(owner, "parametrizations", None)
+    if isinstance(parametrizations, torch.nn.ModuleDict) and leaf in parametrizations:
+        kinds = ", ".join(type(p).__name__ for p in parametrizations[leaf].children())
+        return f"a torch parametrization ({kinds})"
+    for hook in owner._forward_pre_hooks.values():
+        if getattr(hook, "name", None) == leaf and type(hook).__name__ in (
+                "WeightNorm", "SpectralNorm"):
+            return f"torch's {type(hook).__name__} hook"
+    return None
 
 
 def check_generator(generator: object, tensor: torch.Tensor, owner: str) -> None:

@@ -33,11 +33,12 @@ from typing import Any
 
 import torch
 
+from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS
 from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import aliases, write_flat
+from kerasinit.bridge.rng.sink import Columns, aliases, as_tensor, write_flat
 from kerasinit.bridge.samplers import Plan, keras_layout_values
 from kerasinit.mappings.distributions import (
     STFT,
@@ -105,7 +106,7 @@ def sample_keras(
     keras_version: KerasVersion,
     dtype: torch.dtype,
     device: torch.device,
-    out: torch.Tensor | None = None,
+    out: torch.Tensor | Columns | None = None,
 ) -> torch.Tensor:
     """Keras's exact values for ``resolved`` (Keras layout, shape ``resolved.keras_shape``).
 
@@ -140,7 +141,7 @@ def sample_distribution(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
     name: str = "the initializer",
-    out: torch.Tensor | None = None,
+    out: torch.Tensor | Columns | None = None,
 ) -> torch.Tensor:
     """Keras's exact tensor (Keras layout ``shape``) for a resolved distribution and a seed.
 
@@ -161,7 +162,7 @@ def sample_distribution(
                                      keras_version=keras_version, dtype=dtype, device=device,
                                      name=name)
         write_flat(out, 0, values.reshape(-1))
-        return out
+        return as_tensor(out)
     if isinstance(dist, (Identity, Constant, STFT)):
         return keras_layout_values(dist, shape, dtype, device, None)
     if seed is None:
@@ -169,6 +170,13 @@ def sample_distribution(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
     check_faithful_version(rng, keras_version)
+    if rng == "keras-torch" and not keras_version.torch_seed_bitcast and not (
+            -(2**31) <= seed < 2**31):
+        raise InitializerArgumentError(
+            f"Keras {keras_version.label()} on the torch backend raises for seeds outside int32 "
+            f"(the bit-cast to int32 came in 3.14); received seed={seed}. Use a seed in "
+            f"[-2**31, 2**31) or keras_version='3.14' or later."
+        )
     if rng == "keras-torch":
         values = keras_torch.sample(dist, shape, seed, call_index, device, out)
     elif rng == "tensorflow":
@@ -190,19 +198,26 @@ def fill_faithful(
     """Write Keras's values for every block of a checked ``plan`` into ``tensor``, in place.
 
     Each block's Keras view (its layout's ``to_keras`` of the block's rows) is written
-    directly when it is a view of ``tensor`` (every layout but ``"gru"`` and reshapes of
-    non-contiguous tensors); otherwise the block's values are sampled whole in Keras layout
+    directly when it is a view of ``tensor``, or, for ``"gru"``, its three gate blocks side by
+    side (:class:`~kerasinit.bridge.rng.sink.Columns`); otherwise (reshapes of non-contiguous
+    tensors, custom layouts that copy) the block's values are sampled whole in Keras layout
     and copied through ``to_torch``. Every argument must have been checked (nothing here
     fails for bad input once writing starts).
     """
     with torch.no_grad():
         for rows, block_layout, resolved in plan:
             target = tensor if rows is None else tensor[rows]
-            view = block_layout.to_keras(target)
             kwargs: dict[str, Any] = dict(seed=seed, call_index=call_index, rng=rng,
                                           keras_version=keras_version, dtype=tensor.dtype,
                                           device=tensor.device)
-            if aliases(view, target) and tuple(view.shape) == tuple(resolved.keras_shape):
+            if isinstance(block_layout, GRU):  # Keras's gate blocks, side by side
+                gates = target.chunk(3, 0)
+                view: torch.Tensor | Columns = Columns(
+                    [gates[i] if target.dim() == 1 else gates[i].t() for i in GRU_TO_KERAS])
+            else:
+                view = block_layout.to_keras(target)
+            if tuple(view.shape) == tuple(resolved.keras_shape) and (
+                    isinstance(view, Columns) or aliases(view, target)):
                 sample_keras(resolved, out=view, **kwargs)
             else:
                 k = sample_keras(resolved, **kwargs)
@@ -210,7 +225,7 @@ def fill_faithful(
     return tensor
 
 
-def inplace_ok(rng: str, dist: object, out: torch.Tensor) -> bool:
+def inplace_ok(rng: str, dist: object, out: torch.Tensor | Columns) -> bool:
     """Whether :func:`sample_distribution` can write ``out`` (Keras layout) chunk by chunk.
 
     Every stream writes uniform/normal/truncated-normal draws in place into a view of any
@@ -221,7 +236,7 @@ def inplace_ok(rng: str, dist: object, out: torch.Tensor) -> bool:
 
 
 def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
-         rng: str, out: torch.Tensor | None = None) -> torch.Tensor:
+         rng: str, out: torch.Tensor | Columns | None = None) -> torch.Tensor:
     version = kj.version_of(rng)
     key = kj.jax_key(seed, call_index)
     if isinstance(dist, Uniform):
@@ -239,7 +254,7 @@ def _jax(dist: object, shape: tuple[int, ...], seed: int, call_index: int,
 
 def _tensorflow(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, flavour: str,
-    device: torch.device, out: torch.Tensor | None = None,
+    device: torch.device, out: torch.Tensor | Columns | None = None,
 ) -> torch.Tensor:
     pair = tfr.tf_seed_pair(seed, flavour, call_index)
     if isinstance(dist, Uniform):

@@ -163,7 +163,9 @@ class Depthwise(Layout):
         return k.permute(n - 2, n - 1, *range(n - 2)).reshape(shape)
 
 
-_GRU_TO_KERAS = (1, 0, 2)  # torch blocks (r, z, n) -> Keras blocks (z, r, h)
+#: torch gate blocks (r, z, n) -> Keras gate blocks (z, r, h): Keras block j is torch block
+#: ``GRU_TO_KERAS[j]``.
+GRU_TO_KERAS = (1, 0, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +183,13 @@ class GRU(Layout):
 
     def to_keras(self, t: torch.Tensor) -> torch.Tensor:
         blocks = t.chunk(3, dim=0)
-        out = torch.cat([blocks[i] for i in _GRU_TO_KERAS], dim=0)
+        out = torch.cat([blocks[i] for i in GRU_TO_KERAS], dim=0)
         return out if t.dim() == 1 else out.t()
 
     def to_torch(self, k: torch.Tensor, shape: Shape) -> torch.Tensor:
         rows = k if k.dim() == 1 else k.t()
         blocks = rows.chunk(3, dim=0)
-        return torch.cat([blocks[i] for i in _GRU_TO_KERAS], dim=0)
+        return torch.cat([blocks[i] for i in GRU_TO_KERAS], dim=0)
 
 
 @dataclass(frozen=True, slots=True)

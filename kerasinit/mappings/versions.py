@@ -5,6 +5,18 @@ A :class:`KerasVersion` is parsed from what users and saved files say (``"3"``, 
 library asks: which fan rule, whether truncated normals carry the 1/0.8796 variance fix,
 whether EinsumDense/MultiHeadAttention kernels use einsum axes, how ``Constant`` treats arrays.
 
+``1.x``                   Keras 1: ``glorot_normal``/``he_normal`` untruncated;
+                          ``orthogonal`` default scale 1.1; fans of ranks other than
+                          2, 4, 5 are sqrt(prod(shape)).
+``2.0.0``–``2.0.5``       multi-backend: ranks 3–5 use rf = prod(shape[:2]) (bug).
+``2.0.6``–``2.3.x``       multi-backend: ranks 3–5 as today; ranks 0, 1, >=6 sqrt(prod).
+``< 2.2`` (multi-backend) ``VarianceScaling(distribution='normal')`` has no 1/C fix.
+``2.x-tf``, ``>= 2.4``    tf.keras / tf_keras: today's rank rule; Constant reshapes.
+``3.0``–``3.14``          Keras 3: today's rank rule; Constant broadcasts.
+``< 3.14`` (torch)        int seeds outside int32 raise on the torch backend (no bit-cast).
+``>= 3.15``               EinsumDense/MHA VarianceScaling kernels get einsum axes.
+========================  ==========================================================
+=======
 The eras and what changes between them are the declarative table :data:`ERAS` (checked against
 the Keras 1, 2 and 3 sources and, for 3.16, the nightly ``3.16.0.dev2026102704``); the docs'
 version table (``docs/versions.md``) is generated from it and from the properties below.
@@ -110,6 +122,12 @@ class KerasVersion:
         return self.at_least(3, 15)
 
     @property
+    def torch_seed_bitcast(self) -> bool:
+        """Keras >= 3.14 bit-casts int seeds to int32 on the torch backend (``draw_seed``):
+        seeds >= 2**31 wrap. Before, they raised (checked on 3.13.2 and 3.14.1)."""
+        return self.at_least(3, 14)
+
+    @property
     def constant_arrays(self) -> str:
         """How ``Constant(array)`` fills a shape: ``"broadcast"`` (Keras 3) or ``"reshape"``."""
         return "broadcast" if self.major >= 3 else "reshape"
@@ -201,7 +219,8 @@ ERAS: tuple[Era, ...] = (
     Era("2.x-tf, 2.4+ (tf.keras, tf_keras)", "2", "today's rank rule; Constant reshapes arrays; "
         "LayerNormalization keeps the config's axis order (duplicates refused)"),
     Era("3.0-3.14", "3.14", "Keras 3: Constant broadcasts arrays; Identity.get_config() is {} (the "
-        "gain is lost on save); LayerNormalization sorts the raw axis values"),
+        "gain is lost on save); LayerNormalization sorts the raw axis values; on the torch "
+        "backend, int seeds outside int32 raise before 3.14 (3.14 bit-casts them)"),
     Era("3.15 (latest release; \"3\")", "3", "EinsumDense / MultiHeadAttention VarianceScaling "
         "kernels take their fans from the einsum axes"),
     Era("3.16 (nightly; opt-in \"3.16\")", "3.16", "Identity.get_config() stores gain; "

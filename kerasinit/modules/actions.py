@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kerasinit.bridge.checks import check_generator, check_tensor
+from kerasinit.bridge.checks import check_generator, check_tensor, computed_by
 from kerasinit.bridge.initializer import Initializer
 from kerasinit.bridge.layouts import Layout
 from kerasinit.bridge.samplers import Plan
@@ -89,6 +89,11 @@ def plan_module(
         init = inits.get(spec.keyword)
         if init is None:
             continue
+        computed = computed_by(module, spec.name)
+        if computed is not None:
+            raise LayoutError(
+                f"{qualified(prefix, spec.name)} is recomputed by {computed}: a write would be "
+                f"lost (nothing was written). Initialize first, then parametrize.")
         tensor = tensor_at(module, spec.name)
         layout = version_layout(spec, version)
         plan = init.plan(tensor, layout=layout)  # checks shape and dtype before any write

@@ -51,6 +51,7 @@ from kerasinit.bridge.layouts import (
     mha_in_proj,
 )
 from kerasinit.mappings import layers as table
+from kerasinit.mappings.errors import LayoutError, format_choices, shown, suggest
 from kerasinit.mappings.shapecheck import check_shape
 from kerasinit.mappings.versions import VersionLike, parse_version
 
@@ -186,6 +187,13 @@ def find_tensor(module: object, name: str) -> torch.Tensor | None:
     """
     obj: object = module
     for part in name.split("."):
+        parametrized = getattr(obj, "parametrizations", None)
+        if isinstance(parametrized, nn.ModuleDict) and part in parametrized:
+            # the stored tensor, not the computed value: computing it may update buffers
+            # (spectral_norm's power iteration); weight_norm keeps original0/original1
+            plist = parametrized[part]
+            obj = plist.original if hasattr(plist, "original") else plist.original0
+            continue
         obj = getattr(obj, part, None)
         if obj is None:
             return None
@@ -334,6 +342,9 @@ def module_params(module: nn.Module) -> tuple[ParamSpec, ...]:
         >>> module_params(torch.nn.Conv2d(8, 16, 3, groups=8))[0].layout
         Depthwise(depth_multiplier=2, name='depthwise')
     """
+    if not isinstance(module, nn.Module):
+        raise LayoutError(f"module_params needs a torch.nn.Module. Received {shown(module, 60)} "
+                          f"(type {type(module).__name__}).")
     return tuple(p for p in _candidates(module) if _present(module, p.name))
 
 
@@ -363,4 +374,10 @@ def keras_defaults(keras_layer: str, keras_version: VersionLike = None) -> dict[
         {'kernel_initializer': 'glorot_uniform', 'recurrent_initializer': 'orthogonal', 'bias_initializer': 'zeros', 'unit_forget_bias': True}
     """
     parse_version(keras_version)
+    if not isinstance(keras_layer, str) or keras_layer not in table.LAYERS:
+        hint = suggest(keras_layer, list(table.LAYERS)) if isinstance(keras_layer, str) else None
+        raise LayoutError(
+            f"Unknown Keras layer {shown(keras_layer)}."
+            + (f" Did you mean {hint!r}?" if hint else "")
+            + f" Keras layers with initializers: {format_choices(table.LAYERS)}.")
     return table.defaults(keras_layer)

@@ -34,7 +34,7 @@ from kerasinit.parity import stats
 from kerasinit.parity.reference import ReferenceDraws, draw_reference, reference_label
 from kerasinit.parity.result import ParityResult, Quantiles
 
-__all__ = ["MAX_CALLS", "Case", "run_case"]
+__all__ = ["MAX_CALLS", "Case", "check_run", "run_case"]
 
 #: most repeated draws per side for tiny tensors (n and the power are reported as reached)
 MAX_CALLS = 2048
@@ -164,6 +164,27 @@ def _closed_form(dist: object, keras_shape: tuple[int, ...]) -> np.ndarray | Non
     return None
 
 
+def check_run(cases: object, n: object, alpha: object, seed: object) -> None:
+    """Refuse what a parity run cannot use, before anything runs: non-:class:`Case` cases, a
+    sample size below 1, a level outside (0, 1), a seed outside [0, 2**32 - 1]."""
+    items = cases if isinstance(cases, list | tuple) else [cases]
+    bad = next((c for c in items if not isinstance(c, Case)), None)
+    problems = [
+        f"cases must be parity Case objects (from matrix(), quick() or mutants()); received "
+        f"{type(bad).__name__} {bad!r:.60}" if bad is not None or not isinstance(
+            cases, Case | list | tuple) else "",
+        "" if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else
+        f"n must be an int >= 1; received {n!r:.40}",
+        "" if isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 < alpha < 1
+        else f"alpha must be a level in (0, 1); received {alpha!r:.40}",
+        "" if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 1 << 32 else
+        f"seed must be an int in [0, 2**32 - 1]; received {seed!r:.40}",
+    ]
+    message = "; ".join(p for p in problems if p)
+    if message:
+        raise KerasInitError(f"parity: {message}.")
+
+
 def run_case(case: Case, *, n: int, alpha: float, seed: int = 0, calibrate: bool = False,
              keep_quantiles: bool = True) -> ParityResult:
     """Run one case at family-wise level ``alpha`` (Holm over the case's checks).
@@ -179,6 +200,7 @@ def run_case(case: Case, *, n: int, alpha: float, seed: int = 0, calibrate: bool
     Raises:
         KerasInitError: the reference identifier, shape, layout or version is invalid.
     """
+    check_run(case, n, alpha, seed)
     start = time.perf_counter()
     version = parse_version(case.keras_version)
     init = get(case.reference, keras_version=case.keras_version)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,9 @@ def _plot(result: ParityResult, path: Path) -> bool:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.0, 4.6))
         _ecdf_difference(ax1, result)
         _qq(ax2, result)
-        fig.suptitle(f"{result.case}: {label(result)}  —  "
-                     f"{readable_reference(result.reference)} vs {result.candidate}",
-                     fontsize=15)
+        what = textwrap.shorten(f"{readable_reference(result.reference)} vs {result.candidate}",
+                                width=110, placeholder=" ...")
+        fig.suptitle(f"{result.case}: {label(result)}\n{what}", fontsize=14)
         fig.tight_layout()
         fig.savefig(path, dpi=80)
         plt.close(fig)

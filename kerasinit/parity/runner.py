@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from kerasinit.bridge.initializer import get
 from kerasinit.mappings.errors import KerasInitError
-from kerasinit.parity.engine import Case, run_case
+from kerasinit.parity.engine import Case, check_run, run_case
 from kerasinit.parity.result import ParityResult
 
 __all__ = ["Calibration", "MatrixResult", "calibrate", "run_matrix"]
@@ -64,6 +64,7 @@ class MatrixResult:
 def run_matrix(cases: Sequence[Case], *, n: int, alpha: float = 1e-3, seed: int = 0,
                progress: Progress | None = None) -> MatrixResult:
     """Run ``cases`` (regular cases and mutants) as one family at level ``alpha``."""
+    check_run(list(cases) if isinstance(cases, list | tuple) else cases, n, alpha, seed)
     start = time.perf_counter()
     total = len(cases)
     alpha_case = alpha / max(1, total)
@@ -127,6 +128,9 @@ def calibrate(cases: Sequence[Case], *, n: int, seeds: int, alpha: float = 1e-3,
               levels: tuple[float, ...] = (1e-3, 1e-2, 5e-2),
               progress: Progress | None = None) -> Calibration:
     """Run the random cases TF vs TF over ``seeds`` seeds; count false alarms."""
+    check_run(list(cases) if isinstance(cases, list | tuple) else cases, n, alpha, 0)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise KerasInitError(f"parity: seeds must be an int >= 1; received {seeds!r:.40}.")
     start = time.perf_counter()
     random_cases = [c for c in cases if not c.expect_fail and _is_random(c)]
     total = len(random_cases) * seeds

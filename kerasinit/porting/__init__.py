@@ -17,6 +17,7 @@ from kerasinit.porting.apply import ApplyReport as ApplyReport
 from kerasinit.porting.apply import PlanMismatchError as PlanMismatchError
 from kerasinit.porting.build import CustomObjectError as CustomObjectError
 from kerasinit.porting.build import UnknownLayerError as UnknownLayerError
+from kerasinit.porting.layerdefs import RefusedConfigError as RefusedConfigError
 from kerasinit.porting.live import read as read
 from kerasinit.porting.load_report import LoadReport as LoadReport
 from kerasinit.porting.load_report import WeightsMismatchError as WeightsMismatchError
@@ -38,6 +39,7 @@ __all__ = [
     "PlanLayer",
     "PlanMismatchError",
     "PlanRow",
+    "RefusedConfigError",
     "UnknownLayerError",
     "VerifyReport",
     "WeightsMismatchError",

@@ -17,8 +17,13 @@ import torch
 from torch import nn
 
 from kerasinit.bridge.checks import check_tensor
-from kerasinit.bridge.initializer import Initializer, RngName
-from kerasinit.mappings.errors import KerasInitError, shown
+from kerasinit.bridge.initializer import RNGS, Initializer, RngName
+from kerasinit.mappings.errors import (
+    InitializerArgumentError,
+    KerasInitError,
+    format_choices,
+    shown,
+)
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
@@ -186,8 +191,11 @@ def _tensors(work: Work) -> list[torch.Tensor]:
 
 def _check_rng(works: list[Work], rng: RngName | None) -> None:
     """Seed-faithful streams need seeded initializers: refuse before anything is written."""
-    if rng == "torch":
+    if rng is None or rng == "torch":
         return
+    if not isinstance(rng, str) or rng not in RNGS:
+        raise InitializerArgumentError(
+            f"Unknown rng {shown(rng)}. Valid: {format_choices(RNGS)} (nothing was written).")
     unseeded = sorted({f"{r.layer}/{r.weight} ({r.initializer.class_name})" for w in works
                        for r in w.rows.values()
                        if r.initializer.is_random and getattr(r.initializer, "seed", None) is None})

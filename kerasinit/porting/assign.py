@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kerasinit.mappings.errors import format_choices
+from kerasinit.porting.rows import STATE_LAYERS
 from kerasinit.porting.weights_h5 import StoredWeight, WeightStore
 
 if TYPE_CHECKING:
@@ -47,12 +48,18 @@ def _matches(stored: StoredWeight, layer: PlanLayer, row: PlanRow, several: bool
     return not several or leaf in parts[:-len(wanted)]
 
 
-def assign_weights(plan: PlanView, store: WeightStore) -> tuple[dict[str, StoredWeight], list[str]]:
+def assign_weights(plan: PlanView, store: WeightStore,
+                   state: dict[str, str] | None = None
+                   ) -> tuple[dict[str, StoredWeight], list[str]]:
     """(plan row key -> stored weight, problems). No array is read here.
 
     Problems name the Keras layer and both shapes: a plan layer with no stored group, a stored
     group the plan does not have (another model's weights), a count or shape that differs.
+    A stored group of a layer whose weights are state (a ``Normalization``'s mean and variance:
+    the graph names its class) is no problem: its weights go to ``state`` (``"layer/i"`` ->
+    the class) when given.
     """
+    classes = {g.path: g.class_name for g in plan.graph}
     problems: list[str] = []
     out: dict[str, StoredWeight] = {}
     keys = sorted(store.groups, key=len, reverse=True)  # the longest covering key wins
@@ -67,6 +74,10 @@ def assign_weights(plan: PlanView, store: WeightStore) -> tuple[dict[str, Stored
                             f"({layer.class_name})")
     for key, stored in store.groups.items():
         layers = [k for k in plan.layers if owner.get(k.path) == key]
+        if not layers and classes.get(key) in STATE_LAYERS:
+            if state is not None:
+                state.update({f"{key}/{i}": str(classes[key]) for i in range(len(stored))})
+            continue
         if not layers:
             problems.append(
                 f"{store.origin} holds weights for a Keras layer {key!r} that the plan does not "

@@ -8,6 +8,7 @@ and resolve every initializer on its Keras shape with that version's semantics.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from kerasinit.mappings.parse import SPEC_TYPES, parse_identifier
 from kerasinit.mappings.resolve import Resolved, resolve
 from kerasinit.mappings.specs import Spec
 from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
+from kerasinit.porting.hub_backbones import backbone_config, is_keras_hub, refusal
 from kerasinit.porting.layerdefs import RefusedConfigError
 from kerasinit.porting.layers import (
     FAMILIES,
@@ -29,6 +31,7 @@ from kerasinit.porting.layers import (
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
 from kerasinit.porting.readers import Loaded, ModelFileError, load
 from kerasinit.porting.replay import draw_order
+from kerasinit.porting.rows import STATE_LAYERS
 from kerasinit.porting.walk import MODEL_CLASSES, LayerRecord, walk
 
 __all__ = ["CustomObjectError", "UnknownLayerError", "infer_version", "lost_gain_note", "read"]
@@ -80,9 +83,13 @@ def read(
     if not isinstance(strict, bool):
         raise KerasInitError(f"`strict` must be True or False. Received: {shown(strict)}.")
     loaded = load(source)
+    backbone = None
+    expanded = backbone_config(loaded.config)  # a whitelisted keras_hub backbone's arguments
+    if expanded is not None:
+        backbone, loaded = loaded.config, dataclasses.replace(loaded, config=expanded)
     _check_top_level(loaded.config, loaded.origin)
     try:
-        return _plan(loaded, keras_version, customs, strict)
+        return _plan(loaded, keras_version, customs, strict, backbone)
     except KerasInitError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError,
@@ -108,7 +115,7 @@ def _check_custom_objects(custom_objects: object) -> dict[str, object]:
 
 
 def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object],
-          strict: bool) -> Plan:
+          strict: bool, backbone: Mapping[str, Any] | None = None) -> Plan:
     version, version_source = infer_version(loaded.config, loaded.keras_version, keras_version)
     found = walk(loaded.config)
     layers: list[PlanLayer] = []
@@ -169,15 +176,10 @@ def _plan(loaded: Loaded, keras_version: VersionLike, customs: dict[str, object]
         )
     return Plan(tuple(layers), version, version_source, loaded.origin, found.model_class,
                 tuple(notes), tuple(skipped), tuple(found.nodes), found.outputs,
-                draw_order=draw_order(loaded.config, found.records, version, layers))
+                draw_order=draw_order(loaded.config, found.records, version, layers,
+                                      backbone=backbone))
 
 
-#: layers whose weights are state set from data, not initialized.
-STATE_LAYERS = {
-    "Normalization": "mean and variance from adapt() or the config",
-    "Discretization": "bin boundaries", "StringLookup": "a vocabulary",
-    "IntegerLookup": "a vocabulary", "TextVectorization": "a vocabulary",
-}
 
 
 def _check_top_level(config: Mapping[str, Any], origin: str) -> None:
@@ -191,6 +193,8 @@ def _check_top_level(config: Mapping[str, Any], origin: str) -> None:
     has_layers = isinstance(inner, Mapping) and isinstance(inner.get("layers"), list)
     if has_layers:
         return
+    if is_keras_hub(config):
+        raise refusal(config, origin)
     raise ModelFileError(
         f"{origin}: the top-level object is a {cls!r} with no layer list, so not a Sequential "
         f"or Functional model (a subclassed model's layers live in its Python code, which "

@@ -89,7 +89,7 @@ def read_attr(obj: Any, name: str, origin: str, h5py: Any, limit: int | None = N
     check_size(npoints * 16, what, limit, kind)  # each stored element is at least 16 bytes
     size = vlen_size(obj, name, npoints, base, h5py, source)
     if size is not None:
-        check_size(size, what, limit, kind)
+        check_size(size, f"{what} (value and HDF5 heap)", limit, kind)
         return obj.attrs[name]
     # not located: what HDF5 copies comes from the file, so a small file bounds it
     file_size, ceiling = int(obj.file.id.get_filesize()), max(limit, bounded.MAX_CONFIG_BYTES)

@@ -43,7 +43,7 @@ from kerasinit.porting.report import (
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanRow, PlanView
 
-__all__ = ["TWINS", "Rule", "apply_twin", "find_twin"]
+__all__ = ["TWINS", "Rule", "TwinJob", "apply_twin", "find_twin", "plan_jobs", "to_torch"]
 
 Move = Literal["same", "linear", "conv1d", "flat"]
 
@@ -147,7 +147,8 @@ def find_twin(plan: PlanView, model: nn.Module) -> tuple[str, str] | None:
     return None
 
 
-def _to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
+def to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
+    """A Keras-shaped value of ``row`` moved into the twin parameter's layout by ``move``."""
     if move == "same":
         return value
     if move == "flat":
@@ -163,11 +164,11 @@ def _to_torch(value: torch.Tensor, row: PlanRow, move: Move) -> torch.Tensor:
 def _torch_shape(row: PlanRow, move: Move) -> tuple[int, ...] | None:
     if row.keras_shape is None:
         return None
-    return tuple(_to_torch(torch.empty(row.keras_shape, device="meta"), row, move).shape)
+    return tuple(to_torch(torch.empty(row.keras_shape, device="meta"), row, move).shape)
 
 
 @dataclass
-class _Job:
+class TwinJob:
     name: str
     param: torch.Tensor
     rule: Rule
@@ -182,8 +183,10 @@ def _blocks(plan: PlanView, prefix: str) -> int:
     return n
 
 
-def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
-               ) -> tuple[list[_Job], list[str], set[tuple[str, str]], dict[str, str]]:
+def plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
+               ) -> tuple[list[TwinJob], list[str], set[tuple[str, str]], dict[str, str]]:
+    """The twin's parameters and their Keras rows (checked shapes), the problems, the Keras
+    (layer, weight) pairs used, and the parameters left as they are (with why)."""
     top, block, prefix = TWINS[twin]
     block_rules = [dataclasses.replace(r, torch=r.torch.format(i=i), keras=r.keras.format(i=i))
                    for i in range(_blocks(plan, prefix)) for r in block]
@@ -191,7 +194,7 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
     rows = {(r.layer, r.weight): r for r in _rows(plan)}
     params = dict(model.get_submodule(where).named_parameters()) if where else dict(
         model.named_parameters())
-    jobs: list[_Job] = []
+    jobs: list[TwinJob] = []
     problems: list[str] = []
     used: set[tuple[str, str]] = set()
     left: dict[str, str] = {}  # torch name -> why it is left as it is
@@ -229,7 +232,7 @@ def _plan_jobs(plan: PlanView, model: nn.Module, where: str, twin: str
                             f"({rule.move}) vs torch {full}{rule.torch} {tuple(param.shape)}")
             continue
         used |= {(r.layer, r.weight) for r in chosen}
-        jobs.append(_Job(full + rule.torch, param, rule, chosen))
+        jobs.append(TwinJob(full + rule.torch, param, rule, chosen))
     covered = {rule.torch for rule in rules}
     problems += [f"torch {full}{name} has no rule in the {twin} twin table"
                  for name in params if name not in covered]
@@ -248,7 +251,7 @@ def _initializer(row: PlanRow, rng: RngName | None) -> Initializer:
     return Initializer(spec, row.keras_version)
 
 
-def _values(job: _Job, generator: torch.Generator | None, rng: RngName | None) -> torch.Tensor:
+def _values(job: TwinJob, generator: torch.Generator | None, rng: RngName | None) -> torch.Tensor:
     parts = []
     for row in job.rows:
         keras = torch.empty(row.keras_shape or (), dtype=job.param.dtype)
@@ -256,7 +259,7 @@ def _values(job: _Job, generator: torch.Generator | None, rng: RngName | None) -
         if isinstance(row.initializer, VarianceScalingSpec) and row.resolved is not None:
             fans = (row.resolved.fan_in, row.resolved.fan_out)
         _initializer(row, rng)(keras, layout="keras", fans=fans, generator=generator, rng=rng)
-        parts.append(_to_torch(keras, row, job.rule.move))
+        parts.append(to_torch(keras, row, job.rule.move))
     return torch.cat(parts, dim=job.rule.cat_dim) if len(parts) > 1 else parts[0]
 
 
@@ -278,7 +281,7 @@ def apply_twin(
         PlanMismatchError: with ``strict=True``, when a twin parameter has no Keras weight, a
             Keras weight has no twin parameter, or a shape differs (nothing written).
     """
-    jobs, problems, used, left = _plan_jobs(plan, model, where, twin)
+    jobs, problems, used, left = plan_jobs(plan, model, where, twin)
     unused = [f"{r.layer}/{r.weight}" for r in _rows(plan) if (r.layer, r.weight) not in used]
     known = {r.keras for r in TWINS[twin][0]}
     problems += [f"Keras {u} has no parameter in the {twin} twin" for u in unused
@@ -297,7 +300,7 @@ def apply_twin(
     return _report(plan, model, twin, jobs, problems, unused, left, written, label)
 
 
-def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[_Job], problems: list[str],
+def _report(plan: PlanView, model: nn.Module, twin: str, jobs: list[TwinJob], problems: list[str],
             unused: list[str], left: dict[str, str], written: set[str], label: str
             ) -> ApplyReport:
     entries: list[ApplyEntry] = []

@@ -43,6 +43,7 @@ from kerasinit.porting.live_walk import (
     var_shape,
 )
 from kerasinit.porting.plan import Plan, PlanLayer, PlanRow, Skipped
+from kerasinit.porting.rows import STATE_LAYERS
 from kerasinit.porting.walk import LayerRecord, walk
 
 __all__ = ["is_keras_object", "read", "read_live"]
@@ -291,11 +292,11 @@ def _own_rows(found: Found, version: KerasVersion, customs: dict[str, object],
               unknown: dict[str, list[str]], notes: list[str]) -> tuple[list[PlanRow], list[str]]:
     """Weights a layer without a kerasinit rule creates itself: via its initializer attributes."""
     state = next((c.__name__ for c in type(found.layer).__mro__
-                  if c.__name__ in build.STATE_LAYERS), None)
+                  if c.__name__ in STATE_LAYERS), None)
     if state is not None:
         listed = ", ".join(f"{var_name(v)} {var_shape(v)}" for v in found.own)
         notes.append(f"{found.path} ({type(found.layer).__name__}): its weights are state "
-                     f"({build.STATE_LAYERS[state]}), not initialized: {listed}")
+                     f"({STATE_LAYERS[state]}), not initialized: {listed}")
         return [], []
     attrs = _initializer_attrs(found.layer)
     record = _record(found, version)

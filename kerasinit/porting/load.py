@@ -17,6 +17,9 @@ folded into that BatchNorm:
 ``BN(conv(x) + b)`` with moving mean ``m`` is ``BN(conv(x))`` with running mean ``m - b`` (exact
 in eval mode). Any other stored weight without a torch tensor is an error when non-zero, unless
 ``allow_dropped=True``. Everything is checked before the first write; a failure writes nothing.
+The values go in one tensor at a time (:mod:`kerasinit.porting.load_stream`): every stored array
+is read and converted once without writing, then read, converted and copied in tensor by tensor,
+so the extra memory is bounded by the largest tensor, not the model.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from kerasinit.mappings.errors import KerasInitError
 from kerasinit.modules.rnn import tensor_at
 from kerasinit.porting.apply import _keras_layer_for, _rows_for
 from kerasinit.porting.assign import assign_weights, row_key
+from kerasinit.porting.hf import find_twin
+from kerasinit.porting.hf_load import load_twin
 from kerasinit.porting.load_report import KerasEntry, LoadReport, TorchEntry, WeightsMismatchError
+from kerasinit.porting.load_stream import Write, stream
 from kerasinit.porting.matching import Pair, Unit, torch_units
 from kerasinit.porting.pairing import pair_lists
 from kerasinit.porting.weights_h5 import StoredWeight, open_weights
@@ -51,8 +57,7 @@ _RNN_KINDS = ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"
 class _Job:
     """Checked work: torch tensor -> how to compute its value from the stored arrays."""
 
-    writes: list[tuple[str, torch.Tensor, Callable[[dict[str, np.ndarray]], torch.Tensor],
-                       tuple[str, ...], str]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
     used: dict[str, str] = field(default_factory=dict)  # Keras row key -> torch name
     problems: list[str] = field(default_factory=list)
     pairs: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
@@ -89,11 +94,29 @@ def _converter(pair: Pair, name: str, role: str, layout: Layout, rows: list[Plan
         return lambda arrays: fn(arrays[0]), note
     if role == "alpha":
         return lambda arrays: torch.from_numpy(arrays[0]).reshape(shape), "reshaped"
+    if pair.unit.kind == "MultiHeadAttention" and pair.unit.names and len(rows) == 1:
+        return _einsum_to_linear(layout, shape)
     note = {"torch": "transposed to torch layout", "gru": "gates z,r,h -> r,z,n, transposed",
             "depthwise": "depthwise (*k, in, m) -> (in*m, 1, *k)"}.get(layout.name, "")
     if layout.name == "torch" and len(shape) < 2:
         note = ""
     return lambda arrays: layout.to_torch(torch.from_numpy(arrays[0]), shape), note
+
+
+def _einsum_to_linear(layout: Layout, shape: tuple[int, ...]
+                      ) -> tuple[Callable[[list[np.ndarray]], torch.Tensor], str]:
+    """A MultiHeadAttention projection on its own Linear: the einsum kernel ``(D, h, d)`` /
+    ``(h, d, D)`` flattened to ``(in, out)`` then transposed, the bias ``(h, d)`` flattened."""
+    def convert(arrays: list[np.ndarray]) -> torch.Tensor:
+        a = arrays[0]
+        if len(shape) == 2 and a.ndim != 2:
+            a = a.reshape(shape[1], shape[0])
+        elif len(shape) == 1:
+            a = a.reshape(shape)
+        return layout.to_torch(torch.from_numpy(a), shape)
+    note = ("einsum kernel flattened to (in, out), transposed" if len(shape) == 2
+            else "einsum bias flattened")
+    return convert, note
 
 
 def _implicit(role: str, layer: PlanLayer) -> tuple[float, str] | None:
@@ -209,22 +232,28 @@ def load_weights(plan: PlanView, model: nn.Module, source: object, *,
     if not isinstance(model, nn.Module):
         raise KerasInitError(f"load_weights needs a torch.nn.Module. Received "
                              f"{type(model).__name__}.")
+    twin = find_twin(plan, model) if mapping is None else None
+    if twin is not None:  # a keras_hub backbone into its transformers twin: by the name table
+        with open_weights(source) as store:
+            return load_twin(plan, model, *twin, store, allow_dropped=allow_dropped)
     units = torch_units(model)
     pairs, unmatched_keras, unmatched_units, problems = pair_lists(plan, model, mapping)
     with open_weights(source) as store:
-        assigned, assign_problems = assign_weights(plan, store)
+        state: dict[str, str] = {}
+        assigned, assign_problems = assign_weights(plan, store, state)
         problems += assign_problems
         job = _Job()
         for pair in pairs:
             _plan_pair(pair, job, assigned)
         problems += job.problems
         keras_entries, folds = _keras_side(plan, pairs, assigned, job, allow_dropped, problems)
+        keras_entries += [KerasEntry(key, (), "dropped", "", f"{cls} state (preprocessing in the "
+                                     f"Keras model): the torch model takes its output")
+                          for key, cls in state.items()]
         written = False
-        values: dict[str, torch.Tensor] = {}
-        if not problems:
-            arrays = {k: s.read() for k, s in assigned.items()}
-            values, notes = _values(job, arrays, folds)
-            _write(job, values)
+        if not problems:  # read and convert everything once, then write tensor by tensor
+            notes = stream(job.writes, assigned, folds, write=False)
+            stream(job.writes, assigned, folds, write=True)
             written = True
     loaded_notes = {w[0]: (w[3], w[4]) for w in job.writes}
     if written:
@@ -282,36 +311,3 @@ def _keras_side(plan: PlanView, pairs: list[Pair], assigned: dict[str, StoredWei
                         f"on a torch module built with bias=False?); pass allow_dropped=True to "
                         f"drop it anyway")
     return entries, folds
-
-
-def _values(job: _Job, arrays: dict[str, np.ndarray], folds: dict[str, list[str]]
-            ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    values: dict[str, torch.Tensor] = {}
-    notes: dict[str, str] = {}
-    for name, tensor, compute, _keys, note in job.writes:
-        value = compute(arrays)
-        if name in folds:
-            for key in folds[name]:
-                value = value - torch.from_numpy(arrays[key]).to(value.dtype)
-            note = (note + "; " if note else "") + "minus the folded bias"
-        if value.dtype != tensor.dtype:
-            note = (note + "; " if note else "") + (
-                f"{str(value.dtype).removeprefix('torch.')} -> "
-                f"{str(tensor.dtype).removeprefix('torch.')}")
-            value = value.to(tensor.dtype)
-        values[name] = value
-        notes[name] = note
-    return values, notes
-
-
-def _write(job: _Job, values: dict[str, torch.Tensor]) -> None:
-    saved = [(t, t.detach().clone()) for _, t, _, _, _ in job.writes]
-    try:
-        with torch.no_grad():
-            for name, tensor, _, _, _ in job.writes:
-                tensor.copy_(values[name])
-    except BaseException:
-        with torch.no_grad():  # all or nothing: put back what was already written
-            for tensor, copy in saved:
-                tensor.copy_(copy)
-        raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,9 @@ class Plan:
 
     def layer(self, path: str) -> PlanLayer:
         """The layer with this Keras path (or unique layer name)."""
+        if not isinstance(path, str):
+            raise KerasInitError(f"plan.layer takes a Keras layer path or name (a str). "
+                                 f"Received {path!r:.80} (type {type(path).__name__}).")
         for candidate in self.layers:
             if candidate.path == path:
                 return candidate
@@ -201,9 +205,10 @@ class Plan:
             keras_seed: the model was built after ``keras.utils.set_random_seed(keras_seed)``:
                 replay its draws (:meth:`replay`) so that every random tensor equals Keras's;
                 needs a seed-faithful ``rng`` (the Keras backend the model was built on).
-            keras_order: ``"rebuilt"`` for a model rebuilt from its config, or the
-                construction (Keras 3) / first-call (tf_keras) order of the layers when it
-                differs from the config's (``order=`` of :meth:`replay`).
+            keras_order: None for the order inferred from the config (each seed's confidence
+                shows in ``print(plan.replay(s))``), ``"rebuilt"`` for a model rebuilt from
+                its config, ``"config"``, or the construction (Keras 3) / first-call
+                (tf_keras) order of the layers (``order=`` of :meth:`replay`).
             keras_seeds: explicit per-weight seeds (``seeds=`` of :meth:`replay`).
             example_input: an input for ``module(example_input)`` to trace the data flow
                 (default: built from the Keras input shapes).
@@ -238,40 +243,46 @@ class Plan:
 
     def check(
         self,
-        torch_model: torch.nn.Module,
+        module: torch.nn.Module | None = None,
         mapping: dict[str, str | tuple[str, ...]] | None = None,
         *,
         example_input: object = None,
+        torch_model: torch.nn.Module | None = None,
     ) -> CheckReport:
-        """Every hyperparameter where ``torch_model`` differs from the Keras model and that
+        """Every hyperparameter where ``module`` differs from the Keras model and that
         matters for training (normalization eps and momentum, 'same' padding with stride > 1,
         'same' pooling, GRU ``reset_after``, recurrent activations), read from each layer's own
         config. Nothing is changed; ``apply(..., hyperparameters=True)`` sets the module
         attributes among them.
 
+        ``torch_model=`` is the old name of ``module`` (deprecated, still accepted).
+
         Returns:
             A :class:`~kerasinit.porting.hyper.CheckReport`.
         """
-        pairing = pair(self, torch_model, mapping=mapping, example_input=example_input)
-        return check_hyperparameters(self, pairing, torch_model)
+        module = _module_argument(module, torch_model, "check")
+        pairing = pair(self, module, mapping=mapping, example_input=example_input)
+        return check_hyperparameters(self, pairing, module)
 
     def load_weights(
         self,
-        torch_model: torch.nn.Module,
-        source: object,
+        module: torch.nn.Module | None = None,
+        source: object = None,
         mapping: dict[str, str] | None = None,
         *,
         allow_dropped: bool = False,
+        torch_model: torch.nn.Module | None = None,
     ) -> LoadReport:
-        """Copy a trained Keras model's values into ``torch_model`` (pairing as :meth:`apply`).
+        """Copy a trained Keras model's values into ``module`` (pairing as :meth:`apply`).
 
         Each torch tensor receives the stored Keras array moved into torch's layout (bit for
         bit; the dtype changes only when the torch tensor's differs, and the report says so).
-        A Keras bias with no torch tensor right before a BatchNormalization is folded into its
-        running mean; any other stored weight without a torch tensor is an error when non-zero.
+        A Keras bias with no torch tensor whose layer feeds only a BatchNormalization (the Keras
+        graph) is folded into its running mean; any other stored weight without a torch tensor
+        is an error when non-zero.
 
         Args:
-            torch_model: the torch model.
+            module: the torch model (``torch_model=``, its old name, is deprecated).
             source: a ``.keras`` archive, a legacy full-model ``.h5``, a ``.weights.h5`` (or
                 ``save_weights`` ``.h5``) file of this plan's model, or a live Keras model. Read
                 as data with h5py; nothing is extracted or executed.
@@ -287,8 +298,27 @@ class Plan:
                 the weights do not fit the plan or the torch model; nothing was written.
             ModelFileError: the file cannot be read (truncated, no weights member).
         """
-        return load_weights(self, torch_model, source, mapping=mapping,
-                            allow_dropped=allow_dropped)
+        module = _module_argument(module, torch_model, "load_weights")
+        if source is None:
+            raise KerasInitError("load_weights needs source=: a .keras / .h5 / .weights.h5 "
+                                 "file or a live Keras model.")
+        return load_weights(self, module, source, mapping=mapping, allow_dropped=allow_dropped)
+
+
+def _module_argument(module: torch.nn.Module | None, torch_model: torch.nn.Module | None,
+                     method: str) -> torch.nn.Module:
+    """``module``, or the deprecated ``torch_model=`` keyword (with a DeprecationWarning)."""
+    if torch_model is not None:
+        if module is not None:
+            raise KerasInitError(f"Plan.{method} got both module and torch_model (its old "
+                                 f"name); pass module only.")
+        warnings.warn(f"Plan.{method}(torch_model=...) is deprecated: the argument is now "
+                      f"called module, as in apply() and initialize().", DeprecationWarning,
+                      stacklevel=3)
+        return torch_model
+    if module is None:
+        raise KerasInitError(f"Plan.{method} needs the torch module (module=).")
+    return module
 
 
 def _seed_text(row: PlanRow) -> str:

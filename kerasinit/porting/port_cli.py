@@ -49,9 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="run both models on seeded random inputs and compare every layer "
                              "(needs Keras)")
-    parser.add_argument("--batch", type=int, default=2, help="batch size for --check")
+    parser.add_argument("--batch", type=_batch, default=2, help="batch size for --check (>= 1)")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     parser.epilog = "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
+
+
+def _batch(text: str) -> int:
+    """argparse type of --batch: an int >= 1 (anything else is a usage error, exit 2)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {value}")
+    return value
 
 
 def _factory(spec: str) -> Any:
@@ -126,7 +134,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         import keras
 
-        keras_model = keras.saving.load_model(args.file, compile=False, safe_mode=True)
+        try:
+            keras_model = keras.saving.load_model(args.file, compile=False, safe_mode=True)
+        except (ValueError, TypeError, OSError, KeyError, AttributeError) as exc:
+            message = f"--check: Keras could not load {args.file}: {type(exc).__name__}: {exc}"
+            return _emit(args, {"error": message}, message, 1)
         check = verify(keras_model, model, _inputs(keras_model, args.batch), plan=plan)
     except ImportError:
         return _emit(args, {"error": "--check needs Keras"}, "--check needs Keras", 1)

@@ -14,7 +14,7 @@ from kerasinit.mappings.specs import Spec, VarianceScalingSpec
 from kerasinit.mappings.versions import KerasVersion
 from kerasinit.porting.walk import KerasNode
 
-__all__ = ["PlanLayer", "PlanRow", "PlanView", "Skipped"]
+__all__ = ["STATE_LAYERS", "PlanLayer", "PlanRow", "PlanView", "Skipped"]
 
 Axes = tuple[tuple[int, ...], tuple[int, ...]]
 
@@ -152,3 +152,11 @@ class PlanView(Protocol):
     def excluded(self) -> tuple[str, ...]: ...
 
     def layer(self, path: str) -> PlanLayer: ...
+
+
+#: layers whose weights are state set from data, not initialized.
+STATE_LAYERS = {
+    "Normalization": "mean and variance from adapt() or the config",
+    "Discretization": "bin boundaries", "StringLookup": "a vocabulary",
+    "IntegerLookup": "a vocabulary", "TextVectorization": "a vocabulary",
+}

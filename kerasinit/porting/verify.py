@@ -20,6 +20,7 @@ cause. Independent of how the torch weights got there (``load_weights``, ``apply
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +34,8 @@ from kerasinit.porting.matching import Pair
 from kerasinit.porting.pairing import pair_lists
 from kerasinit.porting.plan import Plan
 from kerasinit.porting.verify_causes import relative
+from kerasinit.porting.verify_gaps import between, forced_inputs, gap_cause, replacement, settings
+from kerasinit.porting.verify_keras import keras_values, resolve
 from kerasinit.porting.verify_layers import (
     ACTIVATIONS,
     activation,
@@ -48,13 +51,21 @@ __all__ = ["verify"]
 _PREPROCESSING = ("Rescaling", "Normalization", "Resizing", "CenterCrop")
 
 
-def _keras() -> Any:
+def _keras(model: object) -> Any:
+    """The Keras that built ``model``: Keras 3, or tf_keras (Keras 2) for its models."""
+    module = type(model).__module__ or ""
+    name = "tf_keras" if module.startswith("tf_keras") else "keras"
+    if module.startswith("keras.") and not module.startswith("keras.src"):
+        raise KerasInitError(
+            f"verify supports Keras 3 models and tf_keras (Keras 2) models; "
+            f"{type(model).__name__} comes from {module} (Keras 2 inside TensorFlow's own keras "
+            f"package): rebuild it with tf_keras or Keras 3.")
     try:
-        import keras
+        return importlib.import_module(name)
     except ImportError:
-        raise KerasInitError("verify runs the Keras model, so it needs Keras (pip install "
-                             "kerasinit[parity]).") from None
-    return keras
+        raise KerasInitError(f"verify runs the Keras model, so it needs {name} (pip install "
+                             f"kerasinit[parity]{' tf_keras' if name == 'tf_keras' else ''}).") \
+            from None
 
 
 def _check_arguments(keras_model: Any, torch_model: object, inputs: object, plan: object,
@@ -99,25 +110,6 @@ def _plan_of(model: Any) -> Plan:
         return read(model.to_json())
 
 
-def _keras_layer(model: Any, pair: Pair) -> tuple[Any, str]:
-    """The live Keras layer whose output a pair compares, or (None, why not)."""
-    path = pair.keras[-1].path
-    parts = path.split("/")
-    layer = model.get_layer(parts[0])
-    if len(parts) > 1 and hasattr(layer, "layers"):
-        return None, f"{path} is inside the nested model {parts[0]!r}"
-    return layer, ""
-
-
-def _unpadded(tensor: Any) -> Any:
-    """The input of a ZeroPadding layer that produced ``tensor`` (torch convs pad inside)."""
-    history = getattr(tensor, "_keras_history", None)
-    producer = getattr(history, "operation", None)
-    if type(producer).__name__.startswith("ZeroPadding"):
-        return getattr(producer, "input", tensor)
-    return tensor
-
-
 def _called(pair: Pair, model: nn.Module) -> nn.Module:
     """The module whose forward gives the pair's output: for a separable conv (two sibling
     convs, or a container whose forward may never run) the pointwise conv."""
@@ -125,6 +117,14 @@ def _called(pair: Pair, model: nn.Module) -> nn.Module:
         return model.get_submodule(pair.unit.path.rsplit("+", 1)[-1])
     pointwise = getattr(pair.unit.module, "pointwise", None)
     return pointwise if isinstance(pointwise, nn.Module) else pair.unit.module
+
+
+def _taker(pair: Pair, model: nn.Module) -> nn.Module | None:
+    """The module whose input is a separable pair's input (its depthwise conv, or the container
+    whose pointwise conv gives the output); None for other pairs."""
+    if "+" in pair.unit.path:
+        return model.get_submodule(pair.unit.path.split("+", 1)[0])
+    return pair.unit.module if hasattr(pair.unit.module, "pointwise") else None
 
 
 def _copy(value: Any) -> Any:
@@ -177,7 +177,7 @@ def verify(
     Returns:
         A :class:`~kerasinit.porting.verify_report.VerifyReport` (``print`` it).
     """
-    keras = _keras()
+    keras = _keras(keras_model)
     arrays = _check_arguments(keras_model, torch_model, inputs, plan, tolerance)
     plan = plan or _plan_of(keras_model)
     pairs, _, _, problems = pair_lists(plan, torch_model, mapping)
@@ -190,26 +190,26 @@ def verify(
             break
         pre.append(layer)
     targets: list[tuple[Pair, Any]] = []
+    items: list[tuple[int, list[Any], Any]] = []
+    names: list[str] = []  # a nested model's layer: its path (inner/conv)
     for pair in pairs:
-        layer, why = _keras_layer(keras_model, pair)
-        if layer is None:
-            problems.append(why)
+        resolved = resolve(keras_model, pair.keras[-1].path)
+        if isinstance(resolved, str):
+            problems.append(resolved)
             continue
+        chain, layer = resolved
+        items.append((len(targets), chain, layer))
         targets.append((pair, layer))
-    outs: list[Any] = [pre[-1].output] if pre else []
-    usable = []
-    for pair, layer in targets:
-        try:
-            outs += [layer.output, layer.input, _unpadded(layer.input)]
-            usable.append((pair, layer))
-        except (ValueError, AttributeError) as exc:
-            problems.append(f"{layer.name}: no single output to compare ({exc})")
-    ins = keras_model.inputs
-    sub = keras.Model(ins[0] if len(ins) == 1 else ins, [*outs, *keras_model.outputs])
-    results = [keras.ops.convert_to_numpy(v) for v in
-               sub(arrays[0] if len(arrays) == 1 else arrays, training=False)]
+        names.append("/".join([*(m.name for m in chain), layer.name]))
+    values: dict[int, list[np.ndarray]] = {}
+    extra = [pre[-1].output] if pre else []
+    final_out = keras_values(keras, keras_model, arrays, items, [*extra, *keras_model.outputs],
+                             values, problems)
+    usable = [t for i, t in enumerate(targets) if i in values]
+    labels = [n for i, n in enumerate(names) if i in values]
+    results = [v for i in sorted(values) for v in values[i]] + final_out[len(extra):]
     if pre:
-        arrays = [results.pop(0)]
+        arrays = [final_out[0]]
         compared.append("torch input = output of the Keras preprocessing layers "
                         + ", ".join(f"{p.name} ({type(p).__name__})" for p in pre))
     torch_in, how = _torch_inputs(arrays, [p for p, _ in usable])
@@ -245,20 +245,61 @@ def verify(
         if rel_alone is not None:
             check = dataclasses.replace(check, alone=rel_alone)
         if why_alone:
-            causes.append((layer.name, why_alone))
-        checks.append(check)
+            causes.append((labels[i], why_alone))
+        checks.append(dataclasses.replace(check, keras_layer=labels[i]))
         if check.ok is False and first is None:
-            first = (f"{layer.name} ({type(layer).__name__}) vs torch "
+            first = (f"{labels[i]} ({type(layer).__name__}) vs torch "
                      f"{pair.unit.path or '(root)'} ({type(pair.unit.module).__name__})")
             cause = why
+    found = _settings_and_gaps(torch_model, torch_in, usable, labels, results, captured,
+                               tolerance)
+    first_layer = first.split(" ", 1)[0] if first is not None else ""
+    if cause.startswith("layout/shape mismatch"):
+        cause = "; ".join([why for name, why in found[0] if name == first_layer] + [cause])
+    elif cause.startswith("the layer's input already differs"):
+        cause = next((why for name, why in found[1] if name == first_layer), cause)
+    causes += found[1]
     checks.append(_final(results[-1], final, keras_model, tolerance, compared,
                          channels_first="channels-first" in how))
     if first is None and checks[-1].ok is False:
         first, cause = "(output)", ("the final output differs although every paired layer "
                                     "agrees: a weightless operation after the last paired layer "
                                     "(pooling, flatten, activation)")
+    order = {name: i for i, name in enumerate(labels)}
+    causes.sort(key=lambda c: order.get(c[0], len(order)))
     return VerifyReport(tuple(checks), tolerance, first, cause, tuple(compared), tuple(problems),
-                        tuple(causes))
+                        tuple(causes), found[0])
+
+
+def _settings_and_gaps(torch_model: nn.Module, torch_in: list[torch.Tensor],
+                       usable: list[tuple[Pair, Any]], labels: list[str],
+                       results: list[np.ndarray],
+                       captured: dict[int, tuple[tuple[Any, ...], Any]], tol: float
+                       ) -> tuple[tuple[tuple[str, str], ...], list[tuple[str, str]]]:
+    """(settings that differ, per layer), and the layers whose input differs because of the
+    weightless operations before them (a torch run with every paired output forced to Keras's).
+    """
+    found = tuple((labels[i], why) for i, (pair, layer) in enumerate(usable)
+                  for why in settings(layer, pair.unit.module))
+    modules = [_called(pair, torch_model) for pair, _ in usable]
+    values = [replacement(layer, modules[i], results[3 * i], captured[i][1])
+              if i in captured else None for i, (_, layer) in enumerate(usable)]
+    takers = [_taker(pair, torch_model) or modules[i] for i, (pair, _) in enumerate(usable)]
+    forced = forced_inputs(torch_model, torch_in, modules, values, takers)
+    index = {layer.name: i for i, (_, layer) in enumerate(usable)}  # Keras graph names
+    gaps = []
+    for i, (_, layer) in enumerate(usable):
+        args = forced.get(i)
+        if not args:
+            continue
+        chain, sources = between(layer, set(index))
+        if not chain or any(values[index[s]] is None for s in sources):
+            continue  # an upstream output could not be forced: the input difference is theirs
+        why = gap_cause(args[0], (results[3 * i + 2], results[3 * i + 1]), takers[i], chain,
+                        tol)
+        if why:
+            gaps.append((labels[i], why))
+    return found, gaps
 
 
 def _final(keras_out: np.ndarray, out: Any, keras_model: Any, tol: float,

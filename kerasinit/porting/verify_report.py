@@ -53,7 +53,12 @@ class VerifyReport:
         compared: what was compared (inputs, preprocessing, classifier activation).
         problems: pairing problems (layers that could not be compared).
         causes: (Keras layer, likely cause) for every layer that differs alone, on Keras's own
-            input: each independent difference of the port, not only the first.
+            input, or whose input differs because of the weightless operations before it (with
+            every paired torch output forced to Keras's): each independent difference of the
+            port, not only the first.
+        settings: (Keras layer, setting) for strides, dilation and normalization eps that
+            differ between a Keras layer and its torch module, whether or not the outputs show
+            it (ResNet50's eps 1.001e-5 against torch's 1e-5 does not at float32 tolerance).
     """
 
     layers: tuple[LayerCheck, ...]
@@ -63,6 +68,7 @@ class VerifyReport:
     compared: tuple[str, ...]
     problems: tuple[str, ...] = ()
     causes: tuple[tuple[str, str], ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -101,8 +107,18 @@ class VerifyReport:
             lines += ["", f"First divergent layer: {self.first_divergent}",
                       f"Likely cause: {self.cause}"]
         if self.causes:
-            lines += ["", "Layers that differ on Keras's own input (each independent difference):"]
+            lines += ["", "Layers that differ on Keras's own input, or by what comes before them "
+                      "(each independent difference):"]
             lines += [f"  - {name}: {why}" for name, why in self.causes]
+        if self.settings:
+            lines += ["", "Settings that differ (whether or not the outputs show it):"]
+            grouped: dict[str, list[str]] = {}
+            for name, why in self.settings:
+                grouped.setdefault(why, []).append(name)
+            for why, names in grouped.items():
+                shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more"
+                                                 if len(names) > 4 else "")
+                lines.append(f"  - {why}: {shown}")
         if self.ok:
             lines += ["", "Every compared output agrees."]
         if self.problems:
@@ -115,4 +131,5 @@ class VerifyReport:
                 "first_divergent": self.first_divergent, "cause": self.cause,
                 "compared": list(self.compared), "problems": list(self.problems),
                 "causes": [list(c) for c in self.causes],
+                "settings": [list(c) for c in self.settings],
                 "layers": [asdict(c) for c in self.layers]}

@@ -329,7 +329,8 @@ def _live(model: Any) -> WeightStore:
         for v in layer.weights:
             name = str(getattr(v, "path", None) or v.name)
             shape = tuple(int(d) for d in v.shape)
-            weights.append(StoredWeight(name, shape, str(np.dtype(getattr(v, "dtype", "float32"))),
+            dtype = getattr(v, "dtype", "float32")  # a tf.DType for tf_keras variables
+            weights.append(StoredWeight(name, shape, str(np.dtype(getattr(dtype, "name", dtype))),
                                         True, _reader(v)))
         if weights:
             groups[str(layer.name)] = weights

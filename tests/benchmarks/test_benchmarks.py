@@ -37,5 +37,19 @@ def test_bench_modules_runs(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_model_rng_worker_runs(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KERAS_BACKEND", "unchanged")  # the worker sets it; restored afterwards
     out = _load("bench_model_rng").worker(backend, "kerasinit", "tiny", repeat=1)
-    assert set(out) == {"first", "warm", "extra_mib", "tensor_mib"}
+    assert set(out) == {"first", "warm", "first_cpu", "warm_cpu", "extra_mib", "tensor_mib"}
     assert out["tensor_mib"] == 4 * 16 * 8 * 4 / 2**20
+
+
+def test_bench_model_rng_whole_model_worker_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole-model baseline: a replayed plan applied to the torch twin (3 Dense layers),
+    checked bit-identical to the Keras model inside the worker."""
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":  # pragma: no cover - other test backends
+        pytest.skip("needs Keras on the TensorFlow backend in this process")
+    monkeypatch.setenv("KERAS_BACKEND", "unchanged")
+    bench = _load("bench_model_rng")
+    out = bench.worker("tensorflow", "kerasinit", "tiny-sequential", repeat=1)
+    assert out["tensor_mib"] == (784 * 256 + 256 * 128 + 128 * 512) * 4 / 2**20
+    assert bench.worker("tensorflow", "keras", "tiny-sequential", repeat=1)["first"] > 0

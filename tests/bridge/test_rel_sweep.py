@@ -46,3 +46,29 @@ def test_reset_parameters_with_a_mangled_config_is_a_clean_error(bad: Any) -> No
     layer.keras_initializers = bad
     refused(layer.reset_parameters, layer.weight, "keras_initializers")
     assert torch.equal(layer.weight.detach(), before)
+
+
+def test_module_level_helpers_name_bad_arguments() -> None:
+    from kerasinit import modules
+
+    with pytest.raises(kerasinit.LayoutError, match=r"Unknown Keras layer 'Dence'\. Did you"):
+        modules.keras_defaults("Dence")
+    for bad in ("x", None, torch.zeros(2)):
+        with pytest.raises(kerasinit.LayoutError, match=r"needs a torch\.nn\.Module"):
+            modules.module_params(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"case": 5}, "Case objects"), ({"n": 0}, "n must be"), ({"alpha": 1.5}, "alpha must be"),
+    ({"seed": -1}, "seed must be"),
+])
+def test_parity_runs_refuse_bad_arguments_before_running(kwargs: dict[str, Any],
+                                                         match: str) -> None:
+    from kerasinit import parity
+
+    args = {"n": 1000, "alpha": 1e-3, "seed": 0, **kwargs}
+    case = args.pop("case", parity.quick()[0])
+    with pytest.raises(kerasinit.KerasInitError, match=match):
+        parity.run_case(case, **args)
+    with pytest.raises(kerasinit.KerasInitError, match=match):
+        parity.run_matrix([case], **args)

@@ -156,3 +156,28 @@ def test_knn_constructor_arguments(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(kerasinit.KerasInitError, match=match):
         knn.Linear(4, 3, **kwargs)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+_PARAMETRIZED = {
+    "weight_norm": lambda: torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(4, 3)),
+    "spectral_norm": lambda: torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(4, 3)),
+    "orthogonal": lambda: torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(4, 4)),
+    "old weight_norm": lambda: torch.nn.utils.weight_norm(torch.nn.Linear(4, 3)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_PARAMETRIZED))
+def test_parametrized_weights_are_refused_not_silently_lost(kind: str) -> None:
+    """A parametrization recomputes ``weight`` on access (the old hooks before each forward): a
+    write would be lost, so it is refused, before anything is read or written (spectral_norm's
+    power-iteration buffers stay as they were too)."""
+    with torch.no_grad():
+        model = torch.nn.Sequential(torch.nn.Linear(4, 4), _PARAMETRIZED[kind]())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state = torch.get_rng_state()
+    for call in (lambda: kerasinit.keras_defaults_(model, seed=1),
+                 lambda: kerasinit.initialize(model, kernel_initializer="he_normal")):
+        with pytest.raises(kerasinit.LayoutError, match=r"1\.weight is recomputed by"):
+            call()
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert torch.equal(state, torch.get_rng_state())

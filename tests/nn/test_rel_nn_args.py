@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from kerasinit import KerasInitError
@@ -129,3 +131,44 @@ def test_good_arguments_build_what_torch_builds(cls: type, base: type, args: tup
         {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
     assert {k: v.dtype for k, v in ours.state_dict().items()} == \
         {k: v.dtype for k, v in theirs.state_dict().items()}
+
+
+_VALUES = st.one_of(st.integers(-3, 9), st.sampled_from([0.5, 2.0, -1.0, float("nan"), "same",
+                                                         "valid", "zeros", "x", None, True,
+                                                         False, (1, 2), (2, 2, 2), (0, 1)]))
+#: knn class -> the torch class taking the same arguments (depthwise and separable convs
+#: derive theirs, so only their own outcome is checked)
+_TORCH_BASES: dict[type, type | None] = {
+    cls: None if "Depthwise" in cls.__name__ or "Separable" in cls.__name__ else
+    next(b for b in cls.__mro__ if b.__module__.startswith("torch.nn.")) for cls in TABLE}
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_fuzzed_arguments_build_or_raise_a_layer_argument_error(data: Any) -> None:
+    """Random argument values: a knn layer is built or refused with a ``KerasInitError``
+    (global RNG untouched), and whatever torch's own constructor refuses, knn refuses too."""
+    import warnings
+
+    cls = data.draw(st.sampled_from(sorted(_TORCH_BASES, key=lambda c: c.__name__)))
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    base = dict(zip(names, TABLE[cls][0], strict=False))
+    keys = [n for n in names if n in TABLE[cls][1] or n in base]
+    override = data.draw(st.dictionaries(st.sampled_from(keys), _VALUES, max_size=3))
+    kwargs = {**base, **override}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch_ok = True
+        try:
+            base_cls = _TORCH_BASES[cls]
+            if base_cls is not None:
+                base_cls(**kwargs)
+        except Exception:
+            torch_ok = False
+        state = torch.get_rng_state()
+        try:
+            cls(**kwargs, seed=3)
+        except KerasInitError:
+            assert torch.equal(state, torch.get_rng_state())
+            return
+    assert torch_ok, f"{cls.__name__}({kwargs}) built though torch refuses it"

@@ -124,7 +124,10 @@ def main(flavours: str, seed: int, path: str, forward: bool = True) -> None:
 
 def _save(flavour: str, seed: int, saved: dict[str, Any], forward: bool) -> None:
     if flavour == "tf_keras":
-        import tf_keras as keras
+        try:
+            import tf_keras as keras
+        except ImportError:  # TensorFlow < 2.16: tf.keras is Keras 2
+            from tensorflow import keras
     else:
         import keras
     for model_name, (model, inputs) in _models(keras, seed, extra=forward).items():
@@ -140,7 +143,7 @@ def _save(flavour: str, seed: int, saved: dict[str, Any], forward: bool) -> None
         if flavour == "keras":
             saved[f"{name}:seeds"] = np.array(json.dumps(_live_seeds(model)))
     backend = "tf_keras" if flavour == "tf_keras" else keras.backend.backend()
-    print("built", backend, keras.__version__)
+    print("built", backend, getattr(keras, "__version__", "tf.keras"))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ def test_keras_seed_outside_set_random_seeds_range_is_refused(seed: int) -> None
     assert torch.equal(state, torch.get_rng_state())
 
 
+def test_apply_names_an_unknown_rng_before_the_seed_rule() -> None:
+    model = _model()
+    with pytest.raises(KerasInitError, match=r"Unknown rng 'x'\. Valid: 'jax'"):
+        read(DENSE).apply(model, rng="x")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("kwargs", [
     {"keras_model": None}, {"torch_model": "x"}, {"inputs": "x"}, {"inputs": np.array(["a"])}, {"inputs": [np.zeros(2), "x"]},
     {"tolerance": -1}, {"tolerance": "a"}, {"tolerance": float("nan")}, {"plan": "x"},
@@ -81,8 +87,22 @@ def test_cli_argument_errors_exit_non_zero_without_a_traceback(tmp_path: Path) -
         (["parity", "--calibrate", "-1"], 2, "--calibrate"),
         (["parity", "--seed", "-1"], 2, "--seed"),
         (["table", "--format", "x"], 2, "invalid choice"),
+        (["port", str(path), "--torch", "x:y", "--batch", "0"], 2, "--batch"),
+        (["port", str(path), "--torch", "torch.nn:Identity"], 1, "neither a .keras archive"),
     ]
     for argv, code, text in cases:
         got, output = _cli(*argv)
         assert (got, "Traceback" in output) == (code, False), (argv, got, output)
         assert text in output, (argv, output)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda plan: plan.layer(5), "a str"),
+    (lambda plan: plan.replay(1, seeds=5), "seeds must be a dict"),
+    (lambda plan: plan.replay(1, seeds={1: 2}), "seeds must be a dict"),
+    (lambda plan: plan.replay(1, order=5), "order must be"),
+    (lambda plan: plan.drop(5), "layer/weight"),
+])
+def test_plan_methods_refuse_wrong_argument_types(call: Any, match: str) -> None:
+    with pytest.raises(KerasInitError, match=match):
+        call(read(DENSE))

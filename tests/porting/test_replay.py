@@ -145,13 +145,26 @@ def test_functional_branches_are_flagged() -> None:
          "inbound_nodes": [[["a", 0, 0, {}], ["b", 0, 0, {}]]]},
         dense("c", "add")], "input_layers": [["x", 0, 0]], "output_layers": [["c", 0, 0]]}}
     plan = kerasinit.porting.read(cfg, keras_version="3.15")
-    notes = " ".join(plan.replay(SEED).notes)
-    assert "independent branches (a / b)" in notes
-    assert "b / c" not in notes  # c depends on b: forced
-    assert "suggest" not in notes  # hand-given names say nothing about construction order
+    s = _stream(3)
+    replayed = plan.replay(SEED)
+    notes = " ".join(replayed.notes)
+    assert "1 drawing layer(s) certain" in notes and "2 uncertain" in notes
+    assert "a: on a branch independent of b" in notes
+    sources = {r.layer: r.seed_source for r in replayed.rows if r.weight == "kernel"}
+    assert sources == {"a": "draw #0, uncertain", "b": "draw #1, uncertain", "c": "draw #2"}
+    # Keras's automatic names are numbered at construction: dense_1 was made before dense_2
     renamed = json.loads(json.dumps(cfg).replace('"a"', '"dense_2"').replace('"b"', '"dense_1"'))
-    notes = " ".join(kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED).notes)
-    assert "suggest dense_1 before dense_2" in notes
+    replayed = kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED)
+    got = {r.layer: (r.initializer.seed, r.seed_source)  # type: ignore[attr-defined]
+           for r in replayed.rows if r.weight == "kernel"}
+    assert got == {"dense_1": (s[0], "draw #0, inferred"), "dense_2": (s[1], "draw #1, inferred"),
+                   "c": (s[2], "draw #2")}
+    assert "uncertain order" not in " ".join(replayed.notes)
+    # order="config" keeps the listed order; the notes about inference are then not shown
+    config = kerasinit.porting.read(renamed, keras_version="3.15").replay(SEED, order="config")
+    assert {r.layer: r.initializer.seed for r in config.rows  # type: ignore[attr-defined]
+            if r.weight == "kernel"} == {"dense_2": s[0], "dense_1": s[1], "c": s[2]}
+    assert "inferred" not in " ".join(config.notes)
 
 
 def test_draw_table_covers_the_layer_table() -> None:
@@ -205,10 +218,11 @@ def test_apply_needs_a_faithful_rng() -> None:
 
 # -- against Keras itself ------------------------------------------------------------------------
 
-def _build(flavours: str, backend: str, out: Path, *extra: str) -> dict[str, np.ndarray]:
+def _build(flavours: str, backend: str, out: Path, *extra: str,
+           python: str = sys.executable) -> dict[str, np.ndarray]:
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, str(_HERE / "replay_models.py"), flavours, str(SEED),
+    proc = subprocess.run([python, str(_HERE / "replay_models.py"), flavours, str(SEED),
                            str(out), *extra], env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 or "built" not in proc.stdout:
         pytest.skip(f"Keras ({flavours} on {backend}) unavailable: {proc.stderr[-400:]}")
@@ -334,14 +348,17 @@ def test_live_seeds_agree_with_the_replay() -> None:
 
 @pytest.mark.parametrize("flavour", ["keras", "tf_keras"])
 def test_branch_order_and_rebuilt_models(tf_models: dict[str, np.ndarray], flavour: str) -> None:
-    """A shortcut constructed first but called last: the plan flags the branch, and order=
+    """A shortcut constructed first but called last: the plan flags the branch as uncertain;
+    the inferred order (shorter branch first) is Keras 3's construction order, and order=
     (construction order for Keras 3, first-call order for tf_keras) reproduces every tensor;
     a model rebuilt from its config replays with order='rebuilt'."""
     name = f"{flavour}/branch"
     plan = kerasinit.porting.read(str(tf_models[f"{name}:config"]))
-    assert any("independent branches" in n for n in plan.replay(SEED).notes)
+    assert any("uncertain order (3)" in n for n in plan.replay(SEED).notes)
     order = ["shortcut", "a", "b", "out"] if flavour == "keras" else ["a", "b", "shortcut", "out"]
     assert _check_values(tf_models, flavour, "tensorflow", ("branch",), order) == 4
+    if flavour == "keras":  # the inferred order (shorter branch first) is the construction order
+        assert _check_values(tf_models, flavour, "tensorflow", ("branch",)) == 4
     assert _check_values(tf_models, flavour, "tensorflow", ("rebuilt",), "rebuilt") == 12
 
 
@@ -372,3 +389,58 @@ def test_replay_matches_keras_on_jax(jax_models: dict[str, np.ndarray]) -> None:
         assert replayed and replayed <= live, name
     if "jax" in RNGS:
         assert _check_values(jax_models, "keras", "jax") >= 30
+
+
+#: other Keras installations to check live, as ``python[:flavour[:backend]]`` entries separated
+#: by spaces (e.g. a venv with keras==3.14.* next to TensorFlow, or tensorflow-cpu==2.15.*).
+_OTHER = os.environ.get("KERASINIT_REPLAY_PYTHONS", "").split()
+_RNG_OF = {"tensorflow": "tensorflow", "torch": "keras-torch", "jax": "jax"}
+
+
+@pytest.mark.skipif(not _OTHER, reason="set KERASINIT_REPLAY_PYTHONS to check other Keras "
+                                       "installations (python[:flavour[:backend]] ...)")
+@pytest.mark.parametrize("entry", _OTHER or ["-"])
+def test_replay_other_keras_versions(entry: str, tmp_path: Path) -> None:
+    """The same models built by another Keras version (its own interpreter): every random
+    tensor replayed (Keras 3: construction order; tf.keras: first-call order)."""
+    parts = entry.split(":")
+    python = parts[0]
+    flavour = parts[1] if len(parts) > 1 else "keras"
+    backend = parts[2] if len(parts) > 2 else "tensorflow"
+    extra = () if flavour == "tf_keras" or backend == "tensorflow" else ("weights",)
+    saved = _build(flavour, backend, tmp_path / "other.npz", *extra, python=python)
+    models = MODELS if extra else (*MODELS, "branch", "rebuilt")
+    if backend == "jax" and "jax" not in RNGS:
+        pytest.skip("rng='jax' unavailable")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        checked = sum(_check_values(saved, flavour, _RNG_OF[backend], (m,), _order_for(m, flavour))
+                      for m in models)
+    finally:
+        torch.set_num_threads(threads)
+    assert checked >= 40
+
+
+def _order_for(model: str, flavour: str) -> Any:
+    if model == "rebuilt":
+        return "rebuilt"
+    if model == "branch" and flavour == "tf_keras":
+        return ["a", "b", "shortcut", "out"]
+    return None
+
+
+def test_keras_torch_seed_range_per_version() -> None:
+    """Keras < 3.14 on torch raised for int seeds outside int32 (checked live on 3.13.2);
+    3.14 bit-casts them (checked live on 3.14.1 and 3.15.1: bit-exact)."""
+    from kerasinit.mappings.errors import InitializerArgumentError
+
+    big = 2**31 + 5
+    w = torch.zeros(3, 4)
+    with pytest.raises(InitializerArgumentError, match=r"outside int32.*3\.14"):
+        kerasinit.get("random_normal", seed=big, rng="keras-torch", keras_version="3.13")(w)
+    assert torch.equal(w, torch.zeros(3, 4))
+    new, old = torch.empty(3, 4), torch.empty(3, 4)
+    kerasinit.get("random_normal", seed=big, rng="keras-torch", keras_version="3.14")(new)
+    kerasinit.get("random_normal", seed=big - 2**32, rng="keras-torch", keras_version="3.13")(old)
+    assert torch.equal(new, old)  # the bit-cast: 2**31 + 5 is int32 -(2**31 - 5)

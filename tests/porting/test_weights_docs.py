@@ -34,7 +34,8 @@ def test_section_six_shows_what_the_example_prints() -> None:
     end = doc.find("\n## ", start + 1)
     section = doc[start:] if end < 0 else doc[start:end]
     blocks = re.findall(r"```text\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # the example's two, then examples/port_application.py's (slow)
+    blocks = blocks[:2]
     example = (ROOT / "examples" / "port_weights.py").read_text(encoding="utf-8")
     assert example[example.index("# A Keras model"):].strip() in section
     out = io.StringIO()

@@ -15,6 +15,7 @@ from torch import nn
 pytest.importorskip("tensorflow", reason="needs TensorFlow/Keras (the parity extra)")
 keras = pytest.importorskip("keras")
 
+from kerasinit.mappings.errors import KerasInitError  # noqa: E402
 from kerasinit.porting import WeightsMismatchError, read, verify  # noqa: E402
 from tests.porting import weights_twins as tw  # noqa: E402
 
@@ -73,3 +74,16 @@ def test_a_bias_whose_layer_also_feeds_another_layer_is_not_folded() -> None:
     with pytest.raises(WeightsMismatchError, match="b/bias"):
         read(model).load_weights(twin, model)
     assert all(torch.equal(before[k], v) for k, v in twin.state_dict().items())
+
+
+def test_old_torch_model_keyword_still_works_with_a_deprecation_warning() -> None:
+    model = _branches(tap=False)
+    plan = read(model)
+    with pytest.warns(DeprecationWarning, match="module"):
+        report = plan.load_weights(torch_model=Branches(), source=model)
+    assert report.ok
+    with pytest.warns(DeprecationWarning, match="module"):
+        assert plan.check(torch_model=Branches()) is not None
+    with pytest.raises(KerasInitError, match="both"):
+        plan.load_weights(Branches(), model, torch_model=Branches())
+    assert plan.load_weights(module=Branches(), source=model).ok

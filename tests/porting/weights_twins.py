@@ -25,6 +25,11 @@ def randomize(keras: Any, model: Any, x: np.ndarray, seed: int = 0) -> None:
         ws = layer.get_weights()
         if not ws:
             continue
+        if type(layer).__name__ == "Normalization":  # mean, variance (> 0), count
+            ws[0] = rng.standard_normal(ws[0].shape).astype(ws[0].dtype) * 0.5
+            ws[1] = rng.uniform(0.5, 2.0, ws[1].shape).astype(ws[1].dtype)
+            layer.set_weights(ws)
+            continue
         fresh = [(rng.standard_normal(w.shape) * (0.5 if w.ndim < 2 else
                   1.0 / np.sqrt(max(1, int(np.prod(w.shape[:-1])))))).astype(w.dtype)
                  for w in ws]

@@ -40,7 +40,7 @@ import torch
 from kerasinit.bridge.rng import orthogonal as orth
 from kerasinit.bridge.rng import threefry, xla
 from kerasinit.bridge.rng.philox import empty, for_chunks
-from kerasinit.bridge.rng.sink import write_flat
+from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 from kerasinit.mappings.errors import InitializerArgumentError
 
 __all__ = [
@@ -102,7 +102,7 @@ def _f32(x: float) -> float:
 def _fill(
     shape: Sequence[int], key: Key, version: str,
     values: Callable[[Any], Any], scale: tuple[float, float] | None,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """Run ``values(mantissas)`` over the draw in chunks and write float32 results.
 
@@ -120,7 +120,8 @@ def _fill(
         out = empty(shape, torch.float32, torch.device("cpu"))
     if tuple(out.shape) != shape:  # pragma: no cover - callers check
         raise ValueError(f"out has shape {tuple(out.shape)}, the draw {shape}")
-    direct = (out.detach().view(-1).numpy() if out.is_contiguous() and out.dtype == torch.float32
+    direct = (out.detach().view(-1).numpy() if isinstance(out, torch.Tensor)
+              and out.is_contiguous() and out.dtype == torch.float32
               and out.device.type == "cpu" else None)
     layout = _LAYOUT[version]
     sd, mu = (None, None) if scale is None else (np.float32(scale[0]), np.float32(scale[1]))
@@ -139,12 +140,12 @@ def _fill(
             write_flat(out, a, torch.from_numpy(v))
 
     for_chunks(n, torch.device("cpu"), fill, chunk=CHUNK)
-    return out
+    return as_tensor(out)
 
 
 def sample_uniform(
     shape: Sequence[int], key: Key, minval: float, maxval: float, version: str,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.uniform(key, shape, float32, minval, maxval)`` (Keras layout, CPU)."""
     return _fill(shape, key, version,
@@ -153,7 +154,7 @@ def sample_uniform(
 
 def sample_normal(
     shape: Sequence[int], key: Key, mean: float, stddev: float, version: str,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.normal(key, shape) * stddev + mean`` in float32 (Keras's JAX backend)."""
     return _fill(shape, key, version, _Family.get("normal", version).evaluator(shape),
@@ -162,7 +163,7 @@ def sample_normal(
 
 def sample_truncated_normal(
     shape: Sequence[int], key: Key, mean: float, stddev: float, version: str,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.truncated_normal(key, -2, 2, shape) * stddev + mean`` in float32."""
     return _fill(shape, key, version, _Family.get("truncated", version).evaluator(shape),
@@ -171,7 +172,7 @@ def sample_truncated_normal(
 
 def sample_orthogonal(
     shape: Sequence[int], key: Key, gain: float, version: str,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """Keras's ``Orthogonal`` on JAX: QR of the normal matrix, sign fix, transpose, gain.
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import write_flat
+from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 from kerasinit.mappings.distributions import Normal, Orthogonal, TruncatedNormal, Uniform
 
 __all__ = ["CHUNK", "generator", "sample", "torch_seed"]
@@ -54,7 +54,7 @@ def generator(seed: int, call_index: int, device: torch.device) -> torch.Generat
 
 def sample(
     dist: object, shape: tuple[int, ...], seed: int, call_index: int, device: torch.device,
-    out: torch.Tensor | None = None,
+    out: Target | None = None,
 ) -> torch.Tensor:
     """Keras 3 torch-backend values of ``dist`` on ``shape`` (float32).
 
@@ -69,7 +69,7 @@ def sample(
     if out is not None and device.type == "cpu" and isinstance(
             dist, (Uniform, Normal, TruncatedNormal)):
         _sample_chunked(dist, seed, call_index, out)
-        return out
+        return as_tensor(out)
     if isinstance(dist, Orthogonal):
         # Keras: torch.linalg.qr of the float32 normal; the same LAPACK calls run in place
         return orthogonal(shape, dist.gain,
@@ -80,7 +80,7 @@ def sample(
     if out is None:
         return values
     write_flat(out, 0, values.reshape(-1))
-    return out
+    return as_tensor(out)
 
 
 def _bounds(n: int, chunk: int, tail: int) -> list[tuple[int, int]]:
@@ -96,7 +96,7 @@ def _bounds(n: int, chunk: int, tail: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _sample_chunked(dist: object, seed: int, call_index: int, out: torch.Tensor) -> None:
+def _sample_chunked(dist: object, seed: int, call_index: int, out: Target) -> None:
     g = generator(seed, call_index, torch.device("cpu"))
     n = out.numel()
     f32 = torch.float32

@@ -215,8 +215,12 @@ class BoxMuller:
     def pair(self, wa: torch.Tensor, wb: torch.Tensor, out_sin: torch.Tensor,
              out_cos: torch.Tensor) -> None:
         """Write the two normals of the word pair ``(wa, wb)`` (int32 uint32 bits)."""
-        if self.tables is None and self.device.type == "cpu":
-            box_muller_numpy(wa.numpy(), wb.numpy(), out_sin.numpy(), out_cos.numpy())
+        if self.device.type == "cpu":
+            if self.tables is None:
+                box_muller_numpy(wa.numpy(), wb.numpy(), out_sin.numpy(), out_cos.numpy())
+            else:
+                _gather_numpy(self.tables, wa.numpy(), wb.numpy(), out_sin.numpy(),
+                              out_cos.numpy())
             return
         ma = torch.bitwise_and(wa, _MANT)
         mb = torch.bitwise_and(wb, _MANT)
@@ -230,6 +234,21 @@ class BoxMuller:
             s, c = both[:, 0], both[:, 1]
         torch.mul(s, r, out=out_sin)
         torch.mul(c, r, out=out_cos)
+
+
+def _gather_numpy(tables: tuple[torch.Tensor, torch.Tensor], wa: Any, wb: Any, out_sin: Any,
+                  out_cos: Any) -> None:
+    """The table path with NumPy gathers (CPU): torch's per-op cost dominated the small
+    arrays of the truncated normal's retries."""
+    import numpy as np
+
+    rad, sc = tables[0].numpy(), tables[1].numpy()
+    for a in range(0, len(wa), PIECE):
+        b = min(len(wa), a + PIECE)
+        r = rad.take(wa[a:b] & np.int32(_MANT))
+        both = sc.take(wb[a:b] & np.int32(_MANT)).view(np.float32).reshape(-1, 2)
+        np.multiply(both[:, 0], r, out=out_sin[a:b])
+        np.multiply(both[:, 1], r, out=out_cos[a:b])
 
 
 # -- the same emulation in NumPy, over cache-sized pieces (the CPU direct path) ----------
@@ -247,20 +266,30 @@ def _np_tables() -> tuple[Any, Any]:
 
 
 def _radius_np(m: Any, out: Any) -> None:
-    """``sqrtf(-2 logf(m 2^-23))`` (m = 0 -> 1e-7f) into float32 ``out`` (m: int64)."""
+    """``sqrtf(-2 logf(m 2^-23))`` (m = 0 -> 1e-7f) into float32 ``out`` (m: int64).
+
+    The same float64 operations in the same order as :func:`radius` (checked equal on all
+    2^23 inputs), with fewer passes: ``u1`` is exact in float32 (``m < 2^23``), and the
+    exponent ``k`` is the int32 view of ``tmp`` shifted.
+    """
     import numpy as np
 
     invc_t, logc_t = _np_tables()
-    u1 = (m.astype(np.float64) * 2.0**-23).astype(np.float32)
+    u1 = m.astype(np.float32)
+    u1 *= np.float32(2.0**-23)
     bits = u1.view(np.int32).astype(np.int64)
-    bits[m == 0] = _EPS_BITS
-    tmp = (bits - _LOGF_OFF) & 0xFFFFFFFF
-    i = (tmp >> 19) & 15
-    k = np.where(tmp >= 1 << 31, tmp - (1 << 32), tmp) >> 23
-    z = (bits - (tmp & (0x1FF << 23))).astype(np.int32).view(np.float32).astype(np.float64)
+    if m.min() == 0:
+        bits[m == 0] = _EPS_BITS
+    tmp = bits - _LOGF_OFF
+    tmp &= 0xFFFFFFFF
+    i = tmp >> 19
+    i &= 15
+    y0 = (tmp.astype(np.uint32).view(np.int32) >> 23).astype(np.float64)
+    tmp &= 0x1FF << 23
+    np.subtract(bits, tmp, out=bits)
+    z = bits.astype(np.int32).view(np.float32).astype(np.float64)
     r = z * invc_t[i]
     r -= 1.0
-    y0 = k.astype(np.float64)
     y0 *= _LN2
     y0 += logc_t[i]
     r2 = r * r
@@ -278,18 +307,29 @@ def _radius_np(m: Any, out: Any) -> None:
 
 
 def _sincos_np(m: Any, out_sin: Any, out_cos: Any) -> None:
-    """glibc ``sincosf`` of ``float32(2 pi m 2^-23)`` into float32 ``out_sin``/``out_cos``."""
+    """glibc ``sincosf`` of ``float32(2 pi m 2^-23)`` into float32 ``out_sin``/``out_cos``.
+
+    The same float64 operations as :func:`sincosf` (checked equal on all 2^23 inputs) with
+    fewer passes: below pi/4 the rounding ``n = round(y 2/pi)`` is 0 anyway, so the small-angle
+    branch needs no mask; the sign of quadrants 1 and 2 is ``1 - ((n + 1) & 2)``; the tiny-angle
+    fix-up (``y < 2^-12``, i.e. ``m < 327``) runs only when such an ``m`` occurs.
+    """
     import numpy as np
 
-    y = (m.astype(np.float64) * (_TWO_PI * 2.0**-23)).astype(np.float32)
-    top = (y.view(np.int32) >> 20) & 0x7FF
-    x = y.astype(np.float64)
-    n = ((x * _HPI_INV_2_24).astype(np.int32).astype(np.int64) + 0x800000) >> 24
-    small = top < _TOP12_PIO4
-    n[small] = 0
-    x = np.where(small, x, x - n.astype(np.float64) * _HPI)
-    q = n & 3
-    sign = np.where((q == 1) | (q == 2), -1.0, 1.0)
+    x = m.astype(np.float64)
+    x *= _TWO_PI * 2.0**-23
+    y = x.astype(np.float32)
+    x[...] = y
+    n = (x * _HPI_INV_2_24).astype(np.int32)
+    n += 0x800000
+    n >>= 24
+    t = n.astype(np.float64)
+    t *= _HPI
+    x -= t
+    q = n + 1
+    q &= 2
+    sign = q.astype(np.float64)
+    np.subtract(1.0, sign, out=sign)
     c, s = _C, _S
     x2 = x * x
     xs = x * sign
@@ -315,14 +355,14 @@ def _sincos_np(m: Any, out_sin: Any, out_cos: Any) -> None:
     cf = cv.astype(np.float32)
     np.negative(cf, out=cf, where=(n & 2) != 0)
     odd = (n & 1) != 0
-    sin = np.where(odd, cf, sf)
-    cos = np.where(odd, sf, cf)
-    tiny = top < _TOP12_TINY
-    if tiny.any():
-        sin[tiny] = y[tiny]
-        cos[tiny] = 1.0
-    out_sin[...] = sin
-    out_cos[...] = cos
+    np.copyto(out_sin, sf)
+    np.copyto(out_cos, cf)
+    np.copyto(out_sin, cf, where=odd)
+    np.copyto(out_cos, sf, where=odd)
+    if m.min() < 400:
+        tiny = (y.view(np.int32) >> 20) < _TOP12_TINY
+        out_sin[tiny] = y[tiny]
+        out_cos[tiny] = 1.0
 
 
 def box_muller_numpy(wa: Any, wb: Any, out_sin: Any, out_cos: Any) -> None:

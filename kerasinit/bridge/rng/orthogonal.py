@@ -33,7 +33,7 @@ from typing import Literal
 
 import torch
 
-from kerasinit.bridge.rng.sink import write_flat
+from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 
 __all__ = ["Mode", "orthogonal"]
 
@@ -45,7 +45,7 @@ _LOCK = threading.Lock()
 
 def orthogonal(
     shape: Sequence[int], gain: float, draw: Callable[[torch.Tensor], object], *,
-    mode: Mode, out: torch.Tensor | None = None, device: torch.device | str = "cpu",
+    mode: Mode, out: Target | None = None, device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """Keras's Orthogonal for ``shape`` from the normal matrix that ``draw`` writes.
 
@@ -81,7 +81,7 @@ def orthogonal(
         slab = result[r:r + step].to(torch.float32, copy=True)
         slab.mul_(gain32)
         write_flat(out, r * cols, slab.reshape(-1))
-    return out
+    return as_tensor(out)
 
 
 def _torch_q(a: torch.Tensor, zero_sign: float) -> tuple[torch.Tensor, torch.Tensor]:

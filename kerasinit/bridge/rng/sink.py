@@ -25,13 +25,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from kerasinit.bridge.rng.philox import empty
 
-__all__ = ["GRAIN", "Blocks", "aliases", "write_flat"]
+__all__ = ["GRAIN", "Blocks", "Columns", "Target", "aliases", "as_tensor", "write_flat"]
 
 #: Elements per ``Tensor.copy_`` on CPU: torch's parallel grain, so no OpenMP team starts.
 GRAIN = 32768
@@ -48,11 +48,53 @@ def aliases(view: torch.Tensor, tensor: torch.Tensor) -> bool:
         return False
 
 
-def write_flat(view: torch.Tensor, start: int, values: torch.Tensor) -> None:
+class Columns:
+    """A Keras view made of tensor views side by side along the last axis.
+
+    For layouts whose Keras tensor is a concatenation rather than a view, such as ``"gru"``
+    (Keras's gate blocks z, r, h are torch's row blocks r, z, n, transposed). It has the
+    tensor attributes the samplers read (``shape``, ``dtype``, ``device``, ``numel()``,
+    ``dim()``, ``is_contiguous()`` (False), ``detach()``); :func:`write_flat` writes through it.
+    """
+
+    def __init__(self, parts: Sequence[torch.Tensor]) -> None:
+        self.parts = tuple(parts)
+        first = self.parts[0]
+        self.widths = [int(p.shape[-1]) for p in self.parts]
+        self.shape = torch.Size((*first.shape[:-1], sum(self.widths)))
+        self.dtype, self.device = first.dtype, first.device
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def is_contiguous(self) -> bool:
+        return False
+
+    def detach(self) -> Columns:
+        return self
+
+
+#: What the samplers write into: a tensor view of any strides, or :class:`Columns`.
+Target = torch.Tensor | Columns
+
+
+def as_tensor(out: Target) -> torch.Tensor:
+    """``out`` typed as the tensor the samplers return (a :class:`Columns` is returned as is:
+    callers that pass one ignore the return value)."""
+    return cast(torch.Tensor, out)
+
+
+def write_flat(view: Target, start: int, values: torch.Tensor) -> None:
     """Write the 1-D ``values`` into elements ``[start, start + len)`` of ``view``'s
     row-major order (``view`` may have any strides; ``values`` are cast to its dtype)."""
     n = values.numel()
     if n == 0:
+        return
+    if isinstance(view, Columns):
+        _write_columns(view, start, values.reshape(-1))
         return
     if view.device.type == "cpu" and view.dtype in _NUMPY_DTYPES and all(
             s >= 0 for s in view.stride()):
@@ -62,6 +104,30 @@ def write_flat(view: torch.Tensor, start: int, values: torch.Tensor) -> None:
     src_t = values.detach().to(view.device).reshape(-1)
     limit = GRAIN if view.device.type == "cpu" else 1 << 62
     _write_torch(view.detach(), start, src_t, limit)
+
+
+def _write_columns(view: Columns, start: int, src: torch.Tensor) -> None:
+    """Row by row (rows of the last axis): each part gets its columns of the range."""
+    width = view.shape[-1]
+    stop = start + src.numel()
+    row = start // width
+    while row * width < stop:
+        lo, hi = max(start, row * width) - row * width, min(stop, (row + 1) * width) - row * width
+        full_rows = 1
+        if lo == 0 and hi == width:  # whole rows: one write per part for all of them
+            full_rows = (stop - row * width) // width
+            hi = width
+        block = src[row * width + lo - start:(row + full_rows - 1) * width + hi - start]
+        block = block.view(full_rows, hi - lo) if full_rows > 1 else block.view(1, hi - lo)
+        offset = 0
+        for part, w in zip(view.parts, view.widths, strict=True):
+            a, b = max(lo, offset), min(hi, offset + w)
+            if a < b:
+                flat_part = part.reshape(-1, w) if part.dim() != 2 else part
+                target = flat_part[row:row + full_rows, a - offset:b - offset]
+                write_flat(target, 0, block[:, a - lo:b - lo].reshape(-1))
+            offset += w
+        row += full_rows
 
 
 def _write_numpy(dst: Any, start: int, src: Any) -> None:
@@ -152,7 +218,7 @@ class Blocks:
     """
 
     def __init__(self, shape: Sequence[int], device: torch.device,
-                 out: torch.Tensor | None, width: int = 4) -> None:
+                 out: Target | None, width: int = 4) -> None:
         shape = tuple(int(d) for d in shape)
         self.n = math.prod(shape)
         self.width = width
@@ -165,8 +231,8 @@ class Blocks:
         self.out = out
         same_device = out.device.type == device.type and (
             device.index is None or out.device.index == device.index)
-        self.direct = (out.detach().view(-1) if out.is_contiguous() and same_device
-                       and out.dtype == torch.float32 else None)
+        self.direct = (out.detach().view(-1) if isinstance(out, torch.Tensor) and same_device
+                       and out.is_contiguous() and out.dtype == torch.float32 else None)
 
     def _in_place(self, b: int) -> bool:
         return self.direct is not None and b * self.width <= self.n
@@ -186,5 +252,5 @@ class Blocks:
             write_flat(self.out, a * w, buf.reshape(-1)[:min(b * w, self.n) - a * w])
 
     def result(self) -> torch.Tensor:
-        """The filled ``out``."""
-        return self.out
+        """The filled ``out`` (typed as a tensor: a :class:`Columns` passed in comes back)."""
+        return as_tensor(self.out)

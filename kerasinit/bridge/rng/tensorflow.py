@@ -22,12 +22,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from kerasinit.bridge.rng import libm
 from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
-from kerasinit.bridge.rng.sink import Blocks
+from kerasinit.bridge.rng.sink import Blocks, Target
 
 __all__ = [
     "KERAS3_SEED_MOD",
@@ -87,7 +88,7 @@ def key_counter(seed: SeedPair) -> Stream:
 
 def uniform(
     shape: Sequence[int], seed: SeedPair, minval: float, maxval: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=float32)``.
 
@@ -132,7 +133,7 @@ def uniform(
 
 def normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_normal(shape, seed, mean, stddev, dtype=float32)``.
 
@@ -163,7 +164,7 @@ def normal(
 
 def truncated_normal(
     shape: Sequence[int], seed: SeedPair, mean: float, stddev: float,
-    device: torch.device | str = "cpu", out: torch.Tensor | None = None,
+    device: torch.device | str = "cpu", out: Target | None = None,
 ) -> torch.Tensor:
     """``tf.random.stateless_truncated_normal(shape, seed, mean, stddev, dtype=float32)``.
 
@@ -193,7 +194,12 @@ def truncated_normal(
 
             dn = dst.numpy()
             rejected = np.abs(dn) >= np.float32(2.0)
-            rows = torch.from_numpy(np.flatnonzero(rejected.view(np.int32)))
+            rows_np = np.flatnonzero(rejected.view(np.int32))
+            if rows_np.size:
+                dn[rows_np] = _finish_numpy(stream, box, dn[rows_np], rows_np + a)
+            _scale(dst, sd, mu)
+            dest.commit(a, b, dst)
+            return
         else:
             rejected_t = dst.abs() >= 2.0
             rows = torch.nonzero(rejected_t.view(torch.int32).view(-1)).view(-1)
@@ -266,6 +272,53 @@ def _finish(
         todo, cand = todo[short], picked[short]
         accepted = torch.arange(4, device=device) < have[short, None]
         step += 1
+
+
+def _finish_numpy(stream: Stream, box: libm.BoxMuller, cand: Any, groups: Any) -> Any:
+    """:func:`_finish` with NumPy ops (CPU): the same rounds, a fraction of the per-op cost
+    (the short groups of a chunk are a few thousand, so per-op overhead dominates)."""
+    import numpy as np
+
+    key, c2, c3 = stream
+    first4_t, count_t = _accept_tables(torch.device("cpu"))
+    first4, count = first4_t.numpy(), count_t.numpy()
+    high = (int(groups[0]) * _TRUNC_RESERVED) >> 32
+    accepted = np.abs(cand) < np.float32(2.0)
+    result = np.empty_like(cand)
+    todo = np.arange(cand.shape[0])
+    step = 1
+    while True:
+        if step >= _TRUNC_RESERVED:  # pragma: no cover - probability ~ 0.045^(4*255)
+            raise RuntimeError("truncated normal ran past its 256-block reservation")
+        counters = (groups[todo] * _TRUNC_RESERVED + step) & M32
+        w = philox_words(key, c2, c3, 0, todo.size, torch.device("cpu"),
+                         counters=torch.from_numpy(counters), high=high)
+        cand8 = np.empty((todo.size, 8), np.float32)
+        cand8[:, :4] = cand
+        c8 = torch.from_numpy(cand8)
+        box.pair(w[0], w[1], c8[:, 4], c8[:, 5])
+        box.pair(w[2], w[3], c8[:, 6], c8[:, 7])
+        ok8 = np.empty((todo.size, 8), np.bool_)
+        ok8[:, :4] = accepted
+        np.less(np.abs(cand8[:, 4:]), np.float32(2.0), out=ok8[:, 4:])
+        code = _pack_flags_numpy(ok8)
+        picked = np.take_along_axis(cand8, first4[code], 1)
+        result[todo] = picked
+        have = count[code]
+        short = np.flatnonzero(have < 4)
+        if not short.size:
+            return result
+        todo, cand = todo[short], picked[short]
+        accepted = np.arange(4) < have[short, None]
+        step += 1
+
+
+def _pack_flags_numpy(flags: Any) -> Any:
+    """:func:`_pack_flags` for a NumPy ``(n, 8)`` bool array (uint64 arithmetic wraps alike)."""
+    import numpy as np
+
+    v = np.ascontiguousarray(flags).view(np.uint64).reshape(-1)
+    return ((v * np.uint64(0x0102040810204080)) >> np.uint64(56)) & np.uint64(0xFF)
 
 
 def _pack_flags(flags: torch.Tensor) -> torch.Tensor:

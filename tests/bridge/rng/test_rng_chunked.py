@@ -16,7 +16,7 @@ import torch
 import kerasinit
 from kerasinit.bridge import faithful
 from kerasinit.bridge.rng import keras_jax, keras_torch, philox
-from kerasinit.bridge.rng.sink import write_flat
+from kerasinit.bridge.rng.sink import Columns, write_flat
 from kerasinit.mappings.distributions import Normal, TruncatedNormal, Uniform
 from kerasinit.mappings.versions import parse_version
 
@@ -80,7 +80,8 @@ def test_keras_torch_chunks_of_16_reproduce_one_call() -> None:
 
 LAYOUTS = [
     ("torch", (6, 5)), ("torch", (8, 3, 3, 2)), ("keras", (3, 3, 2, 8)), ("embedding", (9, 4)),
-    (kerasinit.layouts.Depthwise(2), (6, 1, 3, 3)), ("gru", (9, 4)),
+    (kerasinit.layouts.Depthwise(2), (6, 1, 3, 3)), ("gru", (9, 4)), ("gru", (9,)),
+    ("gru", (30, 7)),
     (kerasinit.layouts.MHAProjection(2), (6, 5)), (kerasinit.layouts.MHAOutput(2), (5, 6)),
     (kerasinit.layouts.mha_in_proj(2), (12, 4)),
 ]
@@ -164,3 +165,42 @@ def test_orthogonal_in_place_equals_reference(rng: str, monkeypatch: pytest.Monk
         assert torch.equal(got, expected), (rng, layout, shape)
     half = init(torch.empty(13, 9, dtype=torch.float16))
     assert torch.equal(half, init(torch.empty(13, 9)).half())
+
+
+def test_write_flat_columns() -> None:
+    """GRU's Keras view: torch gate blocks transposed side by side; every range lands right."""
+    t = torch.zeros(6, 4)                               # (3H, X), H = 2
+    gates = t.chunk(3, 0)
+    view = Columns([gates[1].t(), gates[0].t(), gates[2].t()])
+    assert tuple(view.shape) == (4, 6)
+    expected = torch.cat([gates[1], gates[0], gates[2]]).t()   # what "gru".to_keras gives
+    for start in range(24):
+        for stop in range(start, 25):
+            t.zero_()
+            write_flat(view, start, torch.arange(start, stop, dtype=torch.float32) + 1)
+            flat = torch.cat([gates[1], gates[0], gates[2]]).t().reshape(-1)
+            assert flat[start:stop].tolist() == list(range(start + 1, stop + 1))
+            assert not flat[:start].any() and not flat[stop:].any()
+    assert expected.shape == (4, 6)
+
+
+def test_truncated_retries_numpy_equal_torch() -> None:
+    """The CPU (NumPy) completion of short truncated-normal groups equals the torch one
+    (which CUDA runs), on the ~17 % short groups of 2^16 groups, several rounds deep."""
+    from kerasinit.bridge.rng import libm
+    from kerasinit.bridge.rng import tensorflow as tfr
+
+    stream = tfr.key_counter((7, 0))
+    key, c2, c3 = stream
+    groups = 1 << 16
+    cpu = torch.device("cpu")
+    box = libm.BoxMuller(cpu, tabulated=False)
+    w = philox.philox_words(key, c2, c3, 0, groups, cpu, stride=256)
+    first = torch.empty(groups, 4)
+    box.pair(w[0], w[1], first[:, 0], first[:, 1])
+    box.pair(w[2], w[3], first[:, 2], first[:, 3])
+    rows = torch.nonzero((first.abs() >= 2).any(1)).view(-1)
+    assert rows.numel() > 10000
+    ref = tfr._finish(stream, box, first.index_select(0, rows), rows, cpu)
+    got = tfr._finish_numpy(stream, box, first.index_select(0, rows).numpy(), rows.numpy())
+    assert torch.equal(ref, torch.from_numpy(got))

@@ -1,4 +1,11 @@
-"""torchvision ``inception_v3(aux_logits=False, init_weights=False)``, module for module."""
+"""torchvision ``inception_v3(aux_logits=False, init_weights=False)``, module for module.
+
+``Inception3(keras_equivalent=True)`` is the corrected twin of ``keras.applications.InceptionV3``:
+the pooling branch's 3x3 average leaves the padding out of the count
+(``count_include_pad=False``), as Keras's ``AveragePooling2D(padding="same")`` does.
+Everything else already agrees (BatchNorm eps 1e-3 in both; Keras's ``scale=False`` BatchNorm
+has no gamma, the torch weight stays 1).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +24,14 @@ class BasicConv2d(nn.Module):
         return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
-def _pool(x: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)
+def _pool(x: torch.Tensor, keras: bool = False) -> torch.Tensor:
+    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=not keras)
 
 
 class InceptionA(nn.Module):
-    def __init__(self, cin: int, pool_features: int) -> None:
+    def __init__(self, cin: int, pool_features: int, keras: bool = False) -> None:
         super().__init__()
+        self.keras = keras
         self.branch1x1 = BasicConv2d(cin, 64, kernel_size=1)
         self.branch5x5_1 = BasicConv2d(cin, 48, kernel_size=1)
         self.branch5x5_2 = BasicConv2d(48, 64, kernel_size=5, padding=2)
@@ -36,7 +44,7 @@ class InceptionA(nn.Module):
         b1 = self.branch1x1(x)
         b5 = self.branch5x5_2(self.branch5x5_1(x))
         b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([b1, b5, b3, self.branch_pool(_pool(x))], 1)
+        return torch.cat([b1, b5, b3, self.branch_pool(_pool(x, self.keras))], 1)
 
 
 class InceptionB(nn.Module):
@@ -54,8 +62,9 @@ class InceptionB(nn.Module):
 
 
 class InceptionC(nn.Module):
-    def __init__(self, cin: int, channels_7x7: int) -> None:
+    def __init__(self, cin: int, channels_7x7: int, keras: bool = False) -> None:
         super().__init__()
+        self.keras = keras
         c7 = channels_7x7
         self.branch1x1 = BasicConv2d(cin, 192, kernel_size=1)
         self.branch7x7_1 = BasicConv2d(cin, c7, kernel_size=1)
@@ -75,7 +84,7 @@ class InceptionC(nn.Module):
         for m in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
                   self.branch7x7dbl_5):
             bd = m(bd)
-        return torch.cat([b1, b7, bd, self.branch_pool(_pool(x))], 1)
+        return torch.cat([b1, b7, bd, self.branch_pool(_pool(x, self.keras))], 1)
 
 
 class InceptionD(nn.Module):
@@ -97,8 +106,9 @@ class InceptionD(nn.Module):
 
 
 class InceptionE(nn.Module):
-    def __init__(self, cin: int) -> None:
+    def __init__(self, cin: int, keras: bool = False) -> None:
         super().__init__()
+        self.keras = keras
         self.branch1x1 = BasicConv2d(cin, 320, kernel_size=1)
         self.branch3x3_1 = BasicConv2d(cin, 384, kernel_size=1)
         self.branch3x3_2a = BasicConv2d(384, 384, kernel_size=(1, 3), padding=(0, 1))
@@ -115,12 +125,13 @@ class InceptionE(nn.Module):
         b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
         bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         bd = torch.cat([self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd)], 1)
-        return torch.cat([b1, b3, bd, self.branch_pool(_pool(x))], 1)
+        return torch.cat([b1, b3, bd, self.branch_pool(_pool(x, self.keras))], 1)
 
 
 class Inception3(nn.Module):
-    def __init__(self, num_classes: int = 1000) -> None:
+    def __init__(self, num_classes: int = 1000, keras_equivalent: bool = False) -> None:
         super().__init__()
+        k = keras_equivalent
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2)
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
         self.Conv2d_2b_3x3 = BasicConv2d(32, 64, kernel_size=3, padding=1)
@@ -128,18 +139,18 @@ class Inception3(nn.Module):
         self.Conv2d_3b_1x1 = BasicConv2d(64, 80, kernel_size=1)
         self.Conv2d_4a_3x3 = BasicConv2d(80, 192, kernel_size=3)
         self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.Mixed_5b = InceptionA(192, pool_features=32)
-        self.Mixed_5c = InceptionA(256, pool_features=64)
-        self.Mixed_5d = InceptionA(288, pool_features=64)
+        self.Mixed_5b = InceptionA(192, pool_features=32, keras=k)
+        self.Mixed_5c = InceptionA(256, pool_features=64, keras=k)
+        self.Mixed_5d = InceptionA(288, pool_features=64, keras=k)
         self.Mixed_6a = InceptionB(288)
-        self.Mixed_6b = InceptionC(768, channels_7x7=128)
-        self.Mixed_6c = InceptionC(768, channels_7x7=160)
-        self.Mixed_6d = InceptionC(768, channels_7x7=160)
-        self.Mixed_6e = InceptionC(768, channels_7x7=192)
+        self.Mixed_6b = InceptionC(768, channels_7x7=128, keras=k)
+        self.Mixed_6c = InceptionC(768, channels_7x7=160, keras=k)
+        self.Mixed_6d = InceptionC(768, channels_7x7=160, keras=k)
+        self.Mixed_6e = InceptionC(768, channels_7x7=192, keras=k)
         self.AuxLogits = None
         self.Mixed_7a = InceptionD(768)
-        self.Mixed_7b = InceptionE(1280)
-        self.Mixed_7c = InceptionE(2048)
+        self.Mixed_7b = InceptionE(1280, keras=k)
+        self.Mixed_7c = InceptionE(2048, keras=k)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=0.5)
         self.fc = nn.Linear(2048, num_classes)

@@ -48,11 +48,18 @@ def multi_head_attention(ctx: LayerCtx) -> list[WeightDef]:
                               _shape(eq, h, dv), einsum_axes=proj_axes))
         if ctx.use_bias:
             rows.append(WeightDef("gate/bias", "bias", "bias_initializer", bias, (h, dv)))
-    rows.append(WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
-                          _shape(h, dv, eo), einsum_axes=((0, 1), (2,))))
+    return rows + _output_rows(ctx, kernel, bias, h, dv, eo)
+
+
+def _output_rows(ctx: LayerCtx, kernel: object, bias: object, heads: int, head_dim: int,
+                 out_dim: Dim) -> list[WeightDef]:
+    """The ``attention_output`` EinsumDense of an attention layer: kernel (heads, head_dim, E)
+    with fans over (heads, head_dim) -> E, and a bias (E,) when the layer uses biases."""
+    rows = [WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
+                      _shape(heads, head_dim, out_dim), einsum_axes=((0, 1), (2,)))]
     if ctx.use_bias:
         rows.append(WeightDef("attention_output/bias", "bias", "bias_initializer", bias,
-                              _shape(eo)))
+                              _shape(out_dim)))
     return rows
 
 
@@ -78,12 +85,7 @@ def grouped_query_attention(ctx: LayerCtx) -> list[WeightDef]:
                               _shape(e_in, heads, d), einsum_axes=proj_axes))
         if ctx.use_bias:
             rows.append(WeightDef(f"{name}/bias", "bias", "bias_initializer", bias, (heads, d)))
-    rows.append(WeightDef("attention_output/kernel", "kernel", "kernel_initializer", kernel,
-                          _shape(hq, d, eq), einsum_axes=((0, 1), (2,))))
-    if ctx.use_bias:
-        rows.append(WeightDef("attention_output/bias", "bias", "bias_initializer", bias,
-                              _shape(eq)))
-    return rows
+    return rows + _output_rows(ctx, kernel, bias, hq, d, eq)
 
 
 def einsum_dense(ctx: LayerCtx) -> list[WeightDef]:

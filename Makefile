@@ -31,6 +31,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
+	$(BIN)/python setup.py -q build_ext --inplace  # rebuild the C kernels if their sources changed
 	$(BIN)/python -m pytest -q tests kerasinit --doctest-modules
 
 test: lint typecheck unit

@@ -12,9 +12,16 @@ words (:mod:`~kerasinit.bridge.rng.threefry`) and maps the top 23 bits of each w
 * truncated normal: ``sqrt(2) erf_inv(u)`` with ``u`` uniform between ``erf(-sqrt 2)`` and
   ``erf(sqrt 2)``, clipped to ``(-2, 2)``;
 
-with XLA:CPU's ``erf_inv`` (:mod:`~kerasinit.bridge.rng.xla`). Normal-family values depend on 23
-bits only: after 2^23 values of a family have been requested, its 2^23-entry float32 table is
-built once per process (32 MiB, built in bounded chunks) and gathered from.
+with XLA:CPU's ``erf_inv`` (:mod:`~kerasinit.bridge.rng.xla`), then Keras's ``x * stddev + mean``.
+
+Two implementations give the same bits. The CPU path is the C extension ``_jax_native``
+(:mod:`~kerasinit.bridge.rng.native`): Threefry and the transform in one pass per block of
+values, FMAs as ``fmaf``, written straight into a float32 CPU output of any strides (other
+dtypes and devices through a one-chunk buffer); no table. The NumPy fallback (no compiler at
+install time, or ``KERASINIT_NATIVE=0``) emulates the FMAs in float64; as normal-family values
+depend on 23 bits only, after 2^23 values of a family have been requested it builds the
+family's 2^23-entry float32 table once per process (32 MiB, in bounded chunks) and gathers
+from it.
 
 Supported jaxlib versions (:data:`RNG_VERSIONS`): ``rng="jax"`` follows jax/jaxlib 0.10.x
 (partitionable Threefry layout, verified on 0.10.2), ``rng="jax-0.4.38"`` the 0.4.38 line (the
@@ -37,8 +44,8 @@ from typing import Any
 
 import torch
 
+from kerasinit.bridge.rng import native, threefry, xla
 from kerasinit.bridge.rng import orthogonal as orth
-from kerasinit.bridge.rng import threefry, xla
 from kerasinit.bridge.rng.philox import empty, for_chunks
 from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 from kerasinit.mappings.errors import InitializerArgumentError
@@ -53,7 +60,12 @@ RNG_VERSIONS: dict[str, str] = {"jax": "0.10", "jax-0.4.38": "0.4.38"}
 _LAYOUT = {"0.10": "partitionable", "0.4.38": "original"}
 #: Values per chunk: the float64 temporaries of the FMA emulation stay in cache.
 CHUNK = 1 << 15
+#: Values per chunk of the C kernels (no temporaries: only the thread hand-offs count).
+NATIVE_CHUNK = 1 << 16
 DOMAIN = 1 << 23
+#: Whether a jaxlib line fuses ``log1p``'s tail as ``fma(q2, -1/2, q3 r)`` (else ``q3 r``).
+FMA_HALF = {v: xla.FMA_PROFILES[v] == "half" for v in _LAYOUT}
+_CPU = torch.device("cpu")
 Key = tuple[int, int]
 
 
@@ -99,48 +111,104 @@ def _f32(x: float) -> float:
     return float(torch.tensor(x, dtype=torch.float32))
 
 
+_KIND = {"uniform": 0, "normal": 1, "truncated": 2}
+
+
 def _fill(
-    shape: Sequence[int], key: Key, version: str,
-    values: Callable[[Any], Any], scale: tuple[float, float] | None,
+    shape: Sequence[int], key: Key, version: str, family: str, a: float, b: float,
     out: Target | None = None,
 ) -> torch.Tensor:
-    """Run ``values(mantissas)`` over the draw in chunks and write float32 results.
+    """Write the float32 values of one draw, chunk by chunk.
 
-    ``scale = (stddev, mean)`` applies Keras's ``x * stddev + mean`` (two float32 ops).
+    ``family``: ``"uniform"`` (``a, b`` = minval, maxval) or ``"normal"`` / ``"truncated"``
+    (``a, b`` = mean, stddev: Keras's ``x * stddev + mean``, two float32 ops).
     ``out``: a tensor of ``shape`` to write into, chunk by chunk (no full-size temporary):
     any strides (e.g. the transposed view of an ``nn.Linear`` weight), any floating dtype
     (the float32 values are cast), any device; its values are undefined if the call fails
-    midway.
+    midway. The C kernels (:mod:`~kerasinit.bridge.rng.native`) write a float32 CPU ``out``
+    of any strides directly; otherwise each chunk goes through a small buffer.
     """
-    import numpy as np
-
     shape = tuple(int(d) for d in shape)
     n = math.prod(shape)
     if out is None:
         out = empty(shape, torch.float32, torch.device("cpu"))
     if tuple(out.shape) != shape:  # pragma: no cover - callers check
         raise ValueError(f"out has shape {tuple(out.shape)}, the draw {shape}")
+    if n == 0:
+        return as_tensor(out)
+    nat = native.module("jax")
+    if nat is not None:
+        _fill_native(nat, n, key, version, family, a, b, out)
+    else:
+        _fill_numpy(n, shape, key, version, family, a, b, out)
+    return as_tensor(out)
+
+
+def _fill_native(nat: Any, n: int, key: Key, version: str, family: str, a: float, b: float,
+                 out: Target) -> None:
+    """The C kernels: straight into a float32 CPU ``out`` (any strides), else via buffers."""
+    import numpy as np
+
+    args = (_KIND[family], int(FMA_HALF[version]), int(_LAYOUT[version] == "original"),
+            key[0], key[1], n)
+    sd, mu = (b, a) if family != "uniform" else (1.0, 0.0)
+    if isinstance(out, torch.Tensor) and out.dtype == torch.float32 and (
+            out.device.type == "cpu"):
+        t = out.detach()
+        dims = [(s, st) for s, st in zip(t.shape, t.stride(), strict=True) if s != 1]
+        if t.is_contiguous() or not dims:
+            shp: tuple[int, ...] = ()
+            strides: tuple[int, ...] = ()
+        else:
+            shp = tuple(d[0] for d in dims)
+            strides = tuple(d[1] for d in dims)
+        addr = t.data_ptr()
+
+        def direct(lo: int, hi: int) -> None:
+            nat.sample(*args, lo, hi, addr, 0, shp, strides, a, b, sd, mu)
+
+        for_chunks(n, _CPU, direct, chunk=NATIVE_CHUNK)
+        return
+
+    def buffered(lo: int, hi: int) -> None:
+        buf = np.empty(hi - lo, np.float32)
+        nat.sample(*args, lo, hi, buf.ctypes.data, lo, (), (), a, b, sd, mu)
+        write_flat(out, lo, torch.from_numpy(buf))
+
+    for_chunks(n, _CPU, buffered, chunk=CHUNK)
+
+
+def _fill_numpy(n: int, shape: tuple[int, ...], key: Key, version: str, family: str,
+                a: float, b: float, out: Target) -> None:
+    """The NumPy fallback: the same arithmetic, FMAs emulated (:mod:`~kerasinit.bridge.rng.
+    xla`), normal families from a 2^23-entry table once it pays off."""
+    import numpy as np
+
+    if family == "uniform":
+        values: Callable[[Any], Any] = lambda m: xla.uniform_from_mantissa(m, a, b)  # noqa: E731
+        sd = mu = None
+    else:
+        values = _Family.get(family, version).evaluator(shape)
+        sd, mu = np.float32(b), np.float32(a)
     direct = (out.detach().view(-1).numpy() if isinstance(out, torch.Tensor)
               and out.is_contiguous() and out.dtype == torch.float32
               and out.device.type == "cpu" else None)
     layout = _LAYOUT[version]
-    sd, mu = (None, None) if scale is None else (np.float32(scale[0]), np.float32(scale[1]))
 
-    def fill(a: int, b: int) -> None:
-        w = np.empty(b - a, np.uint32)
-        threefry.words(key, n, a, b, layout, w)
+    def fill(lo: int, hi: int) -> None:
+        w = np.empty(hi - lo, np.uint32)
+        threefry.words(key, n, lo, hi, layout, w)
         w >>= 9
         v = values(w)
         if sd is not None:
             v *= sd
             v += mu
         if direct is not None:
-            direct[a:b] = v
+            direct[lo:hi] = v
         else:
-            write_flat(out, a, torch.from_numpy(v))
+            write_flat(out, lo, torch.from_numpy(v))
 
-    for_chunks(n, torch.device("cpu"), fill, chunk=CHUNK)
-    return as_tensor(out)
+    for_chunks(n, _CPU, fill, chunk=CHUNK)
 
 
 def sample_uniform(
@@ -148,8 +216,7 @@ def sample_uniform(
     out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.uniform(key, shape, float32, minval, maxval)`` (Keras layout, CPU)."""
-    return _fill(shape, key, version,
-                 lambda m: xla.uniform_from_mantissa(m, minval, maxval), None, out)
+    return _fill(shape, key, version, "uniform", minval, maxval, out)
 
 
 def sample_normal(
@@ -157,8 +224,7 @@ def sample_normal(
     out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.normal(key, shape) * stddev + mean`` in float32 (Keras's JAX backend)."""
-    return _fill(shape, key, version, _Family.get("normal", version).evaluator(shape),
-                 (stddev, mean), out)
+    return _fill(shape, key, version, "normal", mean, stddev, out)
 
 
 def sample_truncated_normal(
@@ -166,8 +232,7 @@ def sample_truncated_normal(
     out: Target | None = None,
 ) -> torch.Tensor:
     """``jax.random.truncated_normal(key, -2, 2, shape) * stddev + mean`` in float32."""
-    return _fill(shape, key, version, _Family.get("truncated", version).evaluator(shape),
-                 (stddev, mean), out)
+    return _fill(shape, key, version, "truncated", mean, stddev, out)
 
 
 def sample_orthogonal(

@@ -10,8 +10,12 @@ op by op exactly as the C code does, then rounded once to float32.
 Only two inputs occur: ``u1 = m 2^-23`` (``m`` = low 23 bits of a word, 0 clamped to 1e-7)
 for the radius, and ``v = float32(2 pi * m 2^-23)`` for the angle. So each function has 2^23
 possible inputs, checked exhaustively against the platform in ``tests/bridge/rng/test_rng_libm.py``.
-For large tensors the three functions are tabulated once per process and device (3 x 32 MiB);
-small tensors evaluate the emulation directly.
+On CPU the samplers use the C version of this emulation (``_tf_native``: the same double
+operations in the same order, compiled without FMA contraction; the tests compare it with
+this module's NumPy code on all 2^23 inputs), which needs no tables. This module is the
+fallback (extension not built or switched off) and the torch path for other devices: there,
+for large tensors, the three functions are tabulated once per process and device
+(3 x 32 MiB); small tensors evaluate the emulation directly.
 
 Example:
     >>> import torch

@@ -24,7 +24,10 @@ half their products are scalars.
 The torch version runs on every device (integer ops are exact everywhere; it is what CUDA
 uses). On CPU the same arithmetic runs as NumPy ufuncs, two words per call (see
 :func:`_rounds_numpy`), over cache-sized chunks on a small thread pool (NumPy and torch ops
-release the GIL); tests check both versions against the scalar reference.
+release the GIL); tests check both versions against the scalar reference. The CPU samplers
+of ``rng="tensorflow"`` normally use the C kernels of ``_tf_native`` instead (the same rounds
+on 64-bit counters, vectorized, run on the same worker threads by :func:`for_chunks`); this
+NumPy/torch code is their fallback and the CUDA path.
 
 Example:
     >>> [hex(w) for w in philox4x32((0, 0, 0, 0), (0, 0))]

@@ -13,6 +13,13 @@ the output in row-major order: element ``i`` is word ``i mod 4`` of block ``i //
 (uniform, normal); the truncated normal gives each group of four outputs its own 256-block
 sub-stream.
 
+On CPU the samplers run as C kernels (``_tf_native``, see :mod:`kerasinit.bridge.rng.native`)
+that write each chunk straight into the output, without the GIL, on the worker threads of
+:func:`~kerasinit.bridge.rng.philox.for_chunks`. The NumPy/torch code below is the same
+arithmetic: the fallback when the extension is not built or is switched off
+(``KERASINIT_NATIVE=0``), and the path for other devices (CUDA); the tests check both give the
+same bits.
+
 Example:
     >>> t = uniform((2, 3), tf_seed_pair(42, version="3"), -1.0, 1.0)
     >>> t.shape, bool(t.abs().max() < 1)
@@ -26,8 +33,8 @@ from typing import Any
 
 import torch
 
-from kerasinit.bridge.rng import libm
-from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng import libm, native
+from kerasinit.bridge.rng.philox import CHUNK_BLOCKS, M32, for_chunks, philox4x32, philox_words
 from kerasinit.bridge.rng.sink import Blocks, Target
 
 __all__ = [
@@ -45,6 +52,8 @@ _GENERATE_KEY = (0x3EC8F720, 0x02461E29)
 _MANTISSA = 0x7FFFFF
 _ONE_BITS = 0x3F800000
 _TRUNC_RESERVED = 256  # Philox blocks reserved per group of four truncated-normal outputs
+#: Blocks per chunk on the C path (per-thread scratch for strided outputs: 16 bytes a block).
+NATIVE_CHUNK = CHUNK_BLOCKS
 
 SeedPair = tuple[int, int]
 Stream = tuple[tuple[int, int], int, int]  # (key, c2, c3); counter words 0, 1 start at 0
@@ -104,6 +113,8 @@ def uniform(
     low = float(lo)
     (key, c2, c3) = key_counter(seed)
     dest = Blocks(shape, device, out)
+    if _native(dest, "uniform", (key, c2, c3), span, low):
+        return dest.result()
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a, b - a, device)
@@ -147,8 +158,10 @@ def normal(
     device = torch.device(device)
     (key, c2, c3) = key_counter(seed)
     dest = Blocks(shape, device, out)
-    box = libm.BoxMuller.for_size(dest.n, device)
     sd, mu = _f32(stddev), _f32(mean)
+    if _native(dest, "normal", (key, c2, c3), sd, mu):
+        return dest.result()
+    box = libm.BoxMuller.for_size(dest.n, device)
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a, b - a, device)
@@ -178,8 +191,10 @@ def truncated_normal(
     stream = key_counter(seed)
     key, c2, c3 = stream
     dest = Blocks(shape, device, out)
-    box = libm.BoxMuller.for_size(dest.n, device)
     sd, mu = _f32(stddev), _f32(mean)
+    if _native(dest, "truncated_normal", stream, sd, mu):
+        return dest.result()
+    box = libm.BoxMuller.for_size(dest.n, device)
 
     def fill(a: int, b: int) -> None:
         w = philox_words(key, c2, c3, a * _TRUNC_RESERVED, b - a, device,
@@ -212,6 +227,34 @@ def truncated_normal(
     # Chunks never cross a multiple of 2^24 groups, so their counters share a high word.
     for_chunks(dest.nblocks, device, fill, align=1 << 24)
     return dest.result()
+
+
+def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool:
+    """Fill ``dest`` with the C kernel ``kind`` (CPU, extension built and on); False otherwise.
+
+    The kernel writes each chunk's values straight into the chunk buffer (a slice of ``out``
+    when it is contiguous float32, else a small per-thread buffer that is then copied into
+    ``out``), without the GIL, so the chunks run in parallel. Its counters are 64-bit, so
+    chunks may cross multiples of 2^32 blocks.
+    """
+    mod = native.module("tf")
+    if mod is None or dest.device.type != "cpu":
+        return False
+    kernel = getattr(mod, kind)
+    (k0, k1), c2, c3 = stream
+    width = dest.width
+
+    def fill(lo: int, hi: int) -> None:
+        buf = dest.chunk(lo, hi)
+        # The kernel writes min(hi, n/4) - lo blocks' values into this buffer's memory.
+        if not (buf.dtype == torch.float32 and buf.is_contiguous()
+                and buf.numel() >= (hi - lo) * width):  # pragma: no cover - Blocks' contract
+            raise AssertionError("chunk buffer is not a contiguous float32 block range")
+        kernel(buf.data_ptr(), min(hi * width, dest.n) - lo * width, k0, k1, c2, c3, lo, a, b)
+        dest.commit(lo, hi, buf)
+
+    for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=NATIVE_CHUNK)
+    return True
 
 
 def _scale(dst: torch.Tensor, sd: float, mu: float) -> None:

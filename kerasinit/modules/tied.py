@@ -70,12 +70,15 @@ class Owner:
 
 
 def tensor_key(t: torch.Tensor) -> tuple[object, ...] | None:
-    """Identity of the memory ``t`` views (None for tensors without storage, e.g. meta)."""
-    if t.is_meta:
+    """Identity of the memory ``t`` views (None for tensors without storage, such as meta
+    tensors, and for empty ones: nothing is written, and they share the null pointer)."""
+    if t.is_meta or t.numel() == 0:
         return None
     try:
         ptr = t.untyped_storage().data_ptr()
     except (RuntimeError, NotImplementedError):  # pragma: no cover - storage-less tensors
+        return None
+    if ptr == 0:
         return None
     return (t.device, ptr, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 

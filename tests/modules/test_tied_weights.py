@@ -69,3 +69,11 @@ def test_untied_models_do_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", TiedWeightWarning)
         kerasinit.keras_defaults_(Tied(tie=False))
+
+
+def test_empty_tensors_are_not_tied() -> None:
+    """Zero-size weight and bias share the null pointer: not a tie (nothing is written)."""
+    norm = nn.BatchNorm1d(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedWeightWarning)
+        kerasinit.keras_defaults_(norm)

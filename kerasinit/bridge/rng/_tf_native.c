@@ -3,8 +3,7 @@
  * and philox.py (the tests compare the two on every input of each transform).
  *
  * - Philox-4x32-10 for counters base + o (o a 64-bit block offset: counter words
- *   (o mod 2^32, o >> 32, c2, c3)), computed LANES blocks at a time in arrays so that the
- *   compiler vectorizes the rounds (32x32->64 multiplies).
+ *   (o mod 2^32, o >> 32, c2, c3)), LANES = 16 blocks at a time.
  * - uniform: (1.m - 1) * span + low, each operation in float32.
  * - Box-Muller with glibc's logf and sincosf (Arm optimized-routines, glibc >= 2.27) evaluated
  *   in double exactly as the C library does, operation by operation. The build turns off
@@ -12,8 +11,13 @@
  * - truncated normal: output group g (four values) reads blocks 256 g, 256 g + 1, ... and keeps
  *   the first four candidates with |x| < 2.
  *
- * Output buffers are raw float32 addresses (validated by the Python caller); the loops run
- * without the GIL, so several Python threads fill chunks of one tensor in parallel.
+ * Two variants of the per-batch code: portable C, and AVX2 intrinsics (x86-64 with GCC or
+ * clang; chosen at import when the CPU has AVX2). Both are integer ops plus double/float
+ * adds, multiplies, conversions and sqrt, which IEEE 754 rounds the same everywhere.
+ *
+ * Output: raw float32 addresses (validated by the Python caller), contiguous or a strided
+ * view (written in tiles when its last axis is strided). The loops run without the GIL, so
+ * several Python threads fill chunks of one tensor in parallel.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -207,22 +211,32 @@ static inline void block_normals(const uint32_t w[4], float f[4]) {
     f[3] *= r;
 }
 
-/* Complete a group whose first block gave fewer than four accepted candidates: keep the
- * accepted ones in order, then read blocks 256 g + 1, + 2, ... (TF reads on past its 256-block
- * reservation if it must; probability ~ 0.045^1020). */
-static void truncated_slow(const stream_t *s, uint64_t g, const float first[4], float out4[4]) {
+/* Complete a truncated-normal group: keep, in stream order, the accepted ones of its first
+ * `ncand` candidates (from blocks 256 g .. 256 g + ncand / 4 - 1), then read the next blocks
+ * (TF reads on past its 256-block reservation if it must; probability ~ 0.045^1020). */
+static void truncated_finish(const stream_t *s, uint64_t g, const float *cand, int ncand,
+                             float out4[4]) {
     int have = 0;
-    for (int q = 0; q < 4; q++) {
-        if (fabsf(first[q]) < 2.0f) out4[have++] = first[q];
+    for (int q = 0; q < ncand && have < 4; q++) {
+        if (fabsf(cand[q]) < 2.0f) out4[have++] = cand[q];
     }
-    for (uint64_t step = 1; have < 4; step++) {
+    for (uint64_t step = (uint64_t)ncand / 4; have < 4; step++) {
         uint32_t w[4];
-        float cand[4];
+        float f[4];
         philox_one(s, g * TRUNC_RESERVED + step, w);
-        block_normals(w, cand);
+        block_normals(w, f);
         for (int q = 0; q < 4 && have < 4; q++) {
-            if (fabsf(cand[q]) < 2.0f) out4[have++] = cand[q];
+            if (fabsf(f[q]) < 2.0f) out4[have++] = f[q];
         }
+    }
+}
+
+/* The four Box-Muller candidates of each of the blocks at offsets[j], j < count <= LANES. */
+static void blocks_scalar(const stream_t *s, const uint64_t *offsets, int count, float *f) {
+    for (int j = 0; j < count; j++) {
+        uint32_t w[4];
+        philox_one(s, offsets[j], w);
+        block_normals(w, f + 4 * j);
     }
 }
 
@@ -271,14 +285,12 @@ AVX2_FN static inline void mulhilo8(__m256i x, __m256i m, __m256i *hi, __m256i *
     *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
 }
 
-/* Philox for LANES = 16 blocks as two vectors of eight per word. */
-AVX2_FN static inline void philox16_avx2(const stream_t *s, uint64_t start, uint64_t stride,
-                                         __m256i x[4][2]) {
+/* Philox for LANES = 16 blocks (offsets o[j]) as two vectors of eight per word. */
+AVX2_FN static inline void philox16_avx2(const stream_t *s, const uint64_t *o, __m256i x[4][2]) {
     uint32_t lo[LANES], hi[LANES];
     for (int j = 0; j < LANES; j++) {
-        uint64_t o = start + stride * (uint64_t)j;
-        lo[j] = (uint32_t)o;
-        hi[j] = (uint32_t)(o >> 32);
+        lo[j] = (uint32_t)o[j];
+        hi[j] = (uint32_t)(o[j] >> 32);
     }
     for (int h = 0; h < 2; h++) {
         x[0][h] = _mm256_loadu_si256((const __m256i *)(lo + 8 * h));
@@ -396,7 +408,9 @@ AVX2_FN static inline void store4x8(float *v, __m256 a, __m256 b, __m256 c, __m2
 AVX2_FN static unsigned batch_avx2(const stream_t *s, uint64_t start, uint64_t stride,
                                    int kind, float a, float b, float *v) {
     __m256i x[4][2];
-    philox16_avx2(s, start, stride, x);
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = start + stride * (uint64_t)j;
+    philox16_avx2(s, o, x);
     __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
     unsigned bad = 0;
     for (int h = 0; h < 2; h++) {
@@ -427,37 +441,173 @@ AVX2_FN static unsigned batch_avx2(const stream_t *s, uint64_t start, uint64_t s
     }
     return bad;
 }
+AVX2_FN static void blocks_avx2(const stream_t *s, const uint64_t *offsets, int count,
+                               float *f) {
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = offsets[j < count ? j : 0];
+    __m256i x[4][2];
+    philox16_avx2(s, o, x);
+    float v[4 * LANES];
+    for (int h = 0; h < 2; h++) {
+        __m256 c[4];
+        box_muller8(x[0][h], x[1][h], &c[0], &c[1]);
+        box_muller8(x[2][h], x[3][h], &c[2], &c[3]);
+        store4x8(v + 32 * h, c[0], c[1], c[2], c[3]);
+    }
+    memcpy(f, v, (size_t)count * 4 * sizeof(float));
+}
 #endif /* KI_AVX2 */
+
+typedef void (*blocks_fn)(const stream_t *, const uint64_t *, int, float *);
+static blocks_fn blocks = blocks_scalar;
 
 typedef unsigned (*batch_fn)(const stream_t *, uint64_t, uint64_t, int, float, float, float *);
 static batch_fn batch = batch_scalar;
 static int simd_level = 0; /* 0: portable C, 1: AVX2 */
 
-/* n values: value i is value i % 4 of block (uniform, normal) or group (truncated normal)
- * start + i / 4. */
-static void run_kernel(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t start, float a,
+/* ---- output: contiguous, or a strided view ------------------------------------------- */
+
+#define MAX_DIMS 16
+
+/* Where values go: `base` is element [0, ..., 0]; with nd == 0 the values are contiguous
+ * from `base` on, else element (i0, ..., i{nd-1}) is base + sum(i_d * strides[d]). `pos`
+ * follows the flat (row-major) index of the next value. */
+typedef struct {
+    float *base;
+    int nd;
+    Py_ssize_t shape[MAX_DIMS], strides[MAX_DIMS];
+    Py_ssize_t idx[MAX_DIMS];
+    float *ptr;
+} sink_t;
+
+static void sink_seek(sink_t *o, Py_ssize_t flat) {
+    o->ptr = o->base;
+    for (int d = o->nd - 1; d >= 0; d--) {
+        o->idx[d] = flat % o->shape[d];
+        flat /= o->shape[d];
+        o->ptr += o->idx[d] * o->strides[d];
+    }
+}
+
+/* Move the cursor from the start of a row (last index 0) to the start of the next row. */
+static void sink_next_row(sink_t *o) {
+    for (int d = o->nd - 2; d >= 0; d--) {
+        o->ptr += o->strides[d];
+        if (++o->idx[d] < o->shape[d]) return;
+        o->idx[d] = 0;
+        o->ptr -= o->shape[d] * o->strides[d];
+    }
+}
+
+/* Write m values at the cursor of a strided sink and advance it (row-major order). */
+static void sink_write(sink_t *o, const float *v, Py_ssize_t m) {
+    int last = o->nd - 1;
+    Py_ssize_t len = o->shape[last], st = o->strides[last];
+    while (m > 0) {
+        Py_ssize_t k = len - o->idx[last] < m ? len - o->idx[last] : m;
+        float *p = o->ptr;
+        for (Py_ssize_t t = 0; t < k; t++) p[t * st] = v[t];
+        o->ptr += k * st;
+        o->idx[last] += k;
+        v += k;
+        m -= k;
+        if (o->idx[last] == len) {
+            o->idx[last] = 0;
+            o->ptr -= len * st;
+            sink_next_row(o);
+        }
+    }
+}
+
+#define TILE_ROWS 64
+
+/* sink_write, in tiles when the last axis is strided (a transposed weight): TILE_ROWS whole
+ * rows at a time, column by column, so that consecutive writes land near each other (the
+ * rows are usually adjacent in memory) instead of one cache line and page per value. */
+static void sink_scatter(sink_t *o, const float *v, Py_ssize_t m) {
+    int last = o->nd - 1;
+    Py_ssize_t len = o->shape[last], st = o->strides[last];
+    if (o->nd < 2 || st == 1) {
+        sink_write(o, v, m);
+        return;
+    }
+    if (o->idx[last] != 0) { /* finish the current row */
+        Py_ssize_t h = len - o->idx[last] < m ? len - o->idx[last] : m;
+        sink_write(o, v, h);
+        v += h;
+        m -= h;
+    }
+    while (m >= len) {
+        Py_ssize_t rows = m / len < TILE_ROWS ? m / len : TILE_ROWS;
+        float *row[TILE_ROWS];
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            row[r] = o->ptr;
+            sink_next_row(o);
+        }
+        for (Py_ssize_t c = 0; c < len; c++) {
+            for (Py_ssize_t r = 0; r < rows; r++) row[r][c * st] = v[r * len + c];
+        }
+        v += rows * len;
+        m -= rows * len;
+    }
+    if (m > 0) sink_write(o, v, m);
+}
+
+/* n values: value i is value i % 4 of block (uniform, normal) start + i / 4. */
+static void run_blocks(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t start, float a,
                        float b) {
     float tmp[4 * LANES];
-    uint64_t stride = kind == KIND_TRUNCATED ? TRUNC_RESERVED : 1;
-    float ta = kind == KIND_TRUNCATED ? 1.0f : a, tb = kind == KIND_TRUNCATED ? 0.0f : b;
     for (Py_ssize_t base = 0; base < n; base += 4 * LANES) {
         int full = n - base >= 4 * LANES;
         float *v = full ? out + base : tmp;
+        batch(&s, start + (uint64_t)(base / 4), 1, kind, a, b, v);
+        if (!full) memcpy(out + base, tmp, (size_t)(n - base) * sizeof(float));
+    }
+}
+
+#define SUPER 4 /* batches whose rejecting groups are completed together */
+
+/* n values: value i is value i % 4 of group start + i / 4. The first block of LANES groups at
+ * a time; the groups that rejected a candidate (about 17 %) get their second block computed
+ * LANES at a time too, and the very few still short finish one block at a time. */
+static void run_truncated(float *out, Py_ssize_t n, stream_t s, uint64_t start, float sd,
+                          float mu) {
+    float tmp[4 * LANES * SUPER];
+    uint64_t offsets[LANES];
+    int idx[LANES * SUPER];
+    float second[4 * LANES];
+    for (Py_ssize_t base = 0; base < n; base += 4 * LANES * SUPER) {
+        int full = n - base >= 4 * LANES * SUPER;
+        float *v = full ? out + base : tmp;
         uint64_t first = start + (uint64_t)(base / 4);
-        unsigned bad = batch(&s, first * stride, stride, kind, ta, tb, v);
-        if (kind == KIND_TRUNCATED) {
+        Py_ssize_t left = n - base < 4 * LANES * SUPER ? n - base : 4 * LANES * SUPER;
+        int nbatch = (int)((left + 4 * LANES - 1) / (4 * LANES));
+        int nbad = 0;
+        for (int k = 0; k < nbatch; k++) {
+            uint64_t g0 = first + (uint64_t)(k * LANES);
+            unsigned bad = batch(&s, g0 * TRUNC_RESERVED, TRUNC_RESERVED, KIND_TRUNCATED, 1.0f,
+                                 0.0f, v + 4 * LANES * k);
             for (int j = 0; bad; j++, bad >>= 1) {
-                if (bad & 1u) {
-                    float cand[4] = {v[4 * j], v[4 * j + 1], v[4 * j + 2], v[4 * j + 3]};
-                    truncated_slow(&s, first + (uint64_t)j, cand, v + 4 * j);
-                }
-            }
-            for (int i = 0; i < 4 * LANES; i++) {
-                float x = v[i] * a;
-                v[i] = x + b;
+                if (bad & 1u) idx[nbad++] = k * LANES + j;
             }
         }
-        if (!full) memcpy(out + base, tmp, (size_t)(n - base) * sizeof(float));
+        for (int i0 = 0; i0 < nbad; i0 += LANES) {
+            int count = nbad - i0 < LANES ? nbad - i0 : LANES;
+            for (int j = 0; j < count; j++)
+                offsets[j] = (first + (uint64_t)idx[i0 + j]) * TRUNC_RESERVED + 1;
+            blocks(&s, offsets, count, second);
+            for (int j = 0; j < count; j++) {
+                float *g = v + 4 * idx[i0 + j];
+                float cand[8] = {g[0], g[1], g[2], g[3], second[4 * j], second[4 * j + 1],
+                                 second[4 * j + 2], second[4 * j + 3]};
+                truncated_finish(&s, first + (uint64_t)idx[i0 + j], cand, 8, g);
+            }
+        }
+        for (Py_ssize_t i = 0; i < left; i++) {
+            float x = v[i] * sd;
+            v[i] = x + mu;
+        }
+        if (!full) memcpy(out + base, tmp, (size_t)left * sizeof(float));
     }
 }
 
@@ -471,48 +621,99 @@ static PyObject *abi(PyObject *self, PyObject *args) {
 
 typedef void (*fill_fn)(float *, Py_ssize_t, stream_t, uint64_t, float, float);
 
+#define SCRATCH (1 << 18) /* values per piece of a strided output (256 KiB) */
+
+/* Read an optional (shape, strides) pair (strides in elements) into the sink. */
+static int parse_layout(PyObject *shape, PyObject *strides, sink_t *o) {
+    o->nd = 0;
+    if (shape == Py_None && strides == Py_None) return 1;
+    if (!PyTuple_Check(shape) || !PyTuple_Check(strides) ||
+        PyTuple_GET_SIZE(shape) != PyTuple_GET_SIZE(strides) || PyTuple_GET_SIZE(shape) < 1 ||
+        PyTuple_GET_SIZE(shape) > MAX_DIMS) {
+        PyErr_SetString(PyExc_ValueError, "shape and strides: tuples of 1 to 16 ints, same length");
+        return 0;
+    }
+    o->nd = (int)PyTuple_GET_SIZE(shape);
+    for (int d = 0; d < o->nd; d++) {
+        o->shape[d] = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape, d));
+        o->strides[d] = PyLong_AsSsize_t(PyTuple_GET_ITEM(strides, d));
+        if (PyErr_Occurred()) return 0;
+        if (o->shape[d] < 1) {
+            PyErr_SetString(PyExc_ValueError, "shape entries must be >= 1");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *fill(PyObject *args, const char *fmt, fill_fn fn) {
     unsigned long long addr, start;
     Py_ssize_t n;
     unsigned int k0, k1, c2, c3;
     double a, b;
-    if (!PyArg_ParseTuple(args, fmt, &addr, &n, &k0, &k1, &c2, &c3, &start, &a, &b)) return NULL;
+    PyObject *shape = Py_None, *strides = Py_None;
+    if (!PyArg_ParseTuple(args, fmt, &addr, &n, &k0, &k1, &c2, &c3, &start, &a, &b, &shape,
+                          &strides))
+        return NULL;
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "n must be >= 0");
         return NULL;
     }
+    sink_t o;
+    o.base = (float *)(uintptr_t)addr;
+    if (!parse_layout(shape, strides, &o)) return NULL;
+    if (o.nd) {
+        Py_ssize_t total = 1;
+        for (int d = 0; d < o.nd; d++) total *= o.shape[d];
+        if ((unsigned long long)total < 4 * start || total - (Py_ssize_t)(4 * start) < n) {
+            PyErr_SetString(PyExc_ValueError, "the values run past the end of the view");
+            return NULL;
+        }
+        sink_seek(&o, (Py_ssize_t)(4 * start));
+    }
     stream_t s = {k0, k1, c2, c3};
+    if (!o.nd) {
+        Py_BEGIN_ALLOW_THREADS
+        fn(o.base, n, s, (uint64_t)start, (float)a, (float)b);
+        Py_END_ALLOW_THREADS
+        Py_RETURN_NONE;
+    }
+    /* Strided: pieces of whole blocks computed into scratch, then scattered. */
+    Py_ssize_t cap = n < SCRATCH ? n : SCRATCH;
+    float *scratch = (float *)PyMem_RawMalloc((size_t)(cap > 0 ? cap : 1) * sizeof(float));
+    if (scratch == NULL) return PyErr_NoMemory();
     Py_BEGIN_ALLOW_THREADS
-    fn((float *)(uintptr_t)addr, n, s, (uint64_t)start, (float)a, (float)b);
+    for (Py_ssize_t done = 0; done < n; done += cap) {
+        Py_ssize_t m = n - done < cap ? n - done : cap;
+        fn(scratch, m, s, (uint64_t)start + (uint64_t)(done / 4), (float)a, (float)b);
+        sink_scatter(&o, scratch, m);
+    }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
     Py_RETURN_NONE;
 }
 
 static void uniform_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_UNIFORM, o, n, s, st, a, b);
+    run_blocks(KIND_UNIFORM, o, n, s, st, a, b);
 }
 
 static void normal_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_NORMAL, o, n, s, st, a, b);
-}
-
-static void truncated_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_TRUNCATED, o, n, s, st, a, b);
+    run_blocks(KIND_NORMAL, o, n, s, st, a, b);
 }
 
 static PyObject *py_uniform(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:uniform", uniform_kernel);
+    return fill(args, "KnIIIIKdd|OO:uniform", uniform_kernel);
 }
 
 static PyObject *py_normal(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:normal", normal_kernel);
+    return fill(args, "KnIIIIKdd|OO:normal", normal_kernel);
 }
 
 static PyObject *py_truncated_normal(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:truncated_normal", truncated_kernel);
+    return fill(args, "KnIIIIKdd|OO:truncated_normal", run_truncated);
 }
 
 static PyObject *py_philox(PyObject *self, PyObject *args) {
@@ -608,6 +809,7 @@ static PyObject *py_simd(PyObject *self, PyObject *args) {
     int previous = simd_level;
     if (level == 0) {
         batch = batch_scalar;
+        blocks = blocks_scalar;
         simd_level = 0;
     } else if (level == 1) {
         if (!cpu_has_avx2()) {
@@ -616,6 +818,7 @@ static PyObject *py_simd(PyObject *self, PyObject *args) {
         }
 #ifdef KI_AVX2
         batch = batch_avx2;
+        blocks = blocks_avx2;
         simd_level = 1;
 #endif
     } else if (level != -1) {
@@ -631,11 +834,12 @@ static PyMethodDef methods[] = {
      "(for tests; not thread-safe) and return the previous one."},
     {"abi", abi, METH_NOARGS, "Interface version of this extension (1)."},
     {"uniform", py_uniform, METH_VARARGS,
-     "uniform(addr, n, k0, k1, c2, c3, start_block, span, low): n float32 values."},
+     "uniform(addr, n, k0, k1, c2, c3, start_block, span, low[, shape, strides]): n float32 "
+     "values (flat indices 4 start_block on of the view given by shape and strides)."},
     {"normal", py_normal, METH_VARARGS,
-     "normal(addr, n, k0, k1, c2, c3, start_block, stddev, mean): n float32 values."},
+     "normal(addr, n, k0, k1, c2, c3, start_block, stddev, mean[, shape, strides])."},
     {"truncated_normal", py_truncated_normal, METH_VARARGS,
-     "truncated_normal(addr, n, k0, k1, c2, c3, start_group, stddev, mean): n float32 values."},
+     "truncated_normal(addr, n, k0, k1, c2, c3, start_group, stddev, mean[, shape, strides])."},
     {"philox", py_philox, METH_VARARGS,
      "philox(addr, n, k0, k1, c2, c3, start, stride): n blocks of four uint32 words."},
     {"libm", py_libm, METH_VARARGS,
@@ -653,6 +857,7 @@ PyMODINIT_FUNC PyInit__tf_native(void) {
 #ifdef KI_AVX2
     if (cpu_has_avx2()) {
         batch = batch_avx2;
+        blocks = blocks_avx2;
         simd_level = 1;
     }
 #endif

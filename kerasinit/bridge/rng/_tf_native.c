@@ -3,7 +3,7 @@
  * and philox.py (the tests compare the two on every input of each transform).
  *
  * - Philox-4x32-10 for counters base + o (o a 64-bit block offset: counter words
- *   (o mod 2^32, o >> 32, c2, c3)), LANES = 16 blocks at a time.
+ *   (o mod 2^32, o >> 32, c2, c3)), LANES = 32 blocks at a time.
  * - uniform: (1.m - 1) * span + low, each operation in float32.
  * - Box-Muller with glibc's logf and sincosf (Arm optimized-routines, glibc >= 2.27) evaluated
  *   in double exactly as the C library does, operation by operation. The build turns off
@@ -11,9 +11,10 @@
  * - truncated normal: output group g (four values) reads blocks 256 g, 256 g + 1, ... and keeps
  *   the first four candidates with |x| < 2.
  *
- * Two variants of the per-batch code: portable C, and AVX2 intrinsics (x86-64 with GCC or
- * clang; chosen at import when the CPU has AVX2). Both are integer ops plus double/float
- * adds, multiplies, conversions and sqrt, which IEEE 754 rounds the same everywhere.
+ * Three variants of the per-batch code: portable C, AVX2 and AVX-512F intrinsics (x86-64 with
+ * GCC or clang; import picks the best the CPU runs; define KI_NO_SIMD to build only the
+ * portable one). All are integer ops plus double/float adds, multiplies, conversions and
+ * sqrt, which IEEE 754 rounds the same everywhere; the tests run each against NumPy.
  *
  * Output: raw float32 addresses (validated by the Python caller), contiguous or a strided
  * view (written in tiles when its last axis is strided). The loops run without the GIL, so
@@ -25,12 +26,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KI_AVX2 1 /* an AVX2 path, chosen at import when the CPU has AVX2 */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KI_NO_SIMD)
+#define KI_AVX2 1 /* AVX2 and AVX-512 paths, chosen at import by what the CPU has */
 #include <immintrin.h>
 #endif
 
-#define LANES 16
+#define LANES 32 /* blocks per batch (several vectors per word: independent multiply chains) */
+#define NV8 (LANES / 8)
+#define NV16 (LANES / 16)
 #define PHILOX_A 0xD2511F53u
 #define PHILOX_B 0xCD9E8D57u
 #define WEYL0 0x9E3779B9u
@@ -285,14 +288,14 @@ AVX2_FN static inline void mulhilo8(__m256i x, __m256i m, __m256i *hi, __m256i *
     *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
 }
 
-/* Philox for LANES = 16 blocks (offsets o[j]) as two vectors of eight per word. */
-AVX2_FN static inline void philox16_avx2(const stream_t *s, const uint64_t *o, __m256i x[4][2]) {
+/* Philox for LANES blocks (offsets o[j]) as NV8 vectors of eight per word. */
+AVX2_FN static inline void philox_avx2(const stream_t *s, const uint64_t *o, __m256i x[4][NV8]) {
     uint32_t lo[LANES], hi[LANES];
     for (int j = 0; j < LANES; j++) {
         lo[j] = (uint32_t)o[j];
         hi[j] = (uint32_t)(o[j] >> 32);
     }
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < NV8; h++) {
         x[0][h] = _mm256_loadu_si256((const __m256i *)(lo + 8 * h));
         x[1][h] = _mm256_loadu_si256((const __m256i *)(hi + 8 * h));
         x[2][h] = _mm256_set1_epi32((int)s->c2);
@@ -302,7 +305,7 @@ AVX2_FN static inline void philox16_avx2(const stream_t *s, const uint64_t *o, _
     uint32_t k0 = s->k0, k1 = s->k1;
     for (int r = 0; r < 10; r++) {
         __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < NV8; h++) {
             __m256i hia, loa, hib, lob;
             mulhilo8(x[0][h], ma, &hia, &loa);
             mulhilo8(x[2][h], mb, &hib, &lob);
@@ -407,13 +410,13 @@ AVX2_FN static inline void store4x8(float *v, __m256 a, __m256 b, __m256 c, __m2
 
 AVX2_FN static unsigned batch_avx2(const stream_t *s, uint64_t start, uint64_t stride,
                                    int kind, float a, float b, float *v) {
-    __m256i x[4][2];
+    __m256i x[4][NV8];
     uint64_t o[LANES];
     for (int j = 0; j < LANES; j++) o[j] = start + stride * (uint64_t)j;
-    philox16_avx2(s, o, x);
+    philox_avx2(s, o, x);
     __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
     unsigned bad = 0;
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < NV8; h++) {
         __m256 f[4];
         if (kind == KIND_UNIFORM) {
             for (int q = 0; q < 4; q++) {
@@ -445,16 +448,208 @@ AVX2_FN static void blocks_avx2(const stream_t *s, const uint64_t *offsets, int 
                                float *f) {
     uint64_t o[LANES];
     for (int j = 0; j < LANES; j++) o[j] = offsets[j < count ? j : 0];
-    __m256i x[4][2];
-    philox16_avx2(s, o, x);
+    __m256i x[4][NV8];
+    philox_avx2(s, o, x);
     float v[4 * LANES];
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < NV8; h++) {
         __m256 c[4];
         box_muller8(x[0][h], x[1][h], &c[0], &c[1]);
         box_muller8(x[2][h], x[3][h], &c[2], &c[3]);
         store4x8(v + 32 * h, c[0], c[1], c[2], c[3]);
     }
     memcpy(f, v, (size_t)count * 4 * sizeof(float));
+}
+
+/* ---- AVX-512 (F): 16 Philox lanes per vector, eight doubles per vector ---------------- */
+#define AVX512_FN __attribute__((target("avx512f")))
+
+AVX512_FN static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
+    __m512i pe = _mm512_mul_epu32(x, m);
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);
+    *lo = _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    *hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe, 32), po);
+}
+
+AVX512_FN static inline void philox_avx512(const stream_t *s, const uint64_t *o,
+                                           __m512i x[4][NV16]) {
+    uint32_t lo[LANES], hi[LANES];
+    for (int j = 0; j < LANES; j++) {
+        lo[j] = (uint32_t)o[j];
+        hi[j] = (uint32_t)(o[j] >> 32);
+    }
+    for (int h = 0; h < NV16; h++) {
+        x[0][h] = _mm512_loadu_si512((const void *)(lo + 16 * h));
+        x[1][h] = _mm512_loadu_si512((const void *)(hi + 16 * h));
+        x[2][h] = _mm512_set1_epi32((int)s->c2);
+        x[3][h] = _mm512_set1_epi32((int)s->c3);
+    }
+    const __m512i ma = _mm512_set1_epi32((int)PHILOX_A), mb = _mm512_set1_epi32((int)PHILOX_B);
+    uint32_t k0 = s->k0, k1 = s->k1;
+    for (int r = 0; r < 10; r++) {
+        __m512i vk0 = _mm512_set1_epi32((int)k0), vk1 = _mm512_set1_epi32((int)k1);
+        for (int h = 0; h < NV16; h++) {
+            __m512i hia, loa, hib, lob;
+            mulhilo16(x[0][h], ma, &hia, &loa);
+            mulhilo16(x[2][h], mb, &hib, &lob);
+            x[0][h] = _mm512_xor_si512(_mm512_xor_si512(hib, x[1][h]), vk0);
+            x[2][h] = _mm512_xor_si512(_mm512_xor_si512(hia, x[3][h]), vk1);
+            x[1][h] = lob;
+            x[3][h] = loa;
+        }
+        k0 += WEYL0;
+        k1 += WEYL1;
+    }
+}
+
+/* A 16-entry double table lookup: two registers and one permute instead of a gather. */
+AVX512_FN static inline __m512d lookup16(const double *t, __m256i i) {
+    return _mm512_permutex2var_pd(_mm512_loadu_pd(t), _mm512_cvtepi32_epi64(i),
+                                  _mm512_loadu_pd(t + 8));
+}
+
+AVX512_FN static inline __m256 radius8(__m256i m) {
+    __m256 u1 = _mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(0x1p-23f));
+    __m256i zero = _mm256_cmpeq_epi32(m, _mm256_setzero_si256());
+    __m256i ix = _mm256_or_si256(_mm256_andnot_si256(zero, _mm256_castps_si256(u1)),
+                                 _mm256_and_si256(zero, _mm256_set1_epi32((int)EPS_BITS)));
+    __m256i tmp = _mm256_sub_epi32(ix, _mm256_set1_epi32((int)LOGF_OFF));
+    __m256i i = _mm256_and_si256(_mm256_srli_epi32(tmp, 19), _mm256_set1_epi32(15));
+    __m256i k = _mm256_srai_epi32(tmp, 23);
+    __m256i iz = _mm256_sub_epi32(ix,
+                                  _mm256_and_si256(tmp, _mm256_set1_epi32((int)(0x1FFu << 23))));
+    __m512d z = _mm512_cvtps_pd(_mm256_castsi256_ps(iz));
+    __m512d r = _mm512_sub_pd(_mm512_mul_pd(z, lookup16(LOGF_INVC, i)), _mm512_set1_pd(1.0));
+    __m512d y0 = _mm512_add_pd(lookup16(LOGF_LOGC, i),
+                               _mm512_mul_pd(_mm512_cvtepi32_pd(k), _mm512_set1_pd(LN2)));
+    __m512d r2 = _mm512_mul_pd(r, r);
+    __m512d y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(LOGF_A1), r),
+                              _mm512_set1_pd(LOGF_A2));
+    y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(LOGF_A0), r2), y);
+    y = _mm512_add_pd(_mm512_mul_pd(y, r2), _mm512_add_pd(y0, r));
+    __m256 lg = _mm512_cvtpd_ps(y);
+    return _mm256_sqrt_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f), lg));
+}
+
+AVX512_FN static inline void sincos8(__m256i m, __m256 *sp, __m256 *cp) {
+    __m256 y = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtepi32_pd(m), _mm512_set1_pd(TWO_PI_2_23)));
+    __m512d x = _mm512_cvtps_pd(y);
+    __m256i n = _mm512_cvttpd_epi32(_mm512_mul_pd(x, _mm512_set1_pd(HPI_INV_2_24)));
+    n = _mm256_srai_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(0x800000)), 24);
+    x = _mm512_sub_pd(x, _mm512_mul_pd(_mm512_cvtepi32_pd(n), _mm512_set1_pd(HPI)));
+    __m256i sgn = _mm256_sub_epi32(_mm256_set1_epi32(1),
+                                   _mm256_and_si256(_mm256_add_epi32(n, _mm256_set1_epi32(1)),
+                                                    _mm256_set1_epi32(2)));
+    __m512d sign = _mm512_cvtepi32_pd(sgn);
+    __m512d x2 = _mm512_mul_pd(x, x);
+    __m512d xs = _mm512_mul_pd(x, sign);
+    __m512d x4 = _mm512_mul_pd(x2, x2);
+    __m512d x3 = _mm512_mul_pd(x2, xs);
+    __m512d c2 = _mm512_add_pd(_mm512_set1_pd(SC_C3), _mm512_mul_pd(x2, _mm512_set1_pd(SC_C4)));
+    __m512d s1 = _mm512_add_pd(_mm512_set1_pd(SC_S2), _mm512_mul_pd(x2, _mm512_set1_pd(SC_S3)));
+    __m512d c1 = _mm512_add_pd(_mm512_set1_pd(SC_C0), _mm512_mul_pd(x2, _mm512_set1_pd(SC_C1)));
+    __m512d x5 = _mm512_mul_pd(x3, x2);
+    __m512d x6 = _mm512_mul_pd(x4, x2);
+    __m512d sv = _mm512_add_pd(xs, _mm512_mul_pd(x3, _mm512_set1_pd(SC_S1)));
+    __m512d cv = _mm512_add_pd(c1, _mm512_mul_pd(x4, _mm512_set1_pd(SC_C2)));
+    __m256 sf = _mm512_cvtpd_ps(_mm512_add_pd(sv, _mm512_mul_pd(x5, s1)));
+    __m256 cf = _mm512_cvtpd_ps(_mm512_add_pd(cv, _mm512_mul_pd(x6, c2)));
+    __m256i neg = _mm256_slli_epi32(_mm256_and_si256(n, _mm256_set1_epi32(2)), 30);
+    cf = _mm256_xor_ps(cf, _mm256_castsi256_ps(neg));
+    __m256 odd = _mm256_castsi256_ps(
+        _mm256_cmpeq_epi32(_mm256_and_si256(n, _mm256_set1_epi32(1)), _mm256_set1_epi32(1)));
+    __m256 so = _mm256_blendv_ps(sf, cf, odd);
+    __m256 co = _mm256_blendv_ps(cf, sf, odd);
+    __m256 tiny = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+        _mm256_set1_epi32((int)TOP12_TINY), _mm256_srli_epi32(_mm256_castps_si256(y), 20)));
+    *sp = _mm256_blendv_ps(so, y, tiny);
+    *cp = _mm256_blendv_ps(co, _mm256_set1_ps(1.0f), tiny);
+}
+
+AVX512_FN static inline void box_muller8_512(__m256i a, __m256i b, __m256 *s, __m256 *c) {
+    const __m256i mant = _mm256_set1_epi32((int)MANT);
+    __m256 r = radius8(_mm256_and_si256(a, mant));
+    __m256 sn, cs;
+    sincos8(_mm256_and_si256(b, mant), &sn, &cs);
+    *s = _mm256_mul_ps(sn, r);
+    *c = _mm256_mul_ps(cs, r);
+}
+
+AVX512_FN static inline __m256i half512(__m512i x, int h) {
+    return h ? _mm512_extracti64x4_epi64(x, 1) : _mm512_castsi512_si256(x);
+}
+
+AVX512_FN static unsigned batch_avx512(const stream_t *s, uint64_t start, uint64_t stride,
+                                       int kind, float a, float b, float *v) {
+    __m512i x[4][NV16];
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = start + stride * (uint64_t)j;
+    philox_avx512(s, o, x);
+    __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    unsigned bad = 0;
+    for (int h = 0; h < NV8; h++) {
+        __m256 f[4];
+        __m256i w[4];
+        for (int q = 0; q < 4; q++) w[q] = half512(x[q][h / 2], h % 2);
+        if (kind == KIND_UNIFORM) {
+            for (int q = 0; q < 4; q++) {
+                __m256i m = _mm256_or_si256(_mm256_and_si256(w[q], _mm256_set1_epi32(MANT)),
+                                            _mm256_set1_epi32((int)ONE_BITS));
+                __m256 u = _mm256_sub_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(1.0f));
+                f[q] = _mm256_add_ps(_mm256_mul_ps(u, va), vb);
+            }
+        } else {
+            box_muller8_512(w[0], w[1], &f[0], &f[1]);
+            box_muller8_512(w[2], w[3], &f[2], &f[3]);
+            if (kind == KIND_NORMAL) {
+                for (int q = 0; q < 4; q++) f[q] = _mm256_add_ps(_mm256_mul_ps(f[q], va), vb);
+            } else {
+                const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+                const __m256 two = _mm256_set1_ps(2.0f);
+                __m256 ok = _mm256_cmp_ps(_mm256_and_ps(f[0], absmask), two, _CMP_LT_OQ);
+                for (int q = 1; q < 4; q++)
+                    ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(f[q], absmask), two,
+                                                         _CMP_LT_OQ));
+                bad |= (unsigned)(~_mm256_movemask_ps(ok) & 0xFF) << (8 * h);
+            }
+        }
+        store4x8(v + 32 * h, f[0], f[1], f[2], f[3]);
+    }
+    return bad;
+}
+
+AVX512_FN static void blocks_avx512(const stream_t *s, const uint64_t *offsets, int count,
+                                    float *f) {
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = offsets[j < count ? j : 0];
+    __m512i x[4][NV16];
+    philox_avx512(s, o, x);
+    float v[4 * LANES];
+    for (int h = 0; h < NV8; h++) {
+        __m256 c[4];
+        __m256i w[4];
+        for (int q = 0; q < 4; q++) w[q] = half512(x[q][h / 2], h % 2);
+        box_muller8_512(w[0], w[1], &c[0], &c[1]);
+        box_muller8_512(w[2], w[3], &c[2], &c[3]);
+        store4x8(v + 32 * h, c[0], c[1], c[2], c[3]);
+    }
+    memcpy(f, v, (size_t)count * 4 * sizeof(float));
+}
+
+AVX512_FN static void libm_avx512(float *r, float *s, float *c, uint32_t start, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i m = _mm256_add_epi32(_mm256_set1_epi32((int)(start + (uint32_t)i)),
+                                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 sv, cv;
+        _mm256_storeu_ps(r + i, radius8(m));
+        sincos8(m, &sv, &cv);
+        _mm256_storeu_ps(s + i, sv);
+        _mm256_storeu_ps(c + i, cv);
+    }
+    for (; i < n; i++) {
+        r[i] = radius_m(start + (uint32_t)i);
+        sincos_m(start + (uint32_t)i, &s[i], &c[i]);
+    }
 }
 #endif /* KI_AVX2 */
 
@@ -463,7 +658,7 @@ static blocks_fn blocks = blocks_scalar;
 
 typedef unsigned (*batch_fn)(const stream_t *, uint64_t, uint64_t, int, float, float, float *);
 static batch_fn batch = batch_scalar;
-static int simd_level = 0; /* 0: portable C, 1: AVX2 */
+static int simd_level = 0; /* 0: portable C, 1: AVX2, 2: AVX-512 */
 
 /* ---- output: contiguous, or a strided view ------------------------------------------- */
 
@@ -565,7 +760,24 @@ static void run_blocks(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t 
     }
 }
 
-#define SUPER 4 /* batches whose rejecting groups are completed together */
+#define SUPER 2 /* batches whose rejecting groups are completed together */
+
+/* For each 8-bit accept mask of eight candidates: how many are accepted, and the positions of
+ * the first four (filled by init_accept_tables). */
+static uint8_t ACCEPT_COUNT[256], ACCEPT_FIRST4[256][4];
+
+static void init_accept_tables(void) {
+    for (unsigned m = 0; m < 256; m++) {
+        uint8_t have = 0;
+        for (uint8_t q = 0; q < 8; q++) {
+            if (m >> q & 1u) {
+                if (have < 4) ACCEPT_FIRST4[m][have] = q;
+                have++;
+            }
+        }
+        ACCEPT_COUNT[m] = have > 4 ? 4 : have;
+    }
+}
 
 /* n values: value i is value i % 4 of group start + i / 4. The first block of LANES groups at
  * a time; the groups that rejected a candidate (about 17 %) get their second block computed
@@ -587,9 +799,7 @@ static void run_truncated(float *out, Py_ssize_t n, stream_t s, uint64_t start, 
             uint64_t g0 = first + (uint64_t)(k * LANES);
             unsigned bad = batch(&s, g0 * TRUNC_RESERVED, TRUNC_RESERVED, KIND_TRUNCATED, 1.0f,
                                  0.0f, v + 4 * LANES * k);
-            for (int j = 0; bad; j++, bad >>= 1) {
-                if (bad & 1u) idx[nbad++] = k * LANES + j;
-            }
+            for (int j = 0; bad; j++, bad >>= 1) idx[nbad] = k * LANES + j, nbad += bad & 1u;
         }
         for (int i0 = 0; i0 < nbad; i0 += LANES) {
             int count = nbad - i0 < LANES ? nbad - i0 : LANES;
@@ -600,7 +810,13 @@ static void run_truncated(float *out, Py_ssize_t n, stream_t s, uint64_t start, 
                 float *g = v + 4 * idx[i0 + j];
                 float cand[8] = {g[0], g[1], g[2], g[3], second[4 * j], second[4 * j + 1],
                                  second[4 * j + 2], second[4 * j + 3]};
-                truncated_finish(&s, first + (uint64_t)idx[i0 + j], cand, 8, g);
+                unsigned ok = 0;
+                for (int q = 0; q < 8; q++) ok |= (unsigned)(fabsf(cand[q]) < 2.0f) << q;
+                if (ACCEPT_COUNT[ok] == 4) { /* the usual case: pick the first four, no branches */
+                    for (int q = 0; q < 4; q++) g[q] = cand[ACCEPT_FIRST4[ok][q]];
+                } else {
+                    truncated_finish(&s, first + (uint64_t)idx[i0 + j], cand, 8, g);
+                }
             }
         }
         for (Py_ssize_t i = 0; i < left; i++) {
@@ -777,7 +993,9 @@ static PyObject *py_libm(PyObject *self, PyObject *args) {
     int level = simd_level;
     Py_BEGIN_ALLOW_THREADS
 #ifdef KI_AVX2
-    if (level == 1) {
+    if (level == 2) {
+        libm_avx512(r, s, c, start, n);
+    } else if (level == 1) {
         libm_avx2(r, s, c, start, n);
     } else
 #endif
@@ -793,13 +1011,29 @@ static PyObject *py_libm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static int cpu_has_avx2(void) {
+/* The best kernel variant this CPU runs: 2 AVX-512F, 1 AVX2, 0 portable C. */
+static int cpu_level(void) {
 #ifdef KI_AVX2
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2")) return 1;
 #endif
+    return 0;
+}
+
+static void select_level(int level) {
+    batch = batch_scalar;
+    blocks = blocks_scalar;
+#ifdef KI_AVX2
+    if (level == 1) {
+        batch = batch_avx2;
+        blocks = blocks_avx2;
+    } else if (level == 2) {
+        batch = batch_avx512;
+        blocks = blocks_avx512;
+    }
+#endif
+    simd_level = level;
 }
 
 static PyObject *py_simd(PyObject *self, PyObject *args) {
@@ -807,30 +1041,24 @@ static PyObject *py_simd(PyObject *self, PyObject *args) {
     int level = -1;
     if (!PyArg_ParseTuple(args, "|i:simd", &level)) return NULL;
     int previous = simd_level;
-    if (level == 0) {
-        batch = batch_scalar;
-        blocks = blocks_scalar;
-        simd_level = 0;
-    } else if (level == 1) {
-        if (!cpu_has_avx2()) {
-            PyErr_SetString(PyExc_ValueError, "this CPU (or build) has no AVX2 path");
+    if (level != -1) {
+        if (level < 0 || level > 2) {
+            PyErr_Format(PyExc_ValueError, "simd level must be 0, 1 or 2, got %d", level);
             return NULL;
         }
-#ifdef KI_AVX2
-        batch = batch_avx2;
-        blocks = blocks_avx2;
-        simd_level = 1;
-#endif
-    } else if (level != -1) {
-        PyErr_Format(PyExc_ValueError, "simd level must be 0 or 1, got %d", level);
-        return NULL;
+        if (level > cpu_level()) {
+            PyErr_Format(PyExc_ValueError, "this CPU (or build) has no simd level %d", level);
+            return NULL;
+        }
+        select_level(level);
     }
     return PyLong_FromLong(previous);
 }
 
 static PyMethodDef methods[] = {
     {"simd", py_simd, METH_VARARGS,
-     "simd([level]): the kernel variant in use (0 portable C, 1 AVX2); with level, select it "
+     "simd([level]): the kernel variant in use (0 portable C, 1 AVX2, 2 AVX-512); with level, "
+     "select it "
      "(for tests; not thread-safe) and return the previous one."},
     {"abi", abi, METH_NOARGS, "Interface version of this extension (1)."},
     {"uniform", py_uniform, METH_VARARGS,
@@ -854,12 +1082,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__tf_native(void) {
-#ifdef KI_AVX2
-    if (cpu_has_avx2()) {
-        batch = batch_avx2;
-        blocks = blocks_avx2;
-        simd_level = 1;
-    }
-#endif
+    init_accept_tables();
+    select_level(cpu_level());
     return PyModule_Create(&module);
 }

@@ -11,8 +11,9 @@ def abi() -> int:
     """Interface version (1)."""
 
 def simd(level: int = ..., /) -> int:
-    """The kernel variant in use (0 portable C, 1 AVX2); with ``level``, select it and return
-    the previous one (for tests; not thread-safe)."""
+    """The kernel variant in use (0 portable C, 1 AVX2, 2 AVX-512F; import picks the best the
+    CPU runs); with ``level``, select it and return the previous one (for tests; not
+    thread-safe)."""
 
 def uniform(addr: int, n: int, k0: int, k1: int, c2: int, c3: int, start_block: int,
             span: float, low: float, shape: tuple[int, ...] | None = None,

@@ -1,6 +1,6 @@
 """The C kernels of ``rng="tensorflow"`` equal the NumPy implementation bit for bit.
 
-Every check runs for each kernel variant the CPU has (portable C and AVX2): the two
+Every check runs for each kernel variant the CPU has (portable C, AVX2, AVX-512): the two
 transcendental steps on all 2^23 inputs, the Philox words (against the scalar reference,
 including counters whose high word is nonzero or that cross a multiple of 2^32), and the three
 samplers against the NumPy path (``native.disabled()``) over shapes, seeds, bounds, strided and
@@ -25,10 +25,10 @@ if not native.available("tf"):
                 allow_module_level=True)
 
 N: Any = native.module("tf") or native._load("tf")
-LEVELS = [0, 1] if N.simd() == 1 else [0]
+LEVELS = list(range(N.simd() + 1))  # the variants this CPU runs: portable C, AVX2, AVX-512
 
 
-@pytest.fixture(params=LEVELS, ids=["portable", "avx2"][:len(LEVELS)])
+@pytest.fixture(params=LEVELS, ids=["portable", "avx2", "avx512"][:len(LEVELS)])
 def level(request: pytest.FixtureRequest) -> Iterator[int]:
     previous = N.simd(request.param)
     try:
@@ -192,8 +192,8 @@ def test_native_module_is_used_and_switchable() -> None:
     with native.disabled():
         assert native.module("tf") is None
     assert N.abi() == native.ABI["tf"]
-    with pytest.raises(ValueError, match="0 or 1"):
-        N.simd(2)
+    with pytest.raises(ValueError, match="0, 1 or 2"):
+        N.simd(3)
 
 
 def test_permuted_views_are_written_in_place(level: int) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 
 import torch
 
-from kerasinit.bridge.faithful import check_faithful_version
+from kerasinit.bridge.faithful import check_faithful_version, check_torch_seed
 from kerasinit.bridge.layouts import Layout, parse_layout
 from kerasinit.bridge.rng.keras_jax import version_of
 from kerasinit.bridge.samplers import Plan, fill_
@@ -54,6 +54,10 @@ def check_faithful_call(spec: Spec, keras_version: KerasVersion, rng: str,
             f"rng={rng!r} needs a seeded initializer; {spec.class_name} has seed=None."
         )
     check_faithful_version(rng, keras_version)
+    seed = getattr(spec, "seed", None)
+    if rng == "keras-torch" and seed is not None:
+        check_torch_seed(seed, seed_generator=getattr(spec, "advancing_seed", False),
+                         keras_version=keras_version)
 
 
 def check_layout(layout: object) -> Layout:

@@ -54,7 +54,7 @@ from kerasinit.mappings.resolve import Resolved
 from kerasinit.mappings.versions import KerasVersion
 
 __all__ = [
-    "FAITHFUL_RNGS", "check_faithful_version", "fill_faithful", "inplace_ok",
+    "FAITHFUL_RNGS", "check_faithful_version", "check_torch_seed", "fill_faithful", "inplace_ok",
     "sample_distribution", "sample_keras", "tf_flavour",
 ]
 
@@ -94,6 +94,38 @@ def check_faithful_version(rng: str, keras_version: KerasVersion) -> None:
         raise InitializerArgumentError(
             f"rng={rng!r} reproduces Keras 3's {backend} backend; {keras_version.label()} "
             f"has none. Use rng='tensorflow' or rng='torch'."
+        )
+
+
+def check_torch_seed(seed: int, *, seed_generator: bool, keras_version: KerasVersion) -> None:
+    """Refuse a seed Keras's torch backend refuses (``rng="keras-torch"``), before any draw.
+
+    The backend's seed dtype is int32. An int seed is bit-cast to int32 since Keras 3.14
+    (``(seed & 0xFFFFFFFF ^ 0x80000000) - 0x80000000``: any int works and wraps modulo 2^32)
+    and raised outside int32 before. A ``SeedGenerator`` keeps ``[seed, 0]`` in an int32
+    variable without that cast, so Keras 3.15.1 raises for seeds outside ``[-2**31, 2**31)``
+    (``RuntimeError: value cannot be converted to type int32 without overflow``).
+
+    Example:
+        >>> from kerasinit.mappings.versions import parse_version
+        >>> check_torch_seed(2**31, seed_generator=False, keras_version=parse_version("3.15"))
+        >>> check_torch_seed(2**31, seed_generator=True, keras_version=parse_version("3.15"))
+        Traceback (most recent call last):
+        ...
+        kerasinit.mappings.errors.InitializerArgumentError: Keras's torch backend ...
+    """
+    if -(2**31) <= seed < 2**31:
+        return
+    if seed_generator:
+        raise InitializerArgumentError(
+            f"Keras's torch backend raises for a SeedGenerator seed outside int32 (its state is "
+            f"an int32 variable); received SeedGenerator(seed={seed}). Use a seed in "
+            f"[-2**31, 2**31), or an int seed (bit-cast to int32 since Keras 3.14).")
+    if not keras_version.torch_seed_bitcast:
+        raise InitializerArgumentError(
+            f"Keras {keras_version.label()} on the torch backend raises for seeds outside int32 "
+            f"(the bit-cast to int32 came in 3.14); received seed={seed}. Use a seed in "
+            f"[-2**31, 2**31) or keras_version='3.14' or later."
         )
 
 
@@ -170,14 +202,8 @@ def sample_distribution(
             f"rng={rng!r} needs a seeded initializer; {name} has seed=None."
         )
     check_faithful_version(rng, keras_version)
-    if rng == "keras-torch" and not keras_version.torch_seed_bitcast and not (
-            -(2**31) <= seed < 2**31):
-        raise InitializerArgumentError(
-            f"Keras {keras_version.label()} on the torch backend raises for seeds outside int32 "
-            f"(the bit-cast to int32 came in 3.14); received seed={seed}. Use a seed in "
-            f"[-2**31, 2**31) or keras_version='3.14' or later."
-        )
     if rng == "keras-torch":
+        check_torch_seed(seed, seed_generator=call_index > 0, keras_version=keras_version)
         values = keras_torch.sample(dist, shape, seed, call_index, device, out)
     elif rng == "tensorflow":
         values = _tensorflow(dist, shape, seed, call_index, tf_flavour(keras_version), device,

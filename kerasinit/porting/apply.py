@@ -67,6 +67,7 @@ def apply_plan(
     example_input: object = None,
     notes: tuple[str, ...] = (),
     pairing: Pairing | None = None,
+    rollback: bool = False,
 ) -> ApplyReport:
     """See :meth:`kerasinit.porting.plan.Plan.apply`."""
     if not isinstance(model, nn.Module):
@@ -100,20 +101,34 @@ def apply_plan(
     todo = [w for w in todo if not any(t.is_meta for t in _tensors(w))]
     _check_rng(todo, rng)
     _validate(todo, plan, generator, rng)  # every write's checks, before the first write
-    saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)]
+    saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)] if rollback else []
     rng_state = torch.get_rng_state()
     gen_state = generator.get_state() if generator is not None else None
+    done: dict[str, tuple[str, str, str]] = {}
     try:
-        done = _write(todo, plan, generator, rng)
-    except BaseException:
-        with torch.no_grad():  # all or nothing: put back what was already written
+        _write(todo, plan, generator, rng, done)
+    except BaseException as exc:
+        with torch.no_grad():  # rollback=True: put back what was already written
             for tensor, copy in saved:
                 tensor.copy_(copy)
         torch.set_rng_state(rng_state)
         if generator is not None and gen_state is not None:
             generator.set_state(gen_state)
+        if not rollback and done and hasattr(exc, "add_note"):
+            exc.add_note(_partial_note(done))
         raise
     return _report(plan, model, pairing, works, done, problems, notes, written=True)
+
+
+def _partial_note(done: dict[str, tuple[str, str, str]]) -> str:
+    """What a write that failed after every check (an interrupt, a device error) left behind."""
+    names = list(done)
+    return (f"kerasinit: plan.apply failed while writing, after every check passed; "
+            f"{len(names)} torch tensor(s) were already written ({', '.join(names[:6])}"
+            f"{', ...' if len(names) > 6 else ''}; the failing module's may be part-written); "
+            f"torch's RNG states were restored, so "
+            f"calling apply again writes the same values. Pass rollback=True to have the old "
+            f"values put back instead (costs a copy of every tensor).")
 
 
 def _first(plan: PlanView, works: list[Work]) -> str:
@@ -233,8 +248,8 @@ def _validate(works: list[Work], plan: PlanView, generator: object,
 
 
 def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
-           rng: RngName | None) -> dict[str, tuple[str, str, str]]:
-    done: dict[str, tuple[str, str, str]] = {}
+           rng: RngName | None, done: dict[str, tuple[str, str, str]]) -> None:
+    """Write every work, recording each written torch tensor in ``done`` as it goes."""
     for w in works:
         unit = w.pair.unit
         for name, tensor, init, layout, fans in w.direct:
@@ -261,4 +276,3 @@ def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
                 if planned is not None and isinstance(planned.initializer, VarianceScalingSpec):
                     text += f"; fans {row.fan_in:g}/{row.fan_out:g}"
                 done[name] = (row.initializer, text, row.note)
-    return done

@@ -29,7 +29,7 @@ from kerasinit.porting.targets import (
     parse_mapping,
     separable_group,
 )
-from kerasinit.porting.trace import INPUT, Flow, example_inputs, trace
+from kerasinit.porting.trace import INPUT, Flow, chain_flow, example_inputs, trace
 
 if TYPE_CHECKING:
     from kerasinit.porting.rows import PlanLayer, PlanView
@@ -224,6 +224,9 @@ class Pairer:
                   members_of(self.model, u) for u in units]
         params = {u.qual(u.params[0].name): i for i, u in enumerate(units)
                   if u.kind == "LayerScale"}
+        chain = chain_flow(self.model, groups)
+        if chain is not None:
+            return node_flow(chain, units, tnodes), "a chain of nn.Sequential (not traced)"
         if self.example is not None:
             candidates = [self.example]
         else:

@@ -184,6 +184,7 @@ class Plan:
         *,
         example_input: object = None,
         hyperparameters: bool = False,
+        rollback: bool = False,
     ) -> ApplyReport:
         """Initialize ``module`` as the Keras model was initialized.
 
@@ -215,6 +216,12 @@ class Plan:
             hyperparameters: also set the module attributes where torch differs from the Keras
                 layer (normalization eps, BatchNorm momentum as ``1 - keras_momentum``); see
                 :meth:`check`. The report's notes say what was set and what was not settable.
+            rollback: also undo a failure *while writing* (after every check passed: an
+                interrupt, a device error) by putting the old values back, at the cost of a
+                copy of every tensor. By default no copy is made: bad input never writes
+                anything (every check runs first), torch's RNG states are restored on any
+                failure, and the exception's note names the tensors already written (calling
+                ``apply`` again writes the same values).
 
         Returns:
             An :class:`~kerasinit.porting.report.ApplyReport` listing every torch parameter.
@@ -235,7 +242,7 @@ class Plan:
             plan = replay(self, keras_seed, order=keras_order, seeds=keras_seeds)
         pairing = pair(plan, module, mapping=mapping, example_input=example_input)
         report = apply_plan(plan, module, mapping=mapping, strict=strict,
-                            generator=generator, rng=rng, pairing=pairing)
+                            generator=generator, rng=rng, pairing=pairing, rollback=rollback)
         if hyperparameters:  # only after the weights went in (all or nothing)
             notes = set_hyperparameters(plan, pairing, module)
             report = dataclasses.replace(report, notes=report.notes + notes)

@@ -22,7 +22,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["INPUT", "Flow", "example_inputs", "trace"]
+__all__ = ["INPUT", "Flow", "chain_flow", "example_inputs", "trace"]
 
 INPUT = -1  # the source index of the model's own inputs
 _CATS = (torch.cat, torch.concat, torch.concatenate)
@@ -199,6 +199,54 @@ def trace(model: nn.Module, modules: Sequence[Sequence[nn.Module]],
             h.remove()
         for m, mode in modes:
             m.training = mode
+    return flow
+
+
+#: torch's own layers that take one tensor and return one, with their weights in the module itself
+_CHAIN_UNITS = (nn.Linear, nn.modules.conv._ConvNd, nn.modules.batchnorm._NormBase, nn.LayerNorm,
+                nn.GroupNorm, nn.RMSNorm, nn.Embedding, nn.PReLU)
+
+
+def chain_flow(model: nn.Module, modules: Sequence[Sequence[nn.Module]]) -> Flow | None:
+    """The flow :func:`trace` would find, read from the module tree alone, or None.
+
+    A tree of plain ``nn.Sequential`` containers (``forward`` not overridden, no hooks) whose
+    leaves are torch's own layers (the weight-bearing ones from a fixed list of one-tensor
+    layers, any parameterless ``torch.nn`` leaf between them) runs its leaves as a chain, in
+    registration order: that order is the flow, with nothing run, imported or allocated.
+
+    Example:
+        >>> seq = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.ReLU(), nn.Linear(4, 2)))
+        >>> flow = chain_flow(seq, [[seq[0]], [seq[1][1]]])
+        >>> flow.preds, flow.order, flow.outputs
+        ({0: {-1}, 1: {0}}, [0, 1], {1})
+    """
+    if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
+        return None
+    leaves: list[nn.Module] = []
+
+    def walk(m: nn.Module | None, depth: int) -> bool:
+        if m is None or depth > 64 or m._forward_hooks or m._forward_pre_hooks:
+            return False
+        if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward:
+            return all(walk(c, depth + 1) for c in m._modules.values())
+        if m._modules or not type(m).__module__.startswith("torch.nn.modules."):
+            return False
+        if not isinstance(m, _CHAIN_UNITS) and (any(True for _ in m.parameters())
+                                                or getattr(m, "return_indices", False)):
+            return False
+        leaves.append(m)
+        return True
+
+    if not modules or not walk(model, 0):
+        return None
+    at = {id(m): i for i, m in enumerate(leaves)}
+    if len(at) != len(leaves) or any(len(g) != 1 or id(g[0]) not in at for g in modules):
+        return None  # a module run twice, or a unit that is no leaf of the chain
+    order = sorted(range(len(modules)), key=lambda i: at[id(modules[i][0])])
+    flow = Flow(order=order, outputs={order[-1]})
+    for k, i in enumerate(order):
+        flow.preds[i] = {order[k - 1] if k else INPUT}
     return flow
 
 

@@ -277,3 +277,54 @@ def test_check_and_apply_hyperparameters():
     assert model[1].eps == 1e-3 and model[1].momentum == pytest.approx(0.001)
     assert any("not settable: conv padding" in n for n in report.notes)
     assert read(CONV_BN).check(model).settable == ()
+
+
+def test_a_sequential_tree_pairs_as_a_chain_without_running_the_forward():
+    """A plain nn.Sequential tree is read as a chain (no trace); anything that may route the
+    data otherwise (an overridden forward, a hook, a custom leaf) is traced as before."""
+    plan = read(CHAIN)
+    seq = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Sequential(nn.Linear(16, 16), nn.Tanh()),
+                        nn.Linear(16, 16), nn.Dropout(0.1), nn.Linear(16, 4))
+    p = pair(plan, seq)
+    assert p.flow == "a chain of nn.Sequential (not traced)" and not p.problems
+    assert [(q.keras[0].path, q.unit.path) for q in p.pairs] == [
+        ("d1", "0"), ("d2", "2.0"), ("d3", "3"), ("out", "5")]
+    assert set(p.how) == {"graph"}
+
+    class Reversed(nn.Sequential):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self[1](self[0](x))
+
+    class Custom(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    hooked = nn.Sequential(nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 16),
+                           nn.Linear(16, 4))
+    hooked[1].register_forward_hook(lambda m, i, o: o)
+    for model in (hooked,
+                  nn.Sequential(nn.Linear(8, 16), nn.Linear(16, 16), Custom(), nn.Linear(16, 16),
+                                nn.Linear(16, 4)),
+                  nn.Sequential(nn.Linear(8, 16), nn.Linear(16, 16),
+                                Reversed(nn.Linear(16, 16), nn.Linear(16, 4)))):
+        assert pair(plan, model).flow == "traced"
+
+
+def test_applying_to_a_sequential_twin_imports_nothing_heavy():
+    """The chain needs no meta trace, whose decompositions import torch._dynamo and sympy
+    (seconds and tens of MiB on a first call)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch, kerasinit.porting as p\n"
+            "plan = p.read({'class_name': 'Sequential', 'keras_version': '3.15.1', 'config': {"
+            "'layers': [{'class_name': 'Dense', 'config': {'name': 'a', 'units': 4, "
+            "'batch_input_shape': [None, 8]}}, {'class_name': 'Dense', 'config': {'name': 'b', "
+            "'units': 2}}]}})\n"
+            "before = set(sys.modules)\n"
+            "plan.apply(torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), "
+            "torch.nn.Linear(4, 2)), rng='tensorflow', keras_seed=1)\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] == 'sympy' "
+            "or m.startswith('torch._dynamo')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -238,10 +238,45 @@ def test_failure_while_writing_rolls_back(monkeypatch):
     monkeypatch.setattr(modules, "initialize", flaky)
     model = Functional224()
     before = _snapshot(model)
+    rng_before = torch.get_rng_state()
     with pytest.raises(RuntimeError, match="disk on fire"):
-        read(DATA / "keras2_2_4_functional.json").apply(model)
+        read(DATA / "keras2_2_4_functional.json").apply(model, rollback=True)
     assert len(calls) == 3
     assert all(torch.equal(before[k], v) for k, v in _snapshot(model).items())
+    assert torch.equal(torch.get_rng_state(), rng_before)
+
+
+def test_failure_while_writing_without_rollback_names_what_was_written(monkeypatch):
+    """The default makes no copy: the RNG is restored, the note names the written tensors and
+    a second call writes exactly what an undisturbed call writes."""
+    import kerasinit.modules.apply as modules
+
+    real, calls = modules.initialize, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    plan = read(DATA / "keras2_2_4_functional.json")
+    model, clean = Functional224(), Functional224()
+    before = _snapshot(model)
+    torch.manual_seed(3)
+    plan.apply(clean)
+    torch.manual_seed(3)
+    monkeypatch.setattr(modules, "initialize", flaky)
+    with pytest.raises(RuntimeError, match="disk on fire") as info:
+        plan.apply(model)
+    changed = sorted(k for k, v in _snapshot(model).items() if not torch.equal(before[k], v))
+    assert changed and len(changed) < len(before)  # part-written, as the note says
+    note = " ".join(getattr(info.value, "__notes__", []))
+    assert f"{len(changed)} torch tensor(s) were already written" in note
+    listed = note.split("written (", 1)[1].split(";", 1)[0].removesuffix(", ...").split(", ")
+    assert len(listed) == min(6, len(changed)) and set(listed) <= set(changed)
+    monkeypatch.setattr(modules, "initialize", real)
+    plan.apply(model)  # the RNG state was restored: the same values as the undisturbed call
+    assert all(torch.equal(v, _snapshot(clean)[k]) for k, v in _snapshot(model).items())
 
 
 def test_porting_import_loads_no_tensorflow_or_h5py():

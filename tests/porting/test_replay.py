@@ -216,6 +216,30 @@ def test_apply_needs_a_faithful_rng() -> None:
     assert torch.equal(lin.weight.detach(), want)
 
 
+def test_keras_torch_seeds_keras_refuses_are_refused_before_any_write() -> None:
+    """Keras's torch backend raises for a SeedGenerator seed outside int32 and, before 3.14,
+    for any int seed outside int32: the whole model is refused before its first write."""
+    sg = {"class_name": "SeedGenerator", "config": {"seed": 2**31}}
+    for version, second, match in (
+            ("3.15", {"class_name": "RandomNormal", "config": {"seed": sg}}, "SeedGenerator"),
+            ("3.13", {"class_name": "RandomNormal", "config": {"seed": 2**32 + 3}}, "int32")):
+        plan = _seq(_layer("Dense", "a", units=4, batch_input_shape=[None, 3],
+                           kernel_initializer={"class_name": "RandomNormal",
+                                               "config": {"seed": 1}}),
+                    _layer("Dense", "b", units=2, kernel_initializer=second), version=version)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+        before = [p.detach().clone() for p in model.parameters()]
+        with pytest.raises(kerasinit.KerasInitError, match=match):
+            plan.apply(model, rng="keras-torch")
+        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    # a replayed keras_seed gives seeds in [1, 1e9]: always inside int32
+    plan = _seq(_layer("Dense", "a", units=2, batch_input_shape=[None, 3]))
+    lin = torch.nn.Linear(3, 2)
+    plan.apply(lin, rng="keras-torch", keras_seed=2**32 - 1)
+    want = kerasinit.get("glorot_uniform", seed=_stream(1, 2**32 - 1)[0], rng="keras-torch")
+    assert torch.equal(lin.weight.detach(), want(torch.empty(2, 3)))
+
+
 # -- against Keras itself ------------------------------------------------------------------------
 
 def _build(flavours: str, backend: str, out: Path, *extra: str,

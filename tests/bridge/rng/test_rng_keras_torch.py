@@ -89,3 +89,43 @@ def test_keras_torch_needs_keras3() -> None:
     init = kerasinit.get("glorot_uniform", seed=1, rng="keras-torch", keras_version="2")
     with pytest.raises(kerasinit.KerasInitError, match="torch backend"):
         init(torch.empty(3, 4))
+
+
+_SEED_GENERATOR_SCRIPT = """
+import json, sys, numpy as np, keras
+out = {}
+for s in json.loads(sys.argv[1]):
+    try:
+        init = keras.initializers.RandomNormal(seed=keras.random.SeedGenerator(s))
+        out[str(s)] = [keras.ops.convert_to_numpy(init((3, 4))).tolist() for _ in range(2)]
+    except Exception as exc:  # Keras's own refusal
+        out[str(s)] = type(exc).__name__
+print(json.dumps(out))
+"""
+SEED_GENERATOR_SEEDS = [5, 2**31 - 1, -(2**31), 2**31, 2**32 - 1, 2**32 + 5, -(2**31) - 1]
+
+
+def test_seed_generator_seeds_match_or_are_refused_as_keras_torch_does() -> None:
+    """Keras 3.15.1's torch backend keeps a SeedGenerator's ``[seed, 0]`` in an int32 variable
+    without the int seeds' bit-cast: it raises outside int32, so rng="keras-torch" refuses
+    those (tensor untouched) and matches Keras's two successive draws inside."""
+    env = {**os.environ, "KERAS_BACKEND": "torch", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", _SEED_GENERATOR_SCRIPT,
+                           json.dumps(SEED_GENERATOR_SEEDS)], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).parent)
+    if proc.returncode != 0:
+        pytest.skip(f"Keras torch backend unavailable: {proc.stderr[-500:]}")
+    keras_out = json.loads(proc.stdout.strip().splitlines()[-1])
+    refused = {s for s in SEED_GENERATOR_SEEDS if isinstance(keras_out[str(s)], str)}
+    assert refused == {2**31, 2**32 - 1, 2**32 + 5, -(2**31) - 1}  # Keras 3.15.1's behaviour
+    for s in SEED_GENERATOR_SEEDS:
+        init = kerasinit.get({"class_name": "RandomNormal", "config": {"seed": {
+            "class_name": "SeedGenerator", "config": {"seed": s}}}}, rng="keras-torch")
+        w = torch.full((4, 3), 7.0)
+        if s in refused:
+            with pytest.raises(kerasinit.KerasInitError, match="SeedGenerator seed outside int32"):
+                init(w)
+            assert torch.equal(w, torch.full((4, 3), 7.0))
+            continue
+        for expected in keras_out[str(s)]:  # the generator advances per call, as Keras's does
+            assert torch.equal(init(w).t(), torch.tensor(expected, dtype=torch.float32)), s

@@ -164,6 +164,10 @@ def _fill_native(nat: Any, n: int, key: Key, version: str, family: str, a: float
             strides = tuple(d[1] for d in dims)
         addr = t.data_ptr()
 
+        if n <= NATIVE_CHUNK:  # one chunk: no closure, no thread hand-off
+            nat.sample(*args, 0, n, addr, 0, shp, strides, a, b, sd, mu)
+            return
+
         def direct(lo: int, hi: int) -> None:
             nat.sample(*args, lo, hi, addr, 0, shp, strides, a, b, sd, mu)
 

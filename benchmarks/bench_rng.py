@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         ("truncated normal", tfr.truncated_normal, "stateless_truncated_normal", (0.0, 1.0)),
     ]
     mod = native.module("tf")
-    kernels = f"on (simd level {mod.simd()})" if mod is not None else "NOT BUILT"
+    variants = ("portable C", "AVX2", "AVX-512")
+    kernels = f"on ({variants[mod.simd()]})" if mod is not None else "NOT BUILT"
     print(f"{args.size}x{args.size} float32, median of {args.repeat}, "
           f"torch threads {torch.get_num_threads()}, C kernels {kernels}\n")
     first: list[str] = []

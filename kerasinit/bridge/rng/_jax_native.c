@@ -8,11 +8,12 @@
  * (-ffp-contract=off), so no other product is fused. The NumPy implementation is the
  * fallback and the tests compare the two bit for bit on every input of each transform.
  *
- * On x86-64 with GCC or Clang the kernels are compiled twice, for the baseline ISA and for
- * AVX2+FMA (fmaf() is then one instruction and the loops vectorize), and the faster one is
- * chosen at import when the CPU has it. Values are computed in blocks of BLOCK lanes in
+ * On x86-64 with GCC or Clang the kernels are compiled three times, for the baseline ISA, for
+ * AVX2+FMA and for AVX-512 (fmaf() is then one instruction and the loops vectorize), and the
+ * best one the CPU runs is chosen at import. Values are computed in blocks of BLOCK lanes in
  * stack arrays and written straight into the caller's float32 buffer: contiguous, or any
- * strided view (an odometer over up to MAXDIM dimensions). Loops run without the GIL.
+ * strided view (an odometer over up to MAXDIM dimensions; 2-D transposed views in tiles).
+ * No heap memory; loops run without the GIL.
  *
  * Interface (abi() == 1; the Python caller validates every argument and address):
  *   words(k0, k1, n, start, stop, layout, addr)            uint32 words of [start, stop)
@@ -28,7 +29,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
-#include <stdlib.h>
+#include <stdlib.h> /* llabs */
 #include <stdint.h>
 #include <string.h>
 
@@ -52,6 +53,12 @@
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define KI_X86 1
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#else /* GCC's generic tuning would keep 256-bit vectors */
+#define TARGET_AVX512 \
+    __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma,prefer-vector-width=512")))
+#endif
 #else
 #define KI_X86 0
 #endif
@@ -323,38 +330,6 @@ static void store(const Job *J, Cursor *c, const float *v, uint64_t cnt) {
     }
 }
 
-/* Elements [start, stop) of a strided view from the contiguous v. A 2-D view whose columns
- * are further apart than its rows (the transposed view of a torch Linear weight) gets its
- * whole rows column by column: each destination cache line is then written in one go. */
-static void scatter(const Job *J, uint64_t start, uint64_t stop, const float *v) {
-    Cursor c;
-    cursor_init(J, &c, start);
-    if (J->ndim != 2 || llabs(J->strides[1]) <= llabs(J->strides[0])) {
-        store(J, &c, v, stop - start);
-        return;
-    }
-    const uint64_t C = (uint64_t)J->shape[1];
-    const uint64_t ra = (start + C - 1) / C, rb = stop / C;
-    if (ra >= rb) {
-        store(J, &c, v, stop - start);
-        return;
-    }
-    store(J, &c, v, ra * C - start); /* the head: the end of one row */
-    const int64_t s0 = J->strides[0], s1 = J->strides[1];
-    float *base = (float *)J->addr;
-    const float *src = v + (ra * C - start);
-    for (uint64_t g = ra; g < rb; g += 16) { /* 16 rows: 64-byte runs when s0 == 1 */
-        const uint64_t h = rb - g < 16 ? rb - g : 16;
-        const float *sg = src + (g - ra) * C;
-        for (uint64_t col = 0; col < C; col++) {
-            float *dst = base + (int64_t)col * s1 + (int64_t)g * s0;
-            for (uint64_t r = 0; r < h; r++) dst[(int64_t)r * s0] = sg[r * C + col];
-        }
-    }
-    cursor_init(J, &c, rb * C); /* the tail: the start of one row */
-    store(J, &c, v + (rb * C - start), stop - rb * C);
-}
-
 /* Values of elements [start, stop) into the contiguous dst. */
 INLINE void run_sample(const Job *J, uint64_t start, uint64_t stop, float *dst) {
     uint32_t w[BLOCK];
@@ -375,6 +350,64 @@ INLINE void run_sample(const Job *J, uint64_t start, uint64_t stop, float *dst) 
     }
 }
 
+#define TILE_ROWS 16
+#define TILE_COLS 256
+
+/* Elements [start, stop) into the strided view, through stack buffers (no heap memory).
+ * A 2-D view whose columns are further apart than its rows (the transposed view of a torch
+ * Linear weight) is done in tiles of TILE_ROWS x TILE_COLS, written column by column: each
+ * destination run of TILE_ROWS floats (a cache line when rows are adjacent) is written once. */
+INLINE void run_strided(const Job *J, uint64_t start, uint64_t stop) {
+    float v[TILE_ROWS * TILE_COLS];
+    Cursor c;
+    cursor_init(J, &c, start);
+    uint64_t i = start, ra = 0, rb = 0;
+    const uint64_t C = J->ndim == 2 ? (uint64_t)J->shape[1] : 0;
+    const int tiled = J->ndim == 2 && llabs(J->strides[1]) > llabs(J->strides[0]);
+    if (tiled) {
+        ra = (start + C - 1) / C;
+        rb = stop / C;
+        if (ra >= rb) ra = rb = 0;
+    }
+    const uint64_t head_end = ra < rb ? ra * C : stop;
+    while (i < head_end) { /* untiled: everything, or the head (the end of one row) */
+        const uint64_t cnt = head_end - i < BLOCK ? head_end - i : BLOCK;
+        run_sample(J, i, i + cnt, v);
+        store(J, &c, v, cnt);
+        i += cnt;
+    }
+    if (ra >= rb) return;
+    const int64_t s0 = J->strides[0], s1 = J->strides[1];
+    float *base = (float *)J->addr;
+    for (uint64_t g = ra; g < rb; g += TILE_ROWS) {
+        const uint64_t h = rb - g < TILE_ROWS ? rb - g : TILE_ROWS;
+        for (uint64_t c0 = 0; c0 < C; c0 += TILE_COLS) {
+            const uint64_t w = C - c0 < TILE_COLS ? C - c0 : TILE_COLS;
+            for (uint64_t r = 0; r < h; r++)
+                run_sample(J, (g + r) * C + c0, (g + r) * C + c0 + w, v + r * TILE_COLS);
+            for (uint64_t col = 0; col < w; col++) {
+                float *dst = base + (int64_t)(c0 + col) * s1 + (int64_t)g * s0;
+                for (uint64_t r = 0; r < h; r++) dst[(int64_t)r * s0] = v[r * TILE_COLS + col];
+            }
+        }
+    }
+    i = rb * C; /* the tail: the start of one row */
+    cursor_init(J, &c, i);
+    while (i < stop) {
+        const uint64_t cnt = stop - i < BLOCK ? stop - i : BLOCK;
+        run_sample(J, i, i + cnt, v);
+        store(J, &c, v, cnt);
+        i += cnt;
+    }
+}
+
+INLINE void run_any(const Job *J, uint64_t start, uint64_t stop) {
+    if (J->ndim)
+        run_strided(J, start, stop);
+    else
+        run_sample(J, start, stop, (float *)J->addr + (start - J->first));
+}
+
 INLINE void run_words(const Job *J, uint64_t start, uint64_t stop, uint32_t *out) {
     for (uint64_t i = start; i < stop;) {
         const int cnt = block_len(J, i, stop);
@@ -391,9 +424,7 @@ INLINE void run_transform(int kind, int half, float a, float b, const uint32_t *
     }
 }
 
-static void sample_generic(const Job *J, uint64_t s, uint64_t e, float *d) {
-    run_sample(J, s, e, d);
-}
+static void sample_generic(const Job *J, uint64_t s, uint64_t e) { run_any(J, s, e); }
 static void words_generic(const Job *J, uint64_t s, uint64_t e, uint32_t *o) {
     run_words(J, s, e, o);
 }
@@ -403,9 +434,7 @@ static void transform_generic(int k, int h, float a, float b, const uint32_t *m,
 }
 
 #if KI_X86
-TARGET_AVX2 static void sample_avx2(const Job *J, uint64_t s, uint64_t e, float *d) {
-    run_sample(J, s, e, d);
-}
+TARGET_AVX2 static void sample_avx2(const Job *J, uint64_t s, uint64_t e) { run_any(J, s, e); }
 TARGET_AVX2 static void words_avx2(const Job *J, uint64_t s, uint64_t e, uint32_t *o) {
     run_words(J, s, e, o);
 }
@@ -413,30 +442,49 @@ TARGET_AVX2 static void transform_avx2(int k, int h, float a, float b, const uin
                                        float *v, uint64_t c) {
     run_transform(k, h, a, b, m, v, c);
 }
-#endif
-
-/* 1: the AVX2+FMA kernels (when the CPU has them), 0: the baseline ones. */
-static int use_avx2 = 0;
-
-/* A per-thread buffer for strided outputs (kept: page faults of a fresh one cost more than
- * the values). Callers chunk their draws, so it stays small (64 Ki values = 256 KiB). */
-#if defined(__GNUC__) || defined(__clang__)
-#define THREAD_LOCAL __thread
-#else
-#define THREAD_LOCAL _Thread_local
-#endif
-static THREAD_LOCAL float *scratch_buf = NULL;
-static THREAD_LOCAL uint64_t scratch_cap = 0;
-
-static float *scratch(uint64_t count) {
-    if (count > scratch_cap) {
-        float *fresh = (float *)PyMem_RawRealloc(scratch_buf, (size_t)count * 4);
-        if (!fresh) return NULL;
-        scratch_buf = fresh;
-        scratch_cap = count;
-    }
-    return scratch_buf;
+TARGET_AVX512 static void sample_avx512(const Job *J, uint64_t s, uint64_t e) {
+    run_any(J, s, e);
 }
+TARGET_AVX512 static void words_avx512(const Job *J, uint64_t s, uint64_t e, uint32_t *o) {
+    run_words(J, s, e, o);
+}
+TARGET_AVX512 static void transform_avx512(int k, int h, float a, float b, const uint32_t *m,
+                                           float *v, uint64_t c) {
+    run_transform(k, h, a, b, m, v, c);
+}
+#endif
+
+typedef struct {
+    const char *name;
+    void (*sample)(const Job *, uint64_t, uint64_t);
+    void (*words)(const Job *, uint64_t, uint64_t, uint32_t *);
+    void (*transform)(int, int, float, float, const uint32_t *, float *, uint64_t);
+} Kernels;
+
+static const Kernels KERNELS[] = {
+    {"generic", sample_generic, words_generic, transform_generic},
+#if KI_X86
+    {"avx2+fma", sample_avx2, words_avx2, transform_avx2},
+    {"avx512", sample_avx512, words_avx512, transform_avx512},
+#endif
+};
+
+/* The best kernel set this CPU runs. */
+static int best_level(void) {
+#if KI_X86
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return 2;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* The kernel set in use (an index into KERNELS). */
+static int level = 0;
 
 /* ---- Python interface ----------------------------------------------------------------------- */
 static int parse_dims(PyObject *obj, int64_t *out, const char *what) {
@@ -477,12 +525,9 @@ static PyObject *py_isa(PyObject *self, PyObject *args) {
     (void)self;
     int want = -1;
     if (!PyArg_ParseTuple(args, "|i", &want)) return NULL;
-    const int before = use_avx2;
-#if KI_X86
-    if (want == 0) use_avx2 = 0;
-    if (want == 1) use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return PyUnicode_FromString(before ? "avx2+fma" : "generic");
+    const int before = level, best = best_level();
+    if (want >= 0) level = want < best ? want : best;
+    return PyUnicode_FromString(KERNELS[before].name);
 }
 
 static PyObject *py_words(PyObject *self, PyObject *args) {
@@ -496,10 +541,7 @@ static PyObject *py_words(PyObject *self, PyObject *args) {
     if (check_range(n, start, stop)) return NULL;
     uint32_t *out = (uint32_t *)(uintptr_t)addr;
     Py_BEGIN_ALLOW_THREADS
-#if KI_X86
-    if (use_avx2) words_avx2(&J, start, stop, out); else
-#endif
-    words_generic(&J, start, stop, out);
+    KERNELS[level].words(&J, start, stop, out);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -516,10 +558,7 @@ static PyObject *py_transform(PyObject *self, PyObject *args) {
     const float fa = (float)a, fb = (float)b;
     half = half != 0;
     Py_BEGIN_ALLOW_THREADS
-#if KI_X86
-    if (use_avx2) transform_avx2(kind, half, fa, fb, m, v, count); else
-#endif
-    transform_generic(kind, half, fa, fb, m, v, count);
+    KERNELS[level].transform(kind, half, fa, fb, m, v, count);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -568,14 +607,8 @@ static PyObject *py_sample(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "need first <= start");
         return NULL;
     }
-    float *dst = (float *)J.addr + (start - first);
-    if (nd && !(dst = scratch(stop - start))) return PyErr_NoMemory();
     Py_BEGIN_ALLOW_THREADS
-#if KI_X86
-    if (use_avx2) sample_avx2(&J, start, stop, dst); else
-#endif
-    sample_generic(&J, start, stop, dst);
-    if (nd) scatter(&J, start, stop, dst);
+    KERNELS[level].sample(&J, start, stop);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -583,7 +616,8 @@ static PyObject *py_sample(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"abi", py_abi, METH_NOARGS, "Interface version of this extension (1)."},
     {"isa", py_isa, METH_VARARGS,
-     "The kernel set in use ('avx2+fma' or 'generic'); isa(0) / isa(1) switch (tests)."},
+     "The kernel set in use ('generic', 'avx2+fma', 'avx512'); isa(k) switches to level k "
+     "(0, 1, 2; capped at the CPU's best) and returns the previous one (tests)."},
     {"words", py_words, METH_VARARGS, "Threefry words of elements [start, stop)."},
     {"transform", py_transform, METH_VARARGS, "float32 values of 23-bit mantissas."},
     {"sample", py_sample, METH_VARARGS, "Values of elements [start, stop) into a buffer."},
@@ -596,9 +630,6 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__jax_native(void) {
-#if KI_X86
-    __builtin_cpu_init();
-    use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
+    level = best_level();
     return PyModule_Create(&module);
 }

@@ -3,8 +3,7 @@
  * and philox.py (the tests compare the two on every input of each transform).
  *
  * - Philox-4x32-10 for counters base + o (o a 64-bit block offset: counter words
- *   (o mod 2^32, o >> 32, c2, c3)), computed LANES blocks at a time in arrays so that the
- *   compiler vectorizes the rounds (32x32->64 multiplies).
+ *   (o mod 2^32, o >> 32, c2, c3)), LANES = 32 blocks at a time.
  * - uniform: (1.m - 1) * span + low, each operation in float32.
  * - Box-Muller with glibc's logf and sincosf (Arm optimized-routines, glibc >= 2.27) evaluated
  *   in double exactly as the C library does, operation by operation. The build turns off
@@ -12,8 +11,14 @@
  * - truncated normal: output group g (four values) reads blocks 256 g, 256 g + 1, ... and keeps
  *   the first four candidates with |x| < 2.
  *
- * Output buffers are raw float32 addresses (validated by the Python caller); the loops run
- * without the GIL, so several Python threads fill chunks of one tensor in parallel.
+ * Three variants of the per-batch code: portable C, AVX2 and AVX-512F intrinsics (x86-64 with
+ * GCC or clang; import picks the best the CPU runs; define KI_NO_SIMD to build only the
+ * portable one). All are integer ops plus double/float adds, multiplies, conversions and
+ * sqrt, which IEEE 754 rounds the same everywhere; the tests run each against NumPy.
+ *
+ * Output: raw float32 addresses (validated by the Python caller), contiguous or a strided
+ * view (written in tiles when its last axis is strided). The loops run without the GIL, so
+ * several Python threads fill chunks of one tensor in parallel.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,12 +26,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KI_AVX2 1 /* an AVX2 path, chosen at import when the CPU has AVX2 */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(KI_NO_SIMD)
+#define KI_AVX2 1 /* AVX2 and AVX-512 paths, chosen at import by what the CPU has */
 #include <immintrin.h>
 #endif
 
-#define LANES 16
+#define LANES 32 /* blocks per batch (several vectors per word: independent multiply chains) */
+#define NV8 (LANES / 8)
+#define NV16 (LANES / 16)
 #define PHILOX_A 0xD2511F53u
 #define PHILOX_B 0xCD9E8D57u
 #define WEYL0 0x9E3779B9u
@@ -207,22 +214,32 @@ static inline void block_normals(const uint32_t w[4], float f[4]) {
     f[3] *= r;
 }
 
-/* Complete a group whose first block gave fewer than four accepted candidates: keep the
- * accepted ones in order, then read blocks 256 g + 1, + 2, ... (TF reads on past its 256-block
- * reservation if it must; probability ~ 0.045^1020). */
-static void truncated_slow(const stream_t *s, uint64_t g, const float first[4], float out4[4]) {
+/* Complete a truncated-normal group: keep, in stream order, the accepted ones of its first
+ * `ncand` candidates (from blocks 256 g .. 256 g + ncand / 4 - 1), then read the next blocks
+ * (TF reads on past its 256-block reservation if it must; probability ~ 0.045^1020). */
+static void truncated_finish(const stream_t *s, uint64_t g, const float *cand, int ncand,
+                             float out4[4]) {
     int have = 0;
-    for (int q = 0; q < 4; q++) {
-        if (fabsf(first[q]) < 2.0f) out4[have++] = first[q];
+    for (int q = 0; q < ncand && have < 4; q++) {
+        if (fabsf(cand[q]) < 2.0f) out4[have++] = cand[q];
     }
-    for (uint64_t step = 1; have < 4; step++) {
+    for (uint64_t step = (uint64_t)ncand / 4; have < 4; step++) {
         uint32_t w[4];
-        float cand[4];
+        float f[4];
         philox_one(s, g * TRUNC_RESERVED + step, w);
-        block_normals(w, cand);
+        block_normals(w, f);
         for (int q = 0; q < 4 && have < 4; q++) {
-            if (fabsf(cand[q]) < 2.0f) out4[have++] = cand[q];
+            if (fabsf(f[q]) < 2.0f) out4[have++] = f[q];
         }
+    }
+}
+
+/* The four Box-Muller candidates of each of the blocks at offsets[j], j < count <= LANES. */
+static void blocks_scalar(const stream_t *s, const uint64_t *offsets, int count, float *f) {
+    for (int j = 0; j < count; j++) {
+        uint32_t w[4];
+        philox_one(s, offsets[j], w);
+        block_normals(w, f + 4 * j);
     }
 }
 
@@ -271,16 +288,14 @@ AVX2_FN static inline void mulhilo8(__m256i x, __m256i m, __m256i *hi, __m256i *
     *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
 }
 
-/* Philox for LANES = 16 blocks as two vectors of eight per word. */
-AVX2_FN static inline void philox16_avx2(const stream_t *s, uint64_t start, uint64_t stride,
-                                         __m256i x[4][2]) {
+/* Philox for LANES blocks (offsets o[j]) as NV8 vectors of eight per word. */
+AVX2_FN static inline void philox_avx2(const stream_t *s, const uint64_t *o, __m256i x[4][NV8]) {
     uint32_t lo[LANES], hi[LANES];
     for (int j = 0; j < LANES; j++) {
-        uint64_t o = start + stride * (uint64_t)j;
-        lo[j] = (uint32_t)o;
-        hi[j] = (uint32_t)(o >> 32);
+        lo[j] = (uint32_t)o[j];
+        hi[j] = (uint32_t)(o[j] >> 32);
     }
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < NV8; h++) {
         x[0][h] = _mm256_loadu_si256((const __m256i *)(lo + 8 * h));
         x[1][h] = _mm256_loadu_si256((const __m256i *)(hi + 8 * h));
         x[2][h] = _mm256_set1_epi32((int)s->c2);
@@ -290,7 +305,7 @@ AVX2_FN static inline void philox16_avx2(const stream_t *s, uint64_t start, uint
     uint32_t k0 = s->k0, k1 = s->k1;
     for (int r = 0; r < 10; r++) {
         __m256i vk0 = _mm256_set1_epi32((int)k0), vk1 = _mm256_set1_epi32((int)k1);
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < NV8; h++) {
             __m256i hia, loa, hib, lob;
             mulhilo8(x[0][h], ma, &hia, &loa);
             mulhilo8(x[2][h], mb, &hib, &lob);
@@ -395,11 +410,13 @@ AVX2_FN static inline void store4x8(float *v, __m256 a, __m256 b, __m256 c, __m2
 
 AVX2_FN static unsigned batch_avx2(const stream_t *s, uint64_t start, uint64_t stride,
                                    int kind, float a, float b, float *v) {
-    __m256i x[4][2];
-    philox16_avx2(s, start, stride, x);
+    __m256i x[4][NV8];
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = start + stride * (uint64_t)j;
+    philox_avx2(s, o, x);
     __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
     unsigned bad = 0;
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < NV8; h++) {
         __m256 f[4];
         if (kind == KIND_UNIFORM) {
             for (int q = 0; q < 4; q++) {
@@ -427,37 +444,386 @@ AVX2_FN static unsigned batch_avx2(const stream_t *s, uint64_t start, uint64_t s
     }
     return bad;
 }
+AVX2_FN static void blocks_avx2(const stream_t *s, const uint64_t *offsets, int count,
+                               float *f) {
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = offsets[j < count ? j : 0];
+    __m256i x[4][NV8];
+    philox_avx2(s, o, x);
+    float v[4 * LANES];
+    for (int h = 0; h < NV8; h++) {
+        __m256 c[4];
+        box_muller8(x[0][h], x[1][h], &c[0], &c[1]);
+        box_muller8(x[2][h], x[3][h], &c[2], &c[3]);
+        store4x8(v + 32 * h, c[0], c[1], c[2], c[3]);
+    }
+    memcpy(f, v, (size_t)count * 4 * sizeof(float));
+}
+
+/* ---- AVX-512 (F): 16 Philox lanes per vector, eight doubles per vector ---------------- */
+#define AVX512_FN __attribute__((target("avx512f")))
+
+AVX512_FN static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
+    __m512i pe = _mm512_mul_epu32(x, m);
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);
+    *lo = _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    *hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe, 32), po);
+}
+
+AVX512_FN static inline void philox_avx512(const stream_t *s, const uint64_t *o,
+                                           __m512i x[4][NV16]) {
+    uint32_t lo[LANES], hi[LANES];
+    for (int j = 0; j < LANES; j++) {
+        lo[j] = (uint32_t)o[j];
+        hi[j] = (uint32_t)(o[j] >> 32);
+    }
+    for (int h = 0; h < NV16; h++) {
+        x[0][h] = _mm512_loadu_si512((const void *)(lo + 16 * h));
+        x[1][h] = _mm512_loadu_si512((const void *)(hi + 16 * h));
+        x[2][h] = _mm512_set1_epi32((int)s->c2);
+        x[3][h] = _mm512_set1_epi32((int)s->c3);
+    }
+    const __m512i ma = _mm512_set1_epi32((int)PHILOX_A), mb = _mm512_set1_epi32((int)PHILOX_B);
+    uint32_t k0 = s->k0, k1 = s->k1;
+    for (int r = 0; r < 10; r++) {
+        __m512i vk0 = _mm512_set1_epi32((int)k0), vk1 = _mm512_set1_epi32((int)k1);
+        for (int h = 0; h < NV16; h++) {
+            __m512i hia, loa, hib, lob;
+            mulhilo16(x[0][h], ma, &hia, &loa);
+            mulhilo16(x[2][h], mb, &hib, &lob);
+            x[0][h] = _mm512_xor_si512(_mm512_xor_si512(hib, x[1][h]), vk0);
+            x[2][h] = _mm512_xor_si512(_mm512_xor_si512(hia, x[3][h]), vk1);
+            x[1][h] = lob;
+            x[3][h] = loa;
+        }
+        k0 += WEYL0;
+        k1 += WEYL1;
+    }
+}
+
+/* A 16-entry double table lookup: two registers and one permute instead of a gather. */
+AVX512_FN static inline __m512d lookup16(const double *t, __m256i i) {
+    return _mm512_permutex2var_pd(_mm512_loadu_pd(t), _mm512_cvtepi32_epi64(i),
+                                  _mm512_loadu_pd(t + 8));
+}
+
+AVX512_FN static inline __m256 radius8(__m256i m) {
+    __m256 u1 = _mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(0x1p-23f));
+    __m256i zero = _mm256_cmpeq_epi32(m, _mm256_setzero_si256());
+    __m256i ix = _mm256_or_si256(_mm256_andnot_si256(zero, _mm256_castps_si256(u1)),
+                                 _mm256_and_si256(zero, _mm256_set1_epi32((int)EPS_BITS)));
+    __m256i tmp = _mm256_sub_epi32(ix, _mm256_set1_epi32((int)LOGF_OFF));
+    __m256i i = _mm256_and_si256(_mm256_srli_epi32(tmp, 19), _mm256_set1_epi32(15));
+    __m256i k = _mm256_srai_epi32(tmp, 23);
+    __m256i iz = _mm256_sub_epi32(ix,
+                                  _mm256_and_si256(tmp, _mm256_set1_epi32((int)(0x1FFu << 23))));
+    __m512d z = _mm512_cvtps_pd(_mm256_castsi256_ps(iz));
+    __m512d r = _mm512_sub_pd(_mm512_mul_pd(z, lookup16(LOGF_INVC, i)), _mm512_set1_pd(1.0));
+    __m512d y0 = _mm512_add_pd(lookup16(LOGF_LOGC, i),
+                               _mm512_mul_pd(_mm512_cvtepi32_pd(k), _mm512_set1_pd(LN2)));
+    __m512d r2 = _mm512_mul_pd(r, r);
+    __m512d y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(LOGF_A1), r),
+                              _mm512_set1_pd(LOGF_A2));
+    y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(LOGF_A0), r2), y);
+    y = _mm512_add_pd(_mm512_mul_pd(y, r2), _mm512_add_pd(y0, r));
+    __m256 lg = _mm512_cvtpd_ps(y);
+    return _mm256_sqrt_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f), lg));
+}
+
+AVX512_FN static inline void sincos8(__m256i m, __m256 *sp, __m256 *cp) {
+    __m256 y = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtepi32_pd(m), _mm512_set1_pd(TWO_PI_2_23)));
+    __m512d x = _mm512_cvtps_pd(y);
+    __m256i n = _mm512_cvttpd_epi32(_mm512_mul_pd(x, _mm512_set1_pd(HPI_INV_2_24)));
+    n = _mm256_srai_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(0x800000)), 24);
+    x = _mm512_sub_pd(x, _mm512_mul_pd(_mm512_cvtepi32_pd(n), _mm512_set1_pd(HPI)));
+    __m256i sgn = _mm256_sub_epi32(_mm256_set1_epi32(1),
+                                   _mm256_and_si256(_mm256_add_epi32(n, _mm256_set1_epi32(1)),
+                                                    _mm256_set1_epi32(2)));
+    __m512d sign = _mm512_cvtepi32_pd(sgn);
+    __m512d x2 = _mm512_mul_pd(x, x);
+    __m512d xs = _mm512_mul_pd(x, sign);
+    __m512d x4 = _mm512_mul_pd(x2, x2);
+    __m512d x3 = _mm512_mul_pd(x2, xs);
+    __m512d c2 = _mm512_add_pd(_mm512_set1_pd(SC_C3), _mm512_mul_pd(x2, _mm512_set1_pd(SC_C4)));
+    __m512d s1 = _mm512_add_pd(_mm512_set1_pd(SC_S2), _mm512_mul_pd(x2, _mm512_set1_pd(SC_S3)));
+    __m512d c1 = _mm512_add_pd(_mm512_set1_pd(SC_C0), _mm512_mul_pd(x2, _mm512_set1_pd(SC_C1)));
+    __m512d x5 = _mm512_mul_pd(x3, x2);
+    __m512d x6 = _mm512_mul_pd(x4, x2);
+    __m512d sv = _mm512_add_pd(xs, _mm512_mul_pd(x3, _mm512_set1_pd(SC_S1)));
+    __m512d cv = _mm512_add_pd(c1, _mm512_mul_pd(x4, _mm512_set1_pd(SC_C2)));
+    __m256 sf = _mm512_cvtpd_ps(_mm512_add_pd(sv, _mm512_mul_pd(x5, s1)));
+    __m256 cf = _mm512_cvtpd_ps(_mm512_add_pd(cv, _mm512_mul_pd(x6, c2)));
+    __m256i neg = _mm256_slli_epi32(_mm256_and_si256(n, _mm256_set1_epi32(2)), 30);
+    cf = _mm256_xor_ps(cf, _mm256_castsi256_ps(neg));
+    __m256 odd = _mm256_castsi256_ps(
+        _mm256_cmpeq_epi32(_mm256_and_si256(n, _mm256_set1_epi32(1)), _mm256_set1_epi32(1)));
+    __m256 so = _mm256_blendv_ps(sf, cf, odd);
+    __m256 co = _mm256_blendv_ps(cf, sf, odd);
+    __m256 tiny = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+        _mm256_set1_epi32((int)TOP12_TINY), _mm256_srli_epi32(_mm256_castps_si256(y), 20)));
+    *sp = _mm256_blendv_ps(so, y, tiny);
+    *cp = _mm256_blendv_ps(co, _mm256_set1_ps(1.0f), tiny);
+}
+
+AVX512_FN static inline void box_muller8_512(__m256i a, __m256i b, __m256 *s, __m256 *c) {
+    const __m256i mant = _mm256_set1_epi32((int)MANT);
+    __m256 r = radius8(_mm256_and_si256(a, mant));
+    __m256 sn, cs;
+    sincos8(_mm256_and_si256(b, mant), &sn, &cs);
+    *s = _mm256_mul_ps(sn, r);
+    *c = _mm256_mul_ps(cs, r);
+}
+
+AVX512_FN static inline __m256i half512(__m512i x, int h) {
+    return h ? _mm512_extracti64x4_epi64(x, 1) : _mm512_castsi512_si256(x);
+}
+
+AVX512_FN static unsigned batch_avx512(const stream_t *s, uint64_t start, uint64_t stride,
+                                       int kind, float a, float b, float *v) {
+    __m512i x[4][NV16];
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = start + stride * (uint64_t)j;
+    philox_avx512(s, o, x);
+    __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    unsigned bad = 0;
+    for (int h = 0; h < NV8; h++) {
+        __m256 f[4];
+        __m256i w[4];
+        for (int q = 0; q < 4; q++) w[q] = half512(x[q][h / 2], h % 2);
+        if (kind == KIND_UNIFORM) {
+            for (int q = 0; q < 4; q++) {
+                __m256i m = _mm256_or_si256(_mm256_and_si256(w[q], _mm256_set1_epi32(MANT)),
+                                            _mm256_set1_epi32((int)ONE_BITS));
+                __m256 u = _mm256_sub_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(1.0f));
+                f[q] = _mm256_add_ps(_mm256_mul_ps(u, va), vb);
+            }
+        } else {
+            box_muller8_512(w[0], w[1], &f[0], &f[1]);
+            box_muller8_512(w[2], w[3], &f[2], &f[3]);
+            if (kind == KIND_NORMAL) {
+                for (int q = 0; q < 4; q++) f[q] = _mm256_add_ps(_mm256_mul_ps(f[q], va), vb);
+            } else {
+                const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+                const __m256 two = _mm256_set1_ps(2.0f);
+                __m256 ok = _mm256_cmp_ps(_mm256_and_ps(f[0], absmask), two, _CMP_LT_OQ);
+                for (int q = 1; q < 4; q++)
+                    ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(f[q], absmask), two,
+                                                         _CMP_LT_OQ));
+                bad |= (unsigned)(~_mm256_movemask_ps(ok) & 0xFF) << (8 * h);
+            }
+        }
+        store4x8(v + 32 * h, f[0], f[1], f[2], f[3]);
+    }
+    return bad;
+}
+
+AVX512_FN static void blocks_avx512(const stream_t *s, const uint64_t *offsets, int count,
+                                    float *f) {
+    uint64_t o[LANES];
+    for (int j = 0; j < LANES; j++) o[j] = offsets[j < count ? j : 0];
+    __m512i x[4][NV16];
+    philox_avx512(s, o, x);
+    float v[4 * LANES];
+    for (int h = 0; h < NV8; h++) {
+        __m256 c[4];
+        __m256i w[4];
+        for (int q = 0; q < 4; q++) w[q] = half512(x[q][h / 2], h % 2);
+        box_muller8_512(w[0], w[1], &c[0], &c[1]);
+        box_muller8_512(w[2], w[3], &c[2], &c[3]);
+        store4x8(v + 32 * h, c[0], c[1], c[2], c[3]);
+    }
+    memcpy(f, v, (size_t)count * 4 * sizeof(float));
+}
+
+AVX512_FN static void libm_avx512(float *r, float *s, float *c, uint32_t start, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i m = _mm256_add_epi32(_mm256_set1_epi32((int)(start + (uint32_t)i)),
+                                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 sv, cv;
+        _mm256_storeu_ps(r + i, radius8(m));
+        sincos8(m, &sv, &cv);
+        _mm256_storeu_ps(s + i, sv);
+        _mm256_storeu_ps(c + i, cv);
+    }
+    for (; i < n; i++) {
+        r[i] = radius_m(start + (uint32_t)i);
+        sincos_m(start + (uint32_t)i, &s[i], &c[i]);
+    }
+}
 #endif /* KI_AVX2 */
+
+typedef void (*blocks_fn)(const stream_t *, const uint64_t *, int, float *);
+static blocks_fn blocks = blocks_scalar;
 
 typedef unsigned (*batch_fn)(const stream_t *, uint64_t, uint64_t, int, float, float, float *);
 static batch_fn batch = batch_scalar;
-static int simd_level = 0; /* 0: portable C, 1: AVX2 */
+static int simd_level = 0; /* 0: portable C, 1: AVX2, 2: AVX-512 */
 
-/* n values: value i is value i % 4 of block (uniform, normal) or group (truncated normal)
- * start + i / 4. */
-static void run_kernel(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t start, float a,
+/* ---- output: contiguous, or a strided view ------------------------------------------- */
+
+#define MAX_DIMS 16
+
+/* Where values go: `base` is element [0, ..., 0]; with nd == 0 the values are contiguous
+ * from `base` on, else element (i0, ..., i{nd-1}) is base + sum(i_d * strides[d]). `pos`
+ * follows the flat (row-major) index of the next value. */
+typedef struct {
+    float *base;
+    int nd;
+    Py_ssize_t shape[MAX_DIMS], strides[MAX_DIMS];
+    Py_ssize_t idx[MAX_DIMS];
+    float *ptr;
+} sink_t;
+
+static void sink_seek(sink_t *o, Py_ssize_t flat) {
+    o->ptr = o->base;
+    for (int d = o->nd - 1; d >= 0; d--) {
+        o->idx[d] = flat % o->shape[d];
+        flat /= o->shape[d];
+        o->ptr += o->idx[d] * o->strides[d];
+    }
+}
+
+/* Move the cursor from the start of a row (last index 0) to the start of the next row. */
+static void sink_next_row(sink_t *o) {
+    for (int d = o->nd - 2; d >= 0; d--) {
+        o->ptr += o->strides[d];
+        if (++o->idx[d] < o->shape[d]) return;
+        o->idx[d] = 0;
+        o->ptr -= o->shape[d] * o->strides[d];
+    }
+}
+
+/* Write m values at the cursor of a strided sink and advance it (row-major order). */
+static void sink_write(sink_t *o, const float *v, Py_ssize_t m) {
+    int last = o->nd - 1;
+    Py_ssize_t len = o->shape[last], st = o->strides[last];
+    while (m > 0) {
+        Py_ssize_t k = len - o->idx[last] < m ? len - o->idx[last] : m;
+        float *p = o->ptr;
+        for (Py_ssize_t t = 0; t < k; t++) p[t * st] = v[t];
+        o->ptr += k * st;
+        o->idx[last] += k;
+        v += k;
+        m -= k;
+        if (o->idx[last] == len) {
+            o->idx[last] = 0;
+            o->ptr -= len * st;
+            sink_next_row(o);
+        }
+    }
+}
+
+#define TILE_ROWS 64
+
+/* sink_write, in tiles when the last axis is strided (a transposed weight): TILE_ROWS whole
+ * rows at a time, column by column, so that consecutive writes land near each other (the
+ * rows are usually adjacent in memory) instead of one cache line and page per value. */
+static void sink_scatter(sink_t *o, const float *v, Py_ssize_t m) {
+    int last = o->nd - 1;
+    Py_ssize_t len = o->shape[last], st = o->strides[last];
+    if (o->nd < 2 || st == 1) {
+        sink_write(o, v, m);
+        return;
+    }
+    if (o->idx[last] != 0) { /* finish the current row */
+        Py_ssize_t h = len - o->idx[last] < m ? len - o->idx[last] : m;
+        sink_write(o, v, h);
+        v += h;
+        m -= h;
+    }
+    while (m >= len) {
+        Py_ssize_t rows = m / len < TILE_ROWS ? m / len : TILE_ROWS;
+        float *row[TILE_ROWS];
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            row[r] = o->ptr;
+            sink_next_row(o);
+        }
+        for (Py_ssize_t c = 0; c < len; c++) {
+            for (Py_ssize_t r = 0; r < rows; r++) row[r][c * st] = v[r * len + c];
+        }
+        v += rows * len;
+        m -= rows * len;
+    }
+    if (m > 0) sink_write(o, v, m);
+}
+
+/* n values: value i is value i % 4 of block (uniform, normal) start + i / 4. */
+static void run_blocks(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t start, float a,
                        float b) {
     float tmp[4 * LANES];
-    uint64_t stride = kind == KIND_TRUNCATED ? TRUNC_RESERVED : 1;
-    float ta = kind == KIND_TRUNCATED ? 1.0f : a, tb = kind == KIND_TRUNCATED ? 0.0f : b;
     for (Py_ssize_t base = 0; base < n; base += 4 * LANES) {
         int full = n - base >= 4 * LANES;
         float *v = full ? out + base : tmp;
-        uint64_t first = start + (uint64_t)(base / 4);
-        unsigned bad = batch(&s, first * stride, stride, kind, ta, tb, v);
-        if (kind == KIND_TRUNCATED) {
-            for (int j = 0; bad; j++, bad >>= 1) {
-                if (bad & 1u) {
-                    float cand[4] = {v[4 * j], v[4 * j + 1], v[4 * j + 2], v[4 * j + 3]};
-                    truncated_slow(&s, first + (uint64_t)j, cand, v + 4 * j);
-                }
-            }
-            for (int i = 0; i < 4 * LANES; i++) {
-                float x = v[i] * a;
-                v[i] = x + b;
+        batch(&s, start + (uint64_t)(base / 4), 1, kind, a, b, v);
+        if (!full) memcpy(out + base, tmp, (size_t)(n - base) * sizeof(float));
+    }
+}
+
+#define SUPER 2 /* batches whose rejecting groups are completed together */
+
+/* For each 8-bit accept mask of eight candidates: how many are accepted, and the positions of
+ * the first four (filled by init_accept_tables). */
+static uint8_t ACCEPT_COUNT[256], ACCEPT_FIRST4[256][4];
+
+static void init_accept_tables(void) {
+    for (unsigned m = 0; m < 256; m++) {
+        uint8_t have = 0;
+        for (uint8_t q = 0; q < 8; q++) {
+            if (m >> q & 1u) {
+                if (have < 4) ACCEPT_FIRST4[m][have] = q;
+                have++;
             }
         }
-        if (!full) memcpy(out + base, tmp, (size_t)(n - base) * sizeof(float));
+        ACCEPT_COUNT[m] = have > 4 ? 4 : have;
+    }
+}
+
+/* n values: value i is value i % 4 of group start + i / 4. The first block of LANES groups at
+ * a time; the groups that rejected a candidate (about 17 %) get their second block computed
+ * LANES at a time too, and the very few still short finish one block at a time. */
+static void run_truncated(float *out, Py_ssize_t n, stream_t s, uint64_t start, float sd,
+                          float mu) {
+    float tmp[4 * LANES * SUPER];
+    uint64_t offsets[LANES];
+    int idx[LANES * SUPER];
+    float second[4 * LANES];
+    for (Py_ssize_t base = 0; base < n; base += 4 * LANES * SUPER) {
+        int full = n - base >= 4 * LANES * SUPER;
+        float *v = full ? out + base : tmp;
+        uint64_t first = start + (uint64_t)(base / 4);
+        Py_ssize_t left = n - base < 4 * LANES * SUPER ? n - base : 4 * LANES * SUPER;
+        int nbatch = (int)((left + 4 * LANES - 1) / (4 * LANES));
+        int nbad = 0;
+        for (int k = 0; k < nbatch; k++) {
+            uint64_t g0 = first + (uint64_t)(k * LANES);
+            unsigned bad = batch(&s, g0 * TRUNC_RESERVED, TRUNC_RESERVED, KIND_TRUNCATED, 1.0f,
+                                 0.0f, v + 4 * LANES * k);
+            for (int j = 0; bad; j++, bad >>= 1) idx[nbad] = k * LANES + j, nbad += bad & 1u;
+        }
+        for (int i0 = 0; i0 < nbad; i0 += LANES) {
+            int count = nbad - i0 < LANES ? nbad - i0 : LANES;
+            for (int j = 0; j < count; j++)
+                offsets[j] = (first + (uint64_t)idx[i0 + j]) * TRUNC_RESERVED + 1;
+            blocks(&s, offsets, count, second);
+            for (int j = 0; j < count; j++) {
+                float *g = v + 4 * idx[i0 + j];
+                float cand[8] = {g[0], g[1], g[2], g[3], second[4 * j], second[4 * j + 1],
+                                 second[4 * j + 2], second[4 * j + 3]};
+                unsigned ok = 0;
+                for (int q = 0; q < 8; q++) ok |= (unsigned)(fabsf(cand[q]) < 2.0f) << q;
+                if (ACCEPT_COUNT[ok] == 4) { /* the usual case: pick the first four, no branches */
+                    for (int q = 0; q < 4; q++) g[q] = cand[ACCEPT_FIRST4[ok][q]];
+                } else {
+                    truncated_finish(&s, first + (uint64_t)idx[i0 + j], cand, 8, g);
+                }
+            }
+        }
+        for (Py_ssize_t i = 0; i < left; i++) {
+            float x = v[i] * sd;
+            v[i] = x + mu;
+        }
+        if (!full) memcpy(out + base, tmp, (size_t)left * sizeof(float));
     }
 }
 
@@ -471,48 +837,99 @@ static PyObject *abi(PyObject *self, PyObject *args) {
 
 typedef void (*fill_fn)(float *, Py_ssize_t, stream_t, uint64_t, float, float);
 
+#define SCRATCH (1 << 18) /* values per piece of a strided output (256 KiB) */
+
+/* Read an optional (shape, strides) pair (strides in elements) into the sink. */
+static int parse_layout(PyObject *shape, PyObject *strides, sink_t *o) {
+    o->nd = 0;
+    if (shape == Py_None && strides == Py_None) return 1;
+    if (!PyTuple_Check(shape) || !PyTuple_Check(strides) ||
+        PyTuple_GET_SIZE(shape) != PyTuple_GET_SIZE(strides) || PyTuple_GET_SIZE(shape) < 1 ||
+        PyTuple_GET_SIZE(shape) > MAX_DIMS) {
+        PyErr_SetString(PyExc_ValueError, "shape and strides: tuples of 1 to 16 ints, same length");
+        return 0;
+    }
+    o->nd = (int)PyTuple_GET_SIZE(shape);
+    for (int d = 0; d < o->nd; d++) {
+        o->shape[d] = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape, d));
+        o->strides[d] = PyLong_AsSsize_t(PyTuple_GET_ITEM(strides, d));
+        if (PyErr_Occurred()) return 0;
+        if (o->shape[d] < 1) {
+            PyErr_SetString(PyExc_ValueError, "shape entries must be >= 1");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *fill(PyObject *args, const char *fmt, fill_fn fn) {
     unsigned long long addr, start;
     Py_ssize_t n;
     unsigned int k0, k1, c2, c3;
     double a, b;
-    if (!PyArg_ParseTuple(args, fmt, &addr, &n, &k0, &k1, &c2, &c3, &start, &a, &b)) return NULL;
+    PyObject *shape = Py_None, *strides = Py_None;
+    if (!PyArg_ParseTuple(args, fmt, &addr, &n, &k0, &k1, &c2, &c3, &start, &a, &b, &shape,
+                          &strides))
+        return NULL;
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "n must be >= 0");
         return NULL;
     }
+    sink_t o;
+    o.base = (float *)(uintptr_t)addr;
+    if (!parse_layout(shape, strides, &o)) return NULL;
+    if (o.nd) {
+        Py_ssize_t total = 1;
+        for (int d = 0; d < o.nd; d++) total *= o.shape[d];
+        if ((unsigned long long)total < 4 * start || total - (Py_ssize_t)(4 * start) < n) {
+            PyErr_SetString(PyExc_ValueError, "the values run past the end of the view");
+            return NULL;
+        }
+        sink_seek(&o, (Py_ssize_t)(4 * start));
+    }
     stream_t s = {k0, k1, c2, c3};
+    if (!o.nd) {
+        Py_BEGIN_ALLOW_THREADS
+        fn(o.base, n, s, (uint64_t)start, (float)a, (float)b);
+        Py_END_ALLOW_THREADS
+        Py_RETURN_NONE;
+    }
+    /* Strided: pieces of whole blocks computed into scratch, then scattered. */
+    Py_ssize_t cap = n < SCRATCH ? n : SCRATCH;
+    float *scratch = (float *)PyMem_RawMalloc((size_t)(cap > 0 ? cap : 1) * sizeof(float));
+    if (scratch == NULL) return PyErr_NoMemory();
     Py_BEGIN_ALLOW_THREADS
-    fn((float *)(uintptr_t)addr, n, s, (uint64_t)start, (float)a, (float)b);
+    for (Py_ssize_t done = 0; done < n; done += cap) {
+        Py_ssize_t m = n - done < cap ? n - done : cap;
+        fn(scratch, m, s, (uint64_t)start + (uint64_t)(done / 4), (float)a, (float)b);
+        sink_scatter(&o, scratch, m);
+    }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
     Py_RETURN_NONE;
 }
 
 static void uniform_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_UNIFORM, o, n, s, st, a, b);
+    run_blocks(KIND_UNIFORM, o, n, s, st, a, b);
 }
 
 static void normal_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_NORMAL, o, n, s, st, a, b);
-}
-
-static void truncated_kernel(float *o, Py_ssize_t n, stream_t s, uint64_t st, float a, float b) {
-    run_kernel(KIND_TRUNCATED, o, n, s, st, a, b);
+    run_blocks(KIND_NORMAL, o, n, s, st, a, b);
 }
 
 static PyObject *py_uniform(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:uniform", uniform_kernel);
+    return fill(args, "KnIIIIKdd|OO:uniform", uniform_kernel);
 }
 
 static PyObject *py_normal(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:normal", normal_kernel);
+    return fill(args, "KnIIIIKdd|OO:normal", normal_kernel);
 }
 
 static PyObject *py_truncated_normal(PyObject *self, PyObject *args) {
     (void)self;
-    return fill(args, "KnIIIIKdd:truncated_normal", truncated_kernel);
+    return fill(args, "KnIIIIKdd|OO:truncated_normal", run_truncated);
 }
 
 static PyObject *py_philox(PyObject *self, PyObject *args) {
@@ -576,7 +993,9 @@ static PyObject *py_libm(PyObject *self, PyObject *args) {
     int level = simd_level;
     Py_BEGIN_ALLOW_THREADS
 #ifdef KI_AVX2
-    if (level == 1) {
+    if (level == 2) {
+        libm_avx512(r, s, c, start, n);
+    } else if (level == 1) {
         libm_avx2(r, s, c, start, n);
     } else
 #endif
@@ -592,13 +1011,29 @@ static PyObject *py_libm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static int cpu_has_avx2(void) {
+/* The best kernel variant this CPU runs: 2 AVX-512F, 1 AVX2, 0 portable C. */
+static int cpu_level(void) {
 #ifdef KI_AVX2
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2")) return 1;
 #endif
+    return 0;
+}
+
+static void select_level(int level) {
+    batch = batch_scalar;
+    blocks = blocks_scalar;
+#ifdef KI_AVX2
+    if (level == 1) {
+        batch = batch_avx2;
+        blocks = blocks_avx2;
+    } else if (level == 2) {
+        batch = batch_avx512;
+        blocks = blocks_avx512;
+    }
+#endif
+    simd_level = level;
 }
 
 static PyObject *py_simd(PyObject *self, PyObject *args) {
@@ -606,36 +1041,33 @@ static PyObject *py_simd(PyObject *self, PyObject *args) {
     int level = -1;
     if (!PyArg_ParseTuple(args, "|i:simd", &level)) return NULL;
     int previous = simd_level;
-    if (level == 0) {
-        batch = batch_scalar;
-        simd_level = 0;
-    } else if (level == 1) {
-        if (!cpu_has_avx2()) {
-            PyErr_SetString(PyExc_ValueError, "this CPU (or build) has no AVX2 path");
+    if (level != -1) {
+        if (level < 0 || level > 2) {
+            PyErr_Format(PyExc_ValueError, "simd level must be 0, 1 or 2, got %d", level);
             return NULL;
         }
-#ifdef KI_AVX2
-        batch = batch_avx2;
-        simd_level = 1;
-#endif
-    } else if (level != -1) {
-        PyErr_Format(PyExc_ValueError, "simd level must be 0 or 1, got %d", level);
-        return NULL;
+        if (level > cpu_level()) {
+            PyErr_Format(PyExc_ValueError, "this CPU (or build) has no simd level %d", level);
+            return NULL;
+        }
+        select_level(level);
     }
     return PyLong_FromLong(previous);
 }
 
 static PyMethodDef methods[] = {
     {"simd", py_simd, METH_VARARGS,
-     "simd([level]): the kernel variant in use (0 portable C, 1 AVX2); with level, select it "
+     "simd([level]): the kernel variant in use (0 portable C, 1 AVX2, 2 AVX-512); with level, "
+     "select it "
      "(for tests; not thread-safe) and return the previous one."},
     {"abi", abi, METH_NOARGS, "Interface version of this extension (1)."},
     {"uniform", py_uniform, METH_VARARGS,
-     "uniform(addr, n, k0, k1, c2, c3, start_block, span, low): n float32 values."},
+     "uniform(addr, n, k0, k1, c2, c3, start_block, span, low[, shape, strides]): n float32 "
+     "values (flat indices 4 start_block on of the view given by shape and strides)."},
     {"normal", py_normal, METH_VARARGS,
-     "normal(addr, n, k0, k1, c2, c3, start_block, stddev, mean): n float32 values."},
+     "normal(addr, n, k0, k1, c2, c3, start_block, stddev, mean[, shape, strides])."},
     {"truncated_normal", py_truncated_normal, METH_VARARGS,
-     "truncated_normal(addr, n, k0, k1, c2, c3, start_group, stddev, mean): n float32 values."},
+     "truncated_normal(addr, n, k0, k1, c2, c3, start_group, stddev, mean[, shape, strides])."},
     {"philox", py_philox, METH_VARARGS,
      "philox(addr, n, k0, k1, c2, c3, start, stride): n blocks of four uint32 words."},
     {"libm", py_libm, METH_VARARGS,
@@ -650,11 +1082,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__tf_native(void) {
-#ifdef KI_AVX2
-    if (cpu_has_avx2()) {
-        batch = batch_avx2;
-        simd_level = 1;
-    }
-#endif
+    init_accept_tables();
+    select_level(cpu_level());
     return PyModule_Create(&module);
 }

@@ -164,6 +164,10 @@ def _fill_native(nat: Any, n: int, key: Key, version: str, family: str, a: float
             strides = tuple(d[1] for d in dims)
         addr = t.data_ptr()
 
+        if n <= NATIVE_CHUNK:  # one chunk: no closure, no thread hand-off
+            nat.sample(*args, 0, n, addr, 0, shp, strides, a, b, sd, mu)
+            return
+
         def direct(lo: int, hi: int) -> None:
             nat.sample(*args, lo, hi, addr, 0, shp, strides, a, b, sd, mu)
 
@@ -285,9 +289,9 @@ class _Family:
 
     def evaluator(self, shape: Sequence[int]) -> Callable[[Any], Any]:
         """Direct evaluation, or a table gather once the table pays off."""
-        with self._lock:
-            self.requested += math.prod(int(d) for d in shape)
+        with self._lock:  # earlier calls only: one tensor alone never builds the table
             build = self.table is None and self.requested >= self.THRESHOLD
+            self.requested += math.prod(int(d) for d in shape)
         if build:
             self.build_table()
         table = self.table

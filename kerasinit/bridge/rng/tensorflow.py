@@ -31,10 +31,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from kerasinit.bridge.rng import libm, native
-from kerasinit.bridge.rng.philox import CHUNK_BLOCKS, M32, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
 from kerasinit.bridge.rng.sink import Blocks, Target
 
 __all__ = [
@@ -52,8 +53,11 @@ _GENERATE_KEY = (0x3EC8F720, 0x02461E29)
 _MANTISSA = 0x7FFFFF
 _ONE_BITS = 0x3F800000
 _TRUNC_RESERVED = 256  # Philox blocks reserved per group of four truncated-normal outputs
-#: Blocks per chunk on the C path (per-thread scratch for strided outputs: 16 bytes a block).
-NATIVE_CHUNK = CHUNK_BLOCKS
+#: Most blocks per chunk on the C path; a chunk is also at most 1/32 of the tensor (but at
+#: least ``NATIVE_MIN_CHUNK`` blocks), so that the worker threads share the work and the
+#: per-thread scratch of a strided output (16 bytes a block) stays under 0.1x the tensor.
+NATIVE_CHUNK = 1 << 16
+NATIVE_MIN_CHUNK = 1 << 12
 
 SeedPair = tuple[int, int]
 Stream = tuple[tuple[int, int], int, int]  # (key, c2, c3); counter words 0, 1 start at 0
@@ -108,9 +112,8 @@ def uniform(
     place chunk by chunk, with no full-size temporary; it is returned.
     """
     device = torch.device(device)
-    lo = torch.tensor(minval, dtype=torch.float32)
-    span = float(torch.tensor(maxval, dtype=torch.float32) - lo)
-    low = float(lo)
+    low = _f32(minval)
+    span = _f32(_f32(maxval) - low)  # float32 subtraction: both operands are float32 values
     (key, c2, c3) = key_counter(seed)
     dest = Blocks(shape, device, out)
     if _native(dest, "uniform", (key, c2, c3), span, low):
@@ -232,28 +235,39 @@ def truncated_normal(
 def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool:
     """Fill ``dest`` with the C kernel ``kind`` (CPU, extension built and on); False otherwise.
 
-    The kernel writes each chunk's values straight into the chunk buffer (a slice of ``out``
-    when it is contiguous float32, else a small per-thread buffer that is then copied into
-    ``out``), without the GIL, so the chunks run in parallel. Its counters are 64-bit, so
-    chunks may cross multiples of 2^32 blocks.
+    The kernel writes each chunk's values straight into ``out``: contiguous float32 memory,
+    or a float32 CPU view of any positive strides (a transposed ``nn.Linear`` weight, a
+    permuted conv kernel), which it walks itself. Other outputs (other dtypes or devices,
+    :class:`~kerasinit.bridge.rng.sink.Columns`) get the chunk in a small per-thread buffer
+    that :class:`~kerasinit.bridge.rng.sink.Blocks` then writes. The loops run without the
+    GIL, so the chunks run in parallel; counters are 64-bit, so chunks may cross multiples of
+    2^32 blocks.
     """
     mod = native.module("tf")
     if mod is None or dest.device.type != "cpu":
         return False
     kernel = getattr(mod, kind)
     (k0, k1), c2, c3 = stream
-    width = dest.width
+    width, n, out = dest.width, dest.n, dest.out
+    if (dest.direct is None and isinstance(out, torch.Tensor) and out.device.type == "cpu"
+            and out.dtype == torch.float32 and 1 <= out.dim() <= 16
+            and all(s > 0 for s in out.stride())):
+        addr, view = out.data_ptr(), (tuple(out.shape), tuple(out.stride()))
 
-    def fill(lo: int, hi: int) -> None:
-        buf = dest.chunk(lo, hi)
-        # The kernel writes min(hi, n/4) - lo blocks' values into this buffer's memory.
-        if not (buf.dtype == torch.float32 and buf.is_contiguous()
-                and buf.numel() >= (hi - lo) * width):  # pragma: no cover - Blocks' contract
-            raise AssertionError("chunk buffer is not a contiguous float32 block range")
-        kernel(buf.data_ptr(), min(hi * width, dest.n) - lo * width, k0, k1, c2, c3, lo, a, b)
-        dest.commit(lo, hi, buf)
+        def fill(lo: int, hi: int) -> None:
+            kernel(addr, min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b, *view)
+    else:
+        def fill(lo: int, hi: int) -> None:
+            buf = dest.chunk(lo, hi)
+            # The kernel writes min(hi, n/4) - lo blocks' values into this buffer's memory.
+            if not (buf.dtype == torch.float32 and buf.is_contiguous()
+                    and buf.numel() >= (hi - lo) * width):  # pragma: no cover - Blocks' contract
+                raise AssertionError("chunk buffer is not a contiguous float32 block range")
+            kernel(buf.data_ptr(), min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b)
+            dest.commit(lo, hi, buf)
 
-    for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=NATIVE_CHUNK)
+    chunk = min(NATIVE_CHUNK, max(NATIVE_MIN_CHUNK, dest.nblocks // 32))
+    for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=chunk)
     return True
 
 
@@ -270,7 +284,9 @@ def _scale(dst: torch.Tensor, sd: float, mu: float) -> None:
 
 
 def _f32(x: float) -> float:
-    return float(torch.tensor(x, dtype=torch.float32))
+    """``x`` rounded to float32 (to nearest even; beyond the range: +-inf, as ``Tensor.to``)."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(x))
 
 
 def _finish(

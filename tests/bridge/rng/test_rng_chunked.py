@@ -10,12 +10,14 @@ strided views, other dtypes and every layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 
 import kerasinit
 from kerasinit.bridge import faithful
-from kerasinit.bridge.rng import keras_jax, keras_torch, philox
+from kerasinit.bridge.rng import keras_jax, keras_torch, native, philox, tensorflow
 from kerasinit.bridge.rng.sink import Columns, write_flat
 from kerasinit.mappings.distributions import Normal, TruncatedNormal, Uniform
 from kerasinit.mappings.versions import parse_version
@@ -25,11 +27,19 @@ DISTS = [Uniform(-0.7, 1.3), Normal(0.25, 1.5), TruncatedNormal(-0.5, 0.75, -2.0
 V3 = parse_version("3")
 
 
-@pytest.fixture
-def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["native", "numpy"])
+def tiny_chunks(request: pytest.FixtureRequest,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tiny chunks, for the C kernels (where built) and for the NumPy fallback."""
     monkeypatch.setattr(philox, "CHUNK_BLOCKS", 5)
+    monkeypatch.setattr(tensorflow, "NATIVE_CHUNK", 5)
     monkeypatch.setattr(keras_jax, "CHUNK", 7)
     monkeypatch.setattr(keras_torch, "CHUNK", 48)
+    if request.param == "numpy":
+        with native.disabled():
+            yield
+    else:
+        yield
 
 
 def _whole(dist: object, shape: tuple[int, ...], rng: str) -> torch.Tensor:

@@ -10,10 +10,12 @@ retry loop changes the compared values.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 import torch
 
-from kerasinit.bridge.rng import libm, tensorflow
+from kerasinit.bridge.rng import libm, native, tensorflow
 from kerasinit.bridge.rng.philox import philox4x32
 
 SEED = (42, 0)
@@ -40,18 +42,21 @@ def _reference_group(seed: tuple[int, int], group: int) -> tuple[list[float], in
     return kept[:4], block
 
 
-@pytest.mark.parametrize("tabulated", [False, True], ids=["direct", "tables"])
-def test_group_needing_three_blocks(tabulated: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if tabulated:
+@pytest.mark.parametrize("path", ["native", "direct", "tables"])
+def test_group_needing_three_blocks(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "tables":
         monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 0)
     expected, blocks = _reference_group(SEED, THREE_BLOCK_GROUP)
     assert blocks == 3
-    out = tensorflow.truncated_normal((4 * (THREE_BLOCK_GROUP + 1),), SEED, 0.0, 1.0)
+    with native.disabled() if path != "native" else nullcontext():
+        out = tensorflow.truncated_normal((4 * (THREE_BLOCK_GROUP + 1),), SEED, 0.0, 1.0)
     assert out[-4:].tolist() == expected
 
 
-def test_groups_needing_one_and_two_blocks() -> None:
-    out = tensorflow.truncated_normal((4 * 64,), SEED, 0.0, 1.0).view(-1, 4)
+@pytest.mark.parametrize("path", ["native", "numpy"])
+def test_groups_needing_one_and_two_blocks(path: str) -> None:
+    with native.disabled() if path == "numpy" else nullcontext():
+        out = tensorflow.truncated_normal((4 * 64,), SEED, 0.0, 1.0).view(-1, 4)
     blocks_seen = set()
     for g in range(64):
         expected, blocks = _reference_group(SEED, g)

@@ -1,6 +1,6 @@
 """The C kernels of ``rng="tensorflow"`` equal the NumPy implementation bit for bit.
 
-Every check runs for each kernel variant the CPU has (portable C and AVX2): the two
+Every check runs for each kernel variant the CPU has (portable C, AVX2, AVX-512): the two
 transcendental steps on all 2^23 inputs, the Philox words (against the scalar reference,
 including counters whose high word is nonzero or that cross a multiple of 2^32), and the three
 samplers against the NumPy path (``native.disabled()``) over shapes, seeds, bounds, strided and
@@ -25,10 +25,10 @@ if not native.available("tf"):
                 allow_module_level=True)
 
 N: Any = native.module("tf") or native._load("tf")
-LEVELS = [0, 1] if N.simd() == 1 else [0]
+LEVELS = list(range(N.simd() + 1))  # the variants this CPU runs: portable C, AVX2, AVX-512
 
 
-@pytest.fixture(params=LEVELS, ids=["portable", "avx2"][:len(LEVELS)])
+@pytest.fixture(params=LEVELS, ids=["portable", "avx2", "avx512"][:len(LEVELS)])
 def level(request: pytest.FixtureRequest) -> Iterator[int]:
     previous = N.simd(request.param)
     try:
@@ -192,5 +192,30 @@ def test_native_module_is_used_and_switchable() -> None:
     with native.disabled():
         assert native.module("tf") is None
     assert N.abi() == native.ABI["tf"]
-    with pytest.raises(ValueError, match="0 or 1"):
-        N.simd(2)
+    with pytest.raises(ValueError, match="0, 1 or 2"):
+        N.simd(3)
+
+
+def test_permuted_views_are_written_in_place(level: int) -> None:
+    """A conv kernel's Keras view (kh, kw, in, out) of a torch (out, in, kh, kw) weight, and a
+    view with a length-1 axis and an odd stride, written by the kernel's own strided walk."""
+    weight = torch.zeros(8, 3, 5, 4)
+    views = [weight.permute(2, 3, 1, 0), torch.zeros(6, 1, 40)[:, :, ::3].transpose(0, 2)]
+    for view in views:
+        for fn, a, b in ((tfr.uniform, -1.0, 1.0), (tfr.normal, 0.0, 1.0),
+                         (tfr.truncated_normal, 0.0, 1.0)):
+            fn(view.shape, (5, 0), a, b, out=view)
+            with native.disabled():
+                ref = fn(view.shape, (5, 0), a, b)
+            assert torch.equal(view, ref)
+
+
+def test_kernel_refuses_a_view_it_would_overrun() -> None:
+    buf = np.zeros(12, np.float32)
+    with pytest.raises(ValueError, match="past the end"):
+        N.uniform(buf.ctypes.data, 13, 1, 2, 3, 4, 0, 1.0, 0.0, (3, 4), (4, 1))
+    with pytest.raises(ValueError, match="past the end"):
+        N.normal(buf.ctypes.data, 9, 1, 2, 3, 4, 1, 1.0, 0.0, (3, 4), (4, 1))
+    with pytest.raises(ValueError, match="tuples"):
+        N.truncated_normal(buf.ctypes.data, 4, 1, 2, 3, 4, 0, 1.0, 0.0, (3, 4), (4,))
+    assert not buf.any()

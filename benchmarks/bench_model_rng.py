@@ -12,15 +12,19 @@ Two baselines, labelled in the output:
   (widths 128..784, the same four initializers unseeded) after
   ``keras.utils.set_random_seed(42)``, i.e. what a user waits for, vs
   ``porting.read(model.to_json()).apply(twin, rng=..., keras_seed=42)`` on the torch twin (48
-  ``nn.Linear``; pairing, replay, checks and every write included; the plan is read once,
-  outside the timing). The twin's weights are checked bit-identical to Keras's kernels.
+  ``nn.Linear`` in an ``nn.Sequential``, which pairs as a chain without running the
+  forward; pairing, replay, checks and every write included; the plan is read once, outside
+  the timing). The twin's weights are checked bit-identical to Keras's kernels. Case
+  ``traced``: the same Linears in a custom module, whose forward pairing traces on meta
+  tensors (a first call then also imports what torch's meta kernels need).
 
 For each Keras backend (TensorFlow, JAX) and each side, a fresh process times the first call
 (imports excluded, everything else included: TF's first ops, JAX's per-shape compiles,
 kerasinit's one-off tables) and the best of ``--repeat`` later calls, the CPU time of
 both (all threads; less sensitive than wall time to other processes on a shared machine), and
-records the peak RSS growth during the first call (kerasinit only: the extra memory beyond the already-allocated
-weights). Prints a Markdown table with the ratios; sides whose backend is not installed are
+records the peak RSS growth during the first call (kerasinit only: the extra memory beyond
+the already-allocated weights; "anonymous" leaves out the growth of file-backed pages, i.e. code
+of already-imported libraries and the C extensions paged in on first use). Prints a Markdown table with the ratios; sides whose backend is not installed are
 skipped. Speed is reported, never asserted.
 """
 
@@ -45,7 +49,7 @@ CASES = {
 }
 #: Widths of the whole-model case: 49 widths, 48 Dense kernels from 128x128 to 784x512.
 WIDTHS = (784, 256, 128, 512, 384, 256, 128, 128, 256, 512)
-WHOLE = {"sequential": 48, "tiny-sequential": 3}
+WHOLE = {"sequential": 48, "tiny-sequential": 3, "traced": 48}
 
 
 def _sequential(keras: Any, layers: int) -> Any:
@@ -55,6 +59,27 @@ def _sequential(keras: Any, layers: int) -> Any:
         [keras.Input((dims[0],))]
         + [keras.layers.Dense(dims[i + 1], kernel_initializer=INITS[i % len(INITS)])
            for i in range(layers)])
+
+
+def _chain(linears: list[Any]) -> Any:
+    """The same Linears in a custom module (not an ``nn.Sequential``): pairing traces its
+    forward on meta tensors, as for any model that is not a plain ``nn.Sequential`` tree."""
+    import torch
+
+    class Chain(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = torch.nn.ModuleList(linears)
+
+        def forward(self, x: Any) -> Any:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+        def __iter__(self) -> Any:
+            return iter(self.layers)
+
+    return Chain()
 
 
 def whole_model(backend: str, side: str, case: str, repeat: int) -> dict[str, float]:
@@ -74,8 +99,8 @@ def whole_model(backend: str, side: str, case: str, repeat: int) -> dict[str, fl
         model = _sequential(keras, layers)
         plan = kerasinit.porting.read(model.to_json())
         dims = [WIDTHS[i % len(WIDTHS)] for i in range(layers + 1)]
-        twin = torch.nn.Sequential(*[torch.nn.Linear(dims[i], dims[i + 1])
-                                     for i in range(layers)])
+        linears = [torch.nn.Linear(dims[i], dims[i + 1]) for i in range(layers)]
+        twin = _chain(linears) if case == "traced" else torch.nn.Sequential(*linears)
         rng = "tensorflow" if backend == "tensorflow" else "jax"
 
         def run() -> None:
@@ -93,6 +118,16 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _file_kib() -> int:
+    """Resident file-backed pages (code of already-imported libraries paged in on first use,
+    e.g. the C extensions); 0 where /proc is unavailable."""
+    try:
+        with open("/proc/self/status") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("RssFile:")), 0)
+    except OSError:
+        return 0
+
+
 def _cpu() -> float:
     """CPU seconds of this process, all threads (less sensitive to other processes' load)."""
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -101,11 +136,12 @@ def _cpu() -> float:
 
 def _timed(run: Any, repeat: int) -> dict[str, float]:
     """First call and best of ``repeat`` later calls: wall and CPU seconds, extra peak MiB."""
-    before = _peak_kib()
+    before, file_before = _peak_kib(), _file_kib()
     start, cpu = time.perf_counter(), _cpu()
     run()
     first, first_cpu = time.perf_counter() - start, _cpu() - cpu
     extra_mib = (_peak_kib() - before) / 1024
+    file_mib = max(0, _file_kib() - file_before) / 1024
     warm, warm_cpu = [], []
     for _ in range(repeat):
         start, cpu = time.perf_counter(), _cpu()
@@ -113,7 +149,8 @@ def _timed(run: Any, repeat: int) -> dict[str, float]:
         warm.append(time.perf_counter() - start)
         warm_cpu.append(_cpu() - cpu)
     return {"first": first, "warm": min(warm), "first_cpu": first_cpu,
-            "warm_cpu": min(warm_cpu), "extra_mib": extra_mib}
+            "warm_cpu": min(warm_cpu), "extra_mib": extra_mib,
+            "anon_mib": max(0.0, extra_mib - file_mib)}
 
 
 def worker(backend: str, side: str, case: str, repeat: int) -> dict[str, float]:
@@ -170,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(*args.worker, repeat=args.repeat)))
         return 0
     print("| case (baseline) | backend | Keras first / warm | kerasinit first / warm "
-          "| ratio first / warm | CPU-time ratio first / warm | kerasinit extra peak memory |")
+          "| ratio first / warm | CPU-time ratio first / warm | kerasinit extra peak memory "
+          "(first call; anonymous = without file-backed code pages) |")
     print("|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         for backend in args.backends.split(","):
@@ -184,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
                   f" | {ours['first'] / keras['first']:.2f}x / {ours['warm'] / keras['warm']:.2f}x"
                   f" | {ours['first_cpu'] / keras['first_cpu']:.2f}x"
                   f" / {ours['warm_cpu'] / keras['warm_cpu']:.2f}x"
-                  f" | {ours['extra_mib']:.0f} MiB = {ours['extra_mib'] / ours['tensor_mib']:.2f}x"
-                  f" the weights ({ours['tensor_mib']:.0f} MiB) |")
+                  f" | {ours['extra_mib']:.1f} MiB = {ours['extra_mib'] / ours['tensor_mib']:.2f}x"
+                  f" the weights ({ours['tensor_mib']:.0f} MiB); anonymous "
+                  f"{ours['anon_mib']:.1f} MiB = {ours['anon_mib'] / ours['tensor_mib']:.2f}x |")
     return 0
 
 

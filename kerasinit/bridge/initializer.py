@@ -219,10 +219,8 @@ class Initializer:
                 f"dtype= goes with a shape (the Keras-style call init(shape, dtype)); a tensor "
                 f"keeps its own dtype. Received: dtype={dtype!r} with a {type(tensor).__name__}.")
         # The validation boundary: nothing below may fail for bad input once writing starts.
-        check_tensor(tensor, self.class_name)
-        assert isinstance(tensor, torch.Tensor)  # check_tensor raised otherwise
-        rng_name = self.rng if rng is None else check_rng(rng)
-        plan = self.plan(tensor, layout=layout, fans=fans, generator=generator, rng=rng_name)
+        plan, rng_name = self._checked_plan(tensor, layout, fans, generator, rng)
+        assert isinstance(tensor, torch.Tensor)  # _checked_plan raised otherwise
         return self.fill_planned(tensor, plan, layout=layout, fans=fans, generator=generator,
                                  rng=rng_name)
 
@@ -242,17 +240,23 @@ class Initializer:
             >>> [(rows, r.keras_shape, r.fan_in, r.fan_out) for rows, _, r in plan]
             [(None, (5, 3), 5.0, 3.0)]
         """
-        check_tensor(tensor, self.class_name)
+        return self._checked_plan(tensor, layout, fans, generator, rng)[0]
+
+    def _checked_plan(self, tensor: object, layout: LayoutLike,
+                      fans: tuple[float, float] | None, generator: torch.Generator | None,
+                      rng: RngName | None) -> tuple[Plan, RngName]:
+        """:meth:`plan` and the checked rng name (each check made once per call)."""
+        owner = self.class_name
+        checked = check_tensor(tensor, owner)
         rng_name = self.rng if rng is None else check_rng(rng)
         plan = plan_blocks(self.spec, self.keras_version, check_layout(layout),
-                           tuple(tensor.shape), None if fans is None else check_fans(fans))
-        check_dtype(tensor, plan, self.class_name)
-        check_generator(generator, tensor, self.class_name)
-        check_values((r.distribution for _, _, r in plan), tensor.dtype, rng_name,
-                     self.class_name)
+                           tuple(checked.shape), None if fans is None else check_fans(fans))
+        check_dtype(checked, plan, owner)
+        check_generator(generator, checked, owner)
+        check_values([r.distribution for _, _, r in plan], checked.dtype, rng_name, owner)
         if rng_name != "torch":
             check_faithful_call(self.spec, self.keras_version, rng_name, generator)
-        return plan
+        return plan, rng_name
 
     def fill_planned(
         self, tensor: torch.Tensor, plan: Plan, *, layout: LayoutLike = "torch",

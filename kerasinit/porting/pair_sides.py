@@ -216,6 +216,9 @@ class Pairer:
         return preds, outputs, positions
 
     def torch_flow(self, tnodes: list[TNode]) -> tuple[Flow | None, str]:
+        if self.fixed and not self.units and not any(
+                keras_family(k.class_name).startswith("SeparableConv") for k in self.plan.layers):
+            return None, "not traced: mapping= pairs every torch module"
         units: list[Unit] = []
         for t in tnodes:
             if t.unit not in units:

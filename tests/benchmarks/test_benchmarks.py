@@ -37,7 +37,8 @@ def test_bench_modules_runs(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_model_rng_worker_runs(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KERAS_BACKEND", "unchanged")  # the worker sets it; restored afterwards
     out = _load("bench_model_rng").worker(backend, "kerasinit", "tiny", repeat=1)
-    assert set(out) == {"first", "warm", "first_cpu", "warm_cpu", "extra_mib", "tensor_mib"}
+    assert set(out) == {"first", "warm", "first_cpu", "warm_cpu", "extra_mib", "anon_mib",
+                        "tensor_mib"}
     assert out["tensor_mib"] == 4 * 16 * 8 * 4 / 2**20
 
 

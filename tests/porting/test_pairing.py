@@ -328,3 +328,14 @@ def test_applying_to_a_sequential_twin_imports_nothing_heavy():
             "or m.startswith('torch._dynamo')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_mapping_of_every_module_needs_no_trace():
+    model, plan = Scrambled(), read(CHAIN)
+    mapping = {"d1": "s", "d2": "r", "d3": "p", "out": "q"}
+    p = pair(plan, model, mapping=mapping)
+    assert p.flow == "not traced: mapping= pairs every torch module" and not p.problems
+    assert {q.keras[0].path: q.unit.path for q in p.pairs} == mapping
+    assert set(p.how) == {"mapping"}
+    partial = pair(plan, model, mapping={"d1": "s"})  # the rest still needs the data flow
+    assert partial.flow == "traced" and not partial.problems

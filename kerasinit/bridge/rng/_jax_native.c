@@ -53,8 +53,12 @@
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define KI_X86 1
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#else /* GCC's generic tuning would keep 256-bit vectors */
 #define TARGET_AVX512 \
     __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma,prefer-vector-width=512")))
+#endif
 #else
 #define KI_X86 0
 #endif

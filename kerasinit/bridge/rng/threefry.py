@@ -17,6 +17,10 @@ The 32-bit words for ``n`` values (flat row-major index ``i``) are laid out in o
 Both are computed in chunks (:func:`words` fills ``[start, stop)``), never materializing more
 than a chunk of counters.
 
+This NumPy code is the fallback and the reference: on CPU, when the C extension ``_jax_native``
+is built (:mod:`~kerasinit.bridge.rng.native`), the same rounds run there, fused with the
+float transforms; the tests compare the two word for word.
+
 Example:
     >>> [hex(w) for w in threefry2x32((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3))]
     ['0xc4923a9c', '0x483df7a0']

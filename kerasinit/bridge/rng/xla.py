@@ -17,6 +17,11 @@ operation in the same order:
 Normal and truncated-normal values depend only on the top 23 bits of each random word, so the
 whole transform has 2^23 inputs; the tests compare it with JAX on all of them.
 
+This NumPy code is the fallback and the reference: the CPU path is the C extension
+``_jax_native`` (:mod:`~kerasinit.bridge.rng.native`), which computes the same operations with
+``fmaf`` for each FMA (correctly rounded in hardware) and no other contraction; the tests
+compare the two on all 2^23 inputs of each transform and line.
+
 Example:
     >>> import numpy as np
     >>> [float(v) for v in erf_inv(np.array([0.0, 0.5, -0.9], np.float32), "0.10")]

@@ -58,6 +58,42 @@ for label in ("first", "warm"):
 print(json.dumps(out))
 """
 
+ORTHO_CHILD = r"""
+import json, sys
+import torch
+import kerasinit
+
+rng, shape, layout = sys.argv[1], tuple(int(d) for d in sys.argv[2].split(",")), sys.argv[3]
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(key)
+
+init = kerasinit.get("orthogonal", seed=1, rng=rng)
+t = torch.zeros(shape)
+init(torch.zeros((6, 2) if layout == "gru" else tuple(min(d, 8) for d in shape)), layout=layout)
+out = {"tensor_bytes": t.numel() * t.element_size()}
+for label in ("first", "warm"):
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    before = status("VmRSS")
+    init(t, layout=layout)
+    out[label] = max(status("VmHWM") - before, 0)
+print(json.dumps(out))
+"""
+#: Orthogonal on torch parameters of other shapes: (torch shape, layout, what it is).
+ORTHO_CASES = [
+    ((2048, 2048), "torch", "nn.Linear(2048, 2048).weight: Keras 2048 x 2048"),
+    ((4096, 1024), "torch", "nn.Linear(1024, 4096).weight: Keras 1024 x 4096 (wide)"),
+    ((1024, 4096), "torch", "nn.Linear(4096, 1024).weight: Keras 4096 x 1024 (tall)"),
+    ((2048, 2048), "keras", "a 2048 x 2048 tensor in Keras layout (row-major)"),
+    ((512, 512, 3, 3), "torch", "nn.Conv2d(512, 512, 3).weight: Keras 4608 x 512, strided"),
+    ((3072, 1024), "gru", "nn.GRU(1024, 1024).weight_hh_l0: Keras 1024 x 3072, gate blocks"),
+]
+
 FILE_CHILD = r"""
 import json, sys, zipfile
 from kerasinit.porting import read
@@ -125,6 +161,29 @@ def measure(name: str, rng: str, rows: int, cols: int, dtype: str) -> dict[str, 
     return result
 
 
+def orthogonal_shapes(rngs: Sequence[str], scale: int = 1) -> None:
+    """Peak extra memory of Orthogonal on the torch parameters of :data:`ORTHO_CASES` (the
+    first two dimensions divided by ``scale``)."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0",
+               TF_CPP_MIN_LOG_LEVEL="3")
+    print(f"\n| Orthogonal on | {' | '.join(f'{r} first | {r} warm' for r in rngs)} |")
+    print(f"|---|{'---:|' * (2 * len(rngs))}")
+    for shape, layout, what in ORTHO_CASES:
+        cells = []
+        for rng in rngs:
+            dims = (shape[0] // scale, shape[1] // scale, *shape[2:])
+            proc = subprocess.run([sys.executable, "-c", ORTHO_CHILD, rng,
+                                   ",".join(map(str, dims)), layout], capture_output=True,
+                                  text=True, env=env, check=False, timeout=900)
+            if proc.returncode != 0:
+                cells += ["error", "error"]
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            cells += [f"{r['first'] / r['tensor_bytes']:.2f}",
+                      f"{r['warm'] / r['tensor_bytes']:.2f}"]
+        print(f"| {what} | {' | '.join(cells)} |", flush=True)
+
+
 def refused_files() -> None:
     """Peak extra memory of reading hostile model files (each built, then read, in a child)."""
     import tempfile
@@ -153,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--names", nargs="*", default=None, help="initializers to measure")
     parser.add_argument("--files", action="store_true",
                         help="only the hostile-file cases (peak memory of read())")
+    parser.add_argument("--orthogonal", action="store_true",
+                        help="only Orthogonal, on torch parameters of several shapes and layouts")
+    parser.add_argument("--ortho-scale", type=int, default=1,
+                        help="--orthogonal: divide the first two dimensions by this")
     args = parser.parse_args(argv)
     if not os.path.exists("/proc/self/clear_refs"):
         print("bench_memory needs Linux /proc (VmHWM and clear_refs); skipped.")
@@ -161,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         refused_files()
         return 0
     rngs = args.rngs if args.rngs is not None else _rngs()
+    if args.orthogonal:
+        orthogonal_shapes(rngs, args.ortho_scale)
+        return 0
     names = args.names or (["he_normal", "random_uniform", "orthogonal", "constant"]
                            if args.quick else RANDOM + DETERMINISTIC)
     print(f"peak extra memory / tensor size, {args.dtype}, {args.size}² "

@@ -56,6 +56,9 @@ class Layout:
 
     name: str = "layout"
 
+    def __post_init__(self) -> None:
+        _check_fixed_name(self)
+
     def keras_shape(self, shape: Shape) -> Shape:
         """The Keras kernel shape for a torch shape (raises LayoutError if it does not fit)."""
         raise NotImplementedError
@@ -141,6 +144,7 @@ class Depthwise(Layout):
     name: str = "depthwise"
 
     def __post_init__(self) -> None:
+        _check_fixed_name(self)
         m = self.depth_multiplier
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
             raise LayoutError(
@@ -204,6 +208,7 @@ class MHAProjection(Layout):
     name: str = "mha_projection"
 
     def __post_init__(self) -> None:
+        _check_fixed_name(self)
         _check_heads(self.num_heads, "MHAProjection")
 
     def keras_shape(self, shape: Shape) -> Shape:
@@ -231,6 +236,7 @@ class MHAOutput(Layout):
     name: str = "mha_output"
 
     def __post_init__(self) -> None:
+        _check_fixed_name(self)
         _check_heads(self.num_heads, "MHAOutput")
 
     def keras_shape(self, shape: Shape) -> Shape:
@@ -259,6 +265,11 @@ class Packed(Layout):
     name: str = "packed"
 
     def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 64:
+            raise LayoutError(
+                f"Packed: `name` must be a label of letters, digits and underscores (at most 64 "
+                f"characters), e.g. 'mha_in_proj'. Received: {shown(name)}.")
         parts = self.parts
         if not isinstance(parts, tuple) or not parts or not all(
                 isinstance(p, Layout) and not isinstance(p, Packed) for p in parts):
@@ -276,6 +287,24 @@ class Packed(Layout):
 
     def keras_shape(self, shape: Shape) -> Shape:
         raise LayoutError("A packed layout has one Keras shape per block; use blocks().")
+
+
+def _check_fixed_name(layout: Layout) -> None:
+    """A built-in layout's ``name`` is its identity: only its default is accepted (``GRU(5)``
+    or ``Embedding("x")`` passed a value to ``name`` positionally)."""
+    cls = type(layout)
+    fields = getattr(cls, "__dataclass_fields__", {})
+    if "name" not in fields:  # pragma: no cover - every built-in layout is a dataclass
+        return
+    default = fields["name"].default
+    if layout.name is default or (isinstance(layout.name, str) and layout.name == default):
+        return
+    params = [f for f in fields if f != "name" and fields[f].init]
+    takes = (f"takes only {', '.join(params)}" if params else "takes no arguments")
+    example = f"{cls.__name__}({params[0]}=...)" if params else f"{cls.__name__}()"
+    raise LayoutError(
+        f"{cls.__name__} {takes} (its name is fixed: {default!r}); write {example}. "
+        f"Received: name={shown(layout.name)}.")
 
 
 def _check_heads(h: object, owner: str) -> None:

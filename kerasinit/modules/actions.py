@@ -37,9 +37,10 @@ from kerasinit.modules.rnn import (
     version_layout,
 )
 from kerasinit.modules.seeds import warn_identical
+from kerasinit.modules.tied import Owner, first_write, tied_duplicates
 
-__all__ = ["Action", "Fill", "apply_actions", "plan_module", "skipped_of", "validate_actions",
-           "walk_views", "warn_identical_fills"]
+__all__ = ["Action", "Fill", "apply_actions", "drop_tied", "plan_module", "skipped_of",
+           "validate_actions", "walk_views", "warn_identical_fills"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,17 @@ def plan_module(
     return actions, rows, used
 
 
+def drop_tied(actions: list[Action]) -> list[Action]:
+    """``actions`` without the second and later writes of a tied tensor (one Parameter shared
+    by several modules): warns, or raises before any write if its owners disagree (see
+    :mod:`kerasinit.modules.tied`)."""
+    fills = [(i, a) for i, a in enumerate(actions) if isinstance(a, Fill)]
+    owners = [Owner(a.name, a.tensor, "; ".join(r.distribution.formula() for _, _, r in a.plan))
+              for _, a in fills]
+    skip = {fills[j][0] for j in tied_duplicates(owners)}
+    return [a for i, a in enumerate(actions) if i not in skip]
+
+
 def warn_identical_fills(actions: list[Action], generator: torch.Generator | None) -> None:
     """Warn when a whole-model seed gives same-shape weights identical values."""
     if generator is None:
@@ -141,6 +153,8 @@ def apply_actions(actions: list[Action], generator: torch.Generator | None) -> N
     with torch.no_grad():
         for a in actions:
             if isinstance(a, Fill):
+                if not first_write(a.tensor):   # tied to a tensor written before (porting)
+                    continue
                 a.init.fill_planned(a.tensor, a.plan, layout=a.layout, generator=generator)
                 for r in a.zero_rows:
                     if not a.tensor.is_meta:

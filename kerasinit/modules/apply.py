@@ -27,6 +27,7 @@ from kerasinit.mappings.versions import KerasVersion, VersionLike, parse_version
 from kerasinit.modules.actions import (
     Action,
     apply_actions,
+    drop_tied,
     plan_module,
     skipped_of,
     validate_actions,
@@ -213,7 +214,7 @@ def _plan_initialize(
         skipped += skipped_of(prefix, m, view)
     if recurse or _has_own_parameters(module):  # model.apply(...) visits ReLU, containers, ...
         _unmatched(given - used, module, available)
-    return actions, rows, skipped, version
+    return drop_tied(actions), rows, skipped, version
 
 
 def keras_defaults_(
@@ -286,6 +287,7 @@ def keras_defaults_(
         actions += a
         rows += r
         index += 1
+    actions = drop_tied(actions)
     warn_identical_fills(actions, generator)
     apply_actions(actions, generator)
     return InitReport(tuple(rows), tuple(skipped), version.label())

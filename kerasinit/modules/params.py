@@ -113,6 +113,12 @@ class MHABias(Layout):
     num_heads: int = 1
     name: str = "mha_bias"
 
+    def __post_init__(self) -> None:
+        Layout.__post_init__(self)          # the name is fixed
+        h = self.num_heads
+        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+            raise LayoutError(f"MHABias: num_heads must be an int >= 1. Received: {shown(h)}.")
+
     def keras_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         h = self.num_heads
         check_shape(shape, f"An MHA projection bias must be 1-D (num_heads*head_dim,) with a "

@@ -27,6 +27,7 @@ from kerasinit.mappings.errors import (
 from kerasinit.mappings.specs import VarianceScalingSpec
 from kerasinit.modules import apply as module_apply
 from kerasinit.modules.rnn import RnnBias, apply_rnn_bias, tensor_at
+from kerasinit.modules.tied import Owner, first_write, tied_duplicates, write_once
 from kerasinit.porting.checks import Work, check_pair, keras_layer_for, rows_for
 from kerasinit.porting.hf import apply_twin, find_twin
 from kerasinit.porting.pairing import Pairing, pair
@@ -100,13 +101,15 @@ def apply_plan(
             todo.append(partial)
     todo = [w for w in todo if not any(t.is_meta for t in _tensors(w))]
     _check_rng(todo, rng)
+    _check_tied(todo)
     _validate(todo, plan, generator, rng)  # every write's checks, before the first write
     saved = [(t, t.detach().clone()) for w in todo for t in _tensors(w)] if rollback else []
     rng_state = torch.get_rng_state()
     gen_state = generator.get_state() if generator is not None else None
     done: dict[str, tuple[str, str, str]] = {}
     try:
-        _write(todo, plan, generator, rng, done)
+        with write_once():  # a tied tensor (one Parameter, two modules) is written once
+            _write(todo, plan, generator, rng, done)
     except BaseException as exc:
         with torch.no_grad():  # rollback=True: put back what was already written
             for tensor, copy in saved:
@@ -204,6 +207,21 @@ def _tensors(work: Work) -> list[torch.Tensor]:
             if unit.qual(p.name) not in work.skipped]
 
 
+def _check_tied(works: list[Work]) -> None:
+    """Tied tensors (one Parameter in two paired modules): warn, or raise if their Keras
+    weights would draw them differently (see :mod:`kerasinit.modules.tied`)."""
+    owners = []
+    for w in works:
+        unit = w.pair.unit
+        for p in unit.params:
+            name = unit.qual(p.name)
+            if name not in w.skipped:
+                row = w.rows.get(name)
+                owners.append(Owner(name, tensor_at(unit.module, p.name),
+                                    row.resolved_text if row else "not planned"))
+    tied_duplicates(owners)
+
+
 def _check_rng(works: list[Work], rng: RngName | None) -> None:
     """Seed-faithful streams need seeded initializers: refuse before anything is written."""
     if rng is None or rng == "torch":
@@ -253,7 +271,8 @@ def _write(works: list[Work], plan: PlanView, generator: torch.Generator | None,
     for w in works:
         unit = w.pair.unit
         for name, tensor, init, layout, fans in w.direct:
-            init(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
+            if first_write(tensor):
+                init(tensor, layout=layout, fans=fans, generator=generator, rng=rng)
             r = w.rows.get(name)
             done[name] = (r.initializer.name, r.resolved_text, "") if r else (
                 init.spec.name, "constant", "")

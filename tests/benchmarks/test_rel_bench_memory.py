@@ -23,3 +23,15 @@ def test_bench_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
                         "--rngs", "torch"]) == 0
     out = capsys.readouterr().out
     assert "| orthogonal |" in out and "error" not in out
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
+def test_bench_memory_orthogonal_shapes_run(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_memory"] = module
+    spec.loader.exec_module(module)
+    assert module.main(["--orthogonal", "--ortho-scale", "64", "--rngs", "tensorflow"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| nn.") == 5 and "error" not in out

@@ -289,9 +289,9 @@ class _Family:
 
     def evaluator(self, shape: Sequence[int]) -> Callable[[Any], Any]:
         """Direct evaluation, or a table gather once the table pays off."""
-        with self._lock:
-            self.requested += math.prod(int(d) for d in shape)
+        with self._lock:  # earlier calls only: one tensor alone never builds the table
             build = self.table is None and self.requested >= self.THRESHOLD
+            self.requested += math.prod(int(d) for d in shape)
         if build:
             self.build_table()
         table = self.table

@@ -180,8 +180,9 @@ class BoxMuller:
         """The evaluator for ``n`` more outputs: tables once they pay off (see
         :attr:`TABLE_THRESHOLD`)."""
         key = str(device)
-        with cls._lock:
-            cls._drawn[key] = drawn = cls._drawn.get(key, 0) + n
+        with cls._lock:  # earlier calls only: one tensor alone never builds the tables
+            drawn = cls._drawn.get(key, 0)
+            cls._drawn[key] = drawn + n
         return cls(device, drawn >= cls.TABLE_THRESHOLD or key in cls._tables)
 
     @classmethod

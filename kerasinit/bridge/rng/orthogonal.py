@@ -1,15 +1,23 @@
-"""Keras's ``Orthogonal`` for the seed-faithful streams, factored in place in one buffer.
+"""Keras's ``Orthogonal`` for the seed-faithful streams, factored in place or in panels.
 
 Keras draws a ``(max(rows, cols), min(rows, cols))`` standard normal ``a``, takes ``q, r =
 qr(a)``, multiplies ``q`` by ``sign(diag r)``, transposes it if the kernel is wide, reshapes
 it to the kernel and multiplies by ``gain``. Here the normal stream is written straight into
-a column-major buffer (what LAPACK factors without a copy), ``geqrf`` and ``orgqr`` overwrite
-it with ``Q``, and ``Q`` is written into the target's Keras view in row slabs: the peak is
-the buffer plus LAPACK's workspace. Three ways to factor, one per stream:
+a column-major matrix (what LAPACK factors without a copy): the target itself where its
+Keras view is a float32 column-major ``a`` (an ``nn.Linear`` weight seen as a tall kernel),
+else one buffer; ``Q`` is then written into the target's Keras view in row slabs. Three ways
+to factor, one per stream:
 
 * ``"float64"`` (``rng="tensorflow"``, and ``rng="jax"`` without SciPy): the float32 normals
-  in a float64 buffer, torch's ``geqrf``/``householder_product`` on one thread, ``Q`` rounded
-  once to float32 (TF's float32 Eigen QR agrees to about 1e-6 relative); ``sign(0) = 1``.
+  QR-factored in float64 with torch's ``geqrf``/``householder_product`` on one thread, ``Q``
+  rounded once to float32 (TF's float32 Eigen QR agrees to about 1e-6 relative);
+  ``sign(0) = 1``. From :data:`BLOCKED_MIN` elements on, a left-looking blocked Householder
+  QR instead (:func:`_blocked`): the float32 normals stay in the target (or in float32
+  panels), each column panel is converted to float64 only when it is factored, and only the
+  float64 reflectors are kept (``n^2 / 2`` values for a square kernel: the size of the float32
+  kernel, not twice it); ``Q`` is formed panel by panel from them straight into the target.
+  The same float64 QR in another order: ``Q`` agrees with the one-buffer path to float32
+  rounding (a last-bit difference in a few elements).
 * ``"float32"`` (``rng="keras-torch"``): the same torch calls in float32, which are the
   calls ``torch.linalg.qr`` makes (bit-identical, checked); ``sign(0) = 0`` as Keras's
   ``ops.sign``.
@@ -28,23 +36,28 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal
 
 import torch
 
-from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
+from kerasinit.bridge.rng.sink import Columns, Target, as_tensor, write_flat
 
-__all__ = ["Mode", "orthogonal"]
+__all__ = ["BLOCKED_MIN", "Mode", "orthogonal"]
 
 Mode = Literal["float64", "float32", "scipy"]
 #: Values per row slab when writing ``Q`` out (bounded temporaries).
 SLAB = 1 << 16
+#: ``"float64"`` on CPU: matrices of at least this many elements use the blocked QR.
+BLOCKED_MIN = 1 << 18
+#: Columns per panel of the blocked QR (at most; see :func:`_width`).
+PANEL = 128
 _LOCK = threading.Lock()
 
 
 def orthogonal(
-    shape: Sequence[int], gain: float, draw: Callable[[torch.Tensor], object], *,
+    shape: Sequence[int], gain: float, draw: Callable[[Target], object], *,
     mode: Mode, out: Target | None = None, device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """Keras's Orthogonal for ``shape`` from the normal matrix that ``draw`` writes.
@@ -53,7 +66,8 @@ def orthogonal(
         shape: the Keras kernel shape (rank >= 2).
         gain: the multiplier, applied in float32 after ``Q`` is rounded to float32.
         draw: writes the ``(max, min)`` standard normal stream (Keras's row-major order)
-            into the column-major matrix it is given (any dtype: float32 values, cast).
+            into the matrix it is given (a tensor of any strides and dtype, or
+            :class:`~kerasinit.bridge.rng.sink.Columns`: float32 values, cast).
         mode: ``"float64"``, ``"float32"`` or ``"scipy"`` (see the module docstring).
         out: the Keras-layout tensor to write (any strides, dtype, device); None: a new
             float32 tensor.
@@ -63,19 +77,30 @@ def orthogonal(
     rows, cols = math.prod(shape[:-1]), shape[-1]
     big, small = max(rows, cols), min(rows, cols)
     device = torch.device(device) if mode != "scipy" else torch.device("cpu")
-    work = torch.float64 if mode == "float64" else torch.float32
-    buf = torch.empty(small, big, dtype=work, device=device)
-    a = buf.t()                                   # (big, small), column-major
+    if out is None:
+        out = torch.empty(shape, dtype=torch.float32, device=device)
+    gain32 = float(torch.tensor(gain, dtype=torch.float32))
+    on_cpu = device.type == "cpu" and out.device.type == "cpu"
+    if mode == "float64" and on_cpu and big * small >= BLOCKED_MIN:
+        _blocked(shape, gain32, draw, out)
+        return as_tensor(out)
+    held = _held(out, rows, cols) if mode != "float64" and on_cpu else None
+    if held is not None and held.stride(0) == 1 and (small == 1 or held.stride(1) == big):
+        a = held                                  # the target is column-major a: factor it
+    else:
+        held = None
+        work = torch.float64 if mode == "float64" else torch.float32
+        a = torch.empty(small, big, dtype=work, device=device).t()   # (big, small)
     draw(a)
     if mode == "scipy":
         q, signs = _scipy_q(a)
     else:
         q, signs = _torch_q(a, zero_sign=1.0 if mode == "float64" else 0.0)
     q.mul_(signs)
+    if held is not None:
+        q.mul_(gain32)                            # float32 already: the bits of the slabs
+        return as_tensor(out)
     result = q if rows >= cols else q.t()         # (rows, cols)
-    if out is None:
-        out = torch.empty(shape, dtype=torch.float32, device=device)
-    gain32 = float(torch.tensor(gain, dtype=torch.float32))
     step = max(1, SLAB // max(cols, 1))
     for r in range(0, rows, step):
         slab = result[r:r + step].to(torch.float32, copy=True)
@@ -84,21 +109,39 @@ def orthogonal(
     return as_tensor(out)
 
 
+def _held(out: Target, rows: int, cols: int) -> torch.Tensor | None:
+    """``a`` as a view of ``out`` (float32 CPU tensors whose Keras view folds to 2-D), or None."""
+    if not isinstance(out, torch.Tensor) or out.dtype != torch.float32:
+        return None
+    try:
+        m = out.detach().view(rows, cols)
+    except RuntimeError:
+        return None
+    return m if rows >= cols else m.t()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """One LAPACK thread under a lock: the bits do not depend on the thread count."""
+    with _LOCK:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
 def _torch_q(a: torch.Tensor, zero_sign: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``Q`` over ``a`` (column-major) and ``sign(diag R)`` via torch's LAPACK calls."""
     if a.device.type != "cpu":
         q, r = torch.linalg.qr(a)
         return q, _signs(torch.diagonal(r), zero_sign)
     tau = torch.empty(min(a.shape), dtype=a.dtype)
-    with _LOCK:  # one LAPACK thread: the bits do not depend on the thread count
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            torch.geqrf(a, out=(a, tau))
-            signs = _signs(torch.diagonal(a), zero_sign)
-            q = torch.linalg.householder_product(a, tau, out=a)   # orgqr, in place
-        finally:
-            torch.set_num_threads(threads)
+    with _one_thread():
+        torch.geqrf(a, out=(a, tau))
+        signs = _signs(torch.diagonal(a), zero_sign)
+        q = torch.linalg.householder_product(a, tau, out=a)   # orgqr, in place
     return q, signs
 
 
@@ -106,6 +149,197 @@ def _signs(d: torch.Tensor, zero_sign: float) -> torch.Tensor:
     if zero_sign == 0.0:
         return torch.sign(d)
     return torch.where(d < 0, -1.0, 1.0).to(d.dtype)
+
+
+def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], object],
+             out: Target) -> None:
+    """The ``"float64"`` QR, left-looking in column panels of :func:`_width` columns.
+
+    Panel ``k`` of ``a`` is converted to float64, the block reflectors ``I - V_j T_j V_j^T``
+    of panels ``0 .. k-1`` (compact WY form, ``T_j`` kept) are applied to it, transposed, and
+    its trailing rows are factored (``geqrf``). Its float64 reflectors ``V_k`` are kept as two
+    float32 halves (``hi = float32(v)``, ``lo = float32(v - hi)``: 48 bits, far below float32
+    rounding), ``hi`` where panel ``k`` of ``a`` was, ``lo`` aside. ``Q``'s panel ``k`` is
+    ``H_0 .. H_k`` applied to the identity's columns; formed last panel first, it overwrites
+    ``hi`` of panel ``k``, which no earlier ``Q`` panel needs.
+    """
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    big, small = max(rows, cols), min(rows, cols)
+    width = _width(small)
+    starts = list(range(0, small, width))
+    widths = [min(width, small - c) for c in starts]
+    panels = _Panels(out, rows, cols, widths, draw)
+    los: list[torch.Tensor | None] = []
+    ts: list[torch.Tensor] = []
+    signs: list[torch.Tensor] = []
+
+    def reflectors(j: int) -> torch.Tensor:
+        """``V_j`` in float64 (unit lower trapezoidal, rows ``starts[j]..``)."""
+        c, w = starts[j], widths[j]
+        v = panels.read(j, c)
+        lo = los[j]
+        assert lo is not None
+        v.add_(lo)
+        v[:w].tril_(-1)
+        v[:w].diagonal().fill_(1.0)
+        return v
+
+    def apply(j: int, x: torch.Tensor, transpose: bool) -> None:
+        """``x`` (rows ``starts[j]..`` of a float64 matrix) := ``(I - V T^(T) V^T) x``."""
+        v = reflectors(j)
+        z = (ts[j].t() if transpose else ts[j]) @ (v.t() @ x)
+        x.addmm_(v, z, alpha=-1.0)
+
+    with _one_thread():
+        for k, c in enumerate(starts):
+            p = panels.read(k, 0)
+            for j in range(k):
+                apply(j, p[starts[j]:], transpose=True)
+            v, tau = torch.geqrf(p[c:])
+            signs.append(_signs(torch.diagonal(v), 1.0))
+            v[:widths[k]].tril_(-1)                # R is not needed: V, unit lower
+            v[:widths[k]].diagonal().fill_(1.0)
+            p[c:] = v
+            del v
+            ts.append(_triangular_factor(p[c:], tau))
+            panels.write(k, p.to(torch.float32))
+            lo = panels.read(k, c)                 # hi in float64, in the layout reads give
+            los.append(lo.sub_(p[c:]).neg_().to(torch.float32))
+            del lo, p
+        for k in reversed(range(len(starts))):
+            c, w = starts[k], widths[k]
+            e = torch.zeros(w, big, dtype=torch.float64).t()
+            e[c:c + w].diagonal().fill_(1.0)
+            for j in range(k, -1, -1):
+                apply(j, e[starts[j]:], transpose=False)
+            los[k] = None
+            e.mul_(signs[k])
+            q = e.to(torch.float32)
+            del e
+            q.mul_(gain32)
+            panels.finish(k, c, q)
+
+
+def _width(small: int) -> int:
+    """Panel width: :data:`PANEL`, halved (down to 32, or :data:`PANEL` if smaller) while a
+    float64 panel would pass 1/8 of ``a`` (narrower panels cost speed: 16 columns run at
+    half the speed of 32 (2048 x 512 and 2048 x 2048 alike), 128 a third faster than 64)."""
+    w = PANEL
+    while w > 32 and w * 16 > small:
+        w //= 2
+    return w
+
+
+def _triangular_factor(v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """LAPACK's ``larft`` (forward, columnwise): ``H_0 .. H_{w-1} = I - V T V^T``."""
+    w = v.shape[1]
+    vtv = v.t() @ v
+    t = torch.zeros(w, w, dtype=torch.float64)
+    for i in range(w):
+        t[i, i] = tau[i]
+        if i:
+            t[:i, i] = (t[:i, :i] @ vtv[:i, i]).mul_(-tau[i])
+    return t
+
+
+class _Panels:
+    """The column panels of ``a`` (``(big, w)`` each): in the target or in float32 tensors.
+
+    In the target when it is a float32 CPU tensor and, for a wide kernel (``a`` = the Keras
+    matrix transposed), its leading axes fold into one: a tall kernel's panel ``k`` is its
+    columns ``c .. c + w`` (any strides, any rank), a wide one's its rows. Otherwise (other
+    dtypes, :class:`~kerasinit.bridge.rng.sink.Columns`, wide views that do not fold) float32
+    panels of its own, each freed once its ``Q`` panel is written to the target.
+    """
+
+    def __init__(self, out: Target, rows: int, cols: int, widths: list[int],
+                 draw: Callable[[Target], object]) -> None:
+        self.out, self.rows, self.cols, self.widths = out, rows, cols, widths
+        self.big = max(rows, cols)
+        self.tall = rows >= cols
+        self.lead = tuple(out.shape[:-1])
+        self.matrix: torch.Tensor | None = None   # the wide target as (rows, cols)
+        self.own: list[torch.Tensor | None] = []
+        held = isinstance(out, torch.Tensor) and out.dtype == torch.float32 \
+            and out.device.type == "cpu"
+        if held and not self.tall:
+            try:
+                self.matrix = as_tensor(out).detach().view(rows, cols)
+            except RuntimeError:
+                held = False
+        if not held:
+            own = [torch.empty(self.big, w, dtype=torch.float32) for w in widths]
+            draw(Columns(own))
+            self.own = list(own)
+        elif self.tall:
+            draw(out)          # a's row-major stream is the target's own (same flat order)
+        else:
+            assert self.matrix is not None
+            draw(self.matrix.t())
+        self.starts = [sum(widths[:k]) for k in range(len(widths))]
+
+    def read(self, k: int, r0: int) -> torch.Tensor:
+        """Rows ``r0 ..`` of panel ``k`` of ``a``, as a new float64 ``(big - r0, w)`` tensor
+        laid out as the copy is fastest (LAPACK-bound callers let torch reorder it)."""
+        w, c = self.widths[k], self.starts[k]
+        if self.own:
+            own = self.own[k]
+            assert own is not None
+            return own[r0:].to(torch.float64)
+        if not self.tall:
+            assert self.matrix is not None
+            return _float64(self.matrix[c:c + w, r0:].t())
+        out = as_tensor(self.out).detach()
+        if len(self.lead) == 1:
+            return _float64(out[r0:, c:c + w])
+        whole = out[..., c:c + w].to(torch.float64).reshape(self.big, w)
+        return whole[r0:] if r0 else whole
+
+    def write(self, k: int, values: torch.Tensor) -> None:
+        """Overwrite panel ``k`` of ``a`` with the float32 ``(big, w)`` ``values``."""
+        w, c = self.widths[k], self.starts[k]
+        if self.own:
+            own = self.own[k]
+            assert own is not None
+            own.copy_(values)
+        elif self.tall:
+            as_tensor(self.out).detach()[..., c:c + w].copy_(values.reshape(*self.lead, w))
+        else:
+            assert self.matrix is not None
+            self.matrix[c:c + w].copy_(values.t())
+
+    def finish(self, k: int, c: int, q: torch.Tensor) -> None:
+        """Write ``Q``'s columns ``c .. c + w`` (float32 ``(big, w)``) into the target."""
+        if not self.own:
+            self.write(k, q)
+            return
+        self.own[k] = None
+        _emit(self.out, self.rows, self.cols, c, q)
+
+
+def _float64(src: torch.Tensor) -> torch.Tensor:
+    """A float64 copy of the 2-D ``src``, in its own orientation (row- or column-major):
+    a converting copy that also transposes is about ten times slower."""
+    if src.stride(1) == 1 or src.shape[1] == 1:
+        return src.to(torch.float64)
+    return src.t().to(torch.float64).t()
+
+
+def _emit(out: Target, rows: int, cols: int, c: int, q: torch.Tensor) -> None:
+    """Write ``Q``'s columns ``c .. c + w`` (``q``: ``(big, w)``) into the Keras view."""
+    w = q.shape[1]
+    if rows < cols:               # the kernel is Q^T: Q's columns are its rows c .. c + w
+        write_flat(out, c * cols, q.t().reshape(-1))
+        return
+    parts = out.parts if isinstance(out, Columns) else (out,)
+    lo = 0
+    for part in parts:
+        hi = lo + int(part.shape[-1])
+        a, b = max(lo, c), min(hi, c + w)
+        if a < b:
+            block = q[:, a - c:b - c].reshape(*part.shape[:-1], b - a)
+            part.detach()[..., a - lo:b - lo].copy_(block)
+        lo = hi
 
 
 def _scipy_q(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

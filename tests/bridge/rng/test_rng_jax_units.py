@@ -84,12 +84,17 @@ def test_table_equals_direct_evaluation() -> None:
 
 
 def test_rent_or_buy_builds_the_table_after_two_to_the_23_values() -> None:
+    """Counted over earlier calls only: one tensor, however large, never builds the table."""
     family = keras_jax._Family("normal", "0.4.38")
     family.build_table = lambda: setattr(family, "table", np.zeros(1, np.float32))  # type: ignore[method-assign]
     assert family.evaluator((1 << 22,)) is family.direct
+    assert family.evaluator((1 << 22,)) is family.direct       # 2^22 requested before it
     assert family.table is None
-    assert family.evaluator((1 << 22,)) is not family.direct
+    assert family.evaluator((16,)) is not family.direct        # 2^23 requested before it
     assert family.table is not None
+    alone = keras_jax._Family("normal", "0.4.38")
+    alone.build_table = lambda: setattr(alone, "table", np.zeros(1, np.float32))  # type: ignore[method-assign]
+    assert alone.evaluator((1 << 24,)) is alone.direct and alone.table is None
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32])

@@ -96,13 +96,17 @@ def test_exhaustive_domain_matches_platform() -> None:
 
 
 def test_tables_are_built_once_enough_values_are_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rent-or-buy: direct evaluation until the device's running count reaches the threshold."""
+    """Rent-or-buy: direct evaluation until the values requested by earlier calls on the
+    device reach the threshold (one tensor alone never builds the tables)."""
     cpu = torch.device("cpu")
     monkeypatch.setattr(libm.BoxMuller, "_tables", {})
     monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
     monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 1000)
     monkeypatch.setattr(libm, "DOMAIN", 1 << 20)  # a small stand-in table: this checks the rule
+    assert libm.BoxMuller.for_size(5000, cpu).tables is None         # alone: never
+    monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
     assert libm.BoxMuller.for_size(600, cpu).tables is None
     assert libm.BoxMuller.for_size(399, cpu).tables is None
-    assert libm.BoxMuller.for_size(1, cpu).tables is not None          # 1000 drawn: build
-    assert libm.BoxMuller.for_size(1, cpu).tables is not None          # built: keep using
+    assert libm.BoxMuller.for_size(1, cpu).tables is None            # 999 drawn before it
+    assert libm.BoxMuller.for_size(1, cpu).tables is not None        # 1000 drawn: build
+    assert libm.BoxMuller.for_size(1, cpu).tables is not None        # built: keep using

@@ -11,9 +11,11 @@ Example:
 from __future__ import annotations
 
 import itertools
+import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import torch
 from torch import nn
 
 from kerasinit.mappings.errors import format_choices, suggest
@@ -56,6 +58,43 @@ def units_of(model: nn.Module, bare: bool = False) -> list[Unit]:
     order = {path: i for i, (path, _) in enumerate(model.named_modules())}
     return sorted(units, key=lambda u: order.get(u.path.split("+")[0].rsplit(":", 1)[0],
                                                  len(order)))
+
+
+#: Unit kinds whose forward costs about (tokens x parameters) multiply-adds.
+_TOKENWISE = frozenset({"Dense", "LayerNormalization", "RMSNormalization", "Embedding"})
+
+
+def _small_forward(units: list[Unit], example: object, model: nn.Module) -> bool:
+    """Whether one real forward on ``example`` costs less than a first meta trace.
+
+    A meta trace runs torch's Python meta kernels, whose first use in a process imports
+    ``torch._dynamo`` and sympy (1-3 s, ~75 MiB); once they are imported it is the cheaper
+    trace. Before that, a model of token-wise layers on CPU with an input of at most
+    2^30 / parameters tokens (an MLP, a small text model at batch 1) is traced by its real
+    forward instead: at most 256 such layers and ~2^30 multiply-adds.
+    """
+    if "torch._dynamo" in sys.modules or not 0 < len(units) <= 256 or any(
+            u.kind not in _TOKENWISE for u in units):
+        return False
+    params = list(model.parameters())
+    if any(p.device.type != "cpu" for p in params):
+        return False
+    tensors = [t for t in _flat(example) if t.device.type == "cpu"]
+    if not tensors:
+        return False
+    tokens = max(t.numel() // (t.shape[-1] if t.is_floating_point() and t.dim() else 1)
+                 for t in tensors)
+    return tokens * sum(p.numel() for p in params) <= 2**30
+
+
+def _flat(obj: object) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [t for v in obj for t in _flat(v)]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _flat(v)]
+    return []
 
 
 def keras_group(plan: PlanView, key: str) -> list[PlanLayer]:
@@ -241,7 +280,8 @@ class Pairer:
             return None, "not traced: no example_input and no input shape in the Keras model"
         error = ""
         meta_model = any(p.is_meta for p in self.model.parameters())
-        for meta in (True, False):  # shapes only first: no arithmetic, no weight copies
+        real_first = not meta_model and _small_forward(units, candidates[0], self.model)
+        for meta in (False, True) if real_first else (True, False):
             if not meta and meta_model:
                 break
             for example in candidates:
@@ -250,7 +290,8 @@ class Pairer:
                 except Exception as exc:  # any forward failure means "no trace"
                     error = f"{type(exc).__name__}: {str(exc)[:120]}"
                     continue
-                return node_flow(flow, units, tnodes), "traced" if meta else "traced (real)"
+                real = "" if meta or real_first else " (real)"
+                return node_flow(flow, units, tnodes), f"traced{real}"
         return None, f"not traced: the forward failed on the example input ({error})"
 
     # -- torch-side groups found in the flow ------------------------------------------------

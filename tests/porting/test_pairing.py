@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -339,3 +340,20 @@ def test_a_mapping_of_every_module_needs_no_trace():
     assert set(p.how) == {"mapping"}
     partial = pair(plan, model, mapping={"d1": "s"})  # the rest still needs the data flow
     assert partial.flow == "traced" and not partial.problems
+
+
+def test_a_small_token_wise_model_is_traced_by_its_real_forward_first():
+    """Before torch's meta machinery is imported, an MLP's real forward (microseconds) traces
+    it instead of the meta kernels (whose first use imports torch._dynamo and sympy)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kerasinit.porting as p, kerasinit.porting.pairing as q\n"
+            "from tests.porting.test_pairing import CHAIN, Scrambled\n"
+            "r = q.pair(p.read(CHAIN), Scrambled())\n"
+            "print(r.flow, sorted((q.keras[0].path, q.unit.path) for q in r.pairs), "
+            "any(m.startswith('torch._dynamo') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.strip() == ("traced [('d1', 's'), ('d2', 'r'), ('d3', 'p'), "
+                                  "('out', 'q')] False")

@@ -714,40 +714,6 @@ static void sink_write(sink_t *o, const float *v, Py_ssize_t m) {
     }
 }
 
-#define TILE_ROWS 64
-
-/* sink_write, in tiles when the last axis is strided (a transposed weight): TILE_ROWS whole
- * rows at a time, column by column, so that consecutive writes land near each other (the
- * rows are usually adjacent in memory) instead of one cache line and page per value. */
-static void sink_scatter(sink_t *o, const float *v, Py_ssize_t m) {
-    int last = o->nd - 1;
-    Py_ssize_t len = o->shape[last], st = o->strides[last];
-    if (o->nd < 2 || st == 1) {
-        sink_write(o, v, m);
-        return;
-    }
-    if (o->idx[last] != 0) { /* finish the current row */
-        Py_ssize_t h = len - o->idx[last] < m ? len - o->idx[last] : m;
-        sink_write(o, v, h);
-        v += h;
-        m -= h;
-    }
-    while (m >= len) {
-        Py_ssize_t rows = m / len < TILE_ROWS ? m / len : TILE_ROWS;
-        float *row[TILE_ROWS];
-        for (Py_ssize_t r = 0; r < rows; r++) {
-            row[r] = o->ptr;
-            sink_next_row(o);
-        }
-        for (Py_ssize_t c = 0; c < len; c++) {
-            for (Py_ssize_t r = 0; r < rows; r++) row[r][c * st] = v[r * len + c];
-        }
-        v += rows * len;
-        m -= rows * len;
-    }
-    if (m > 0) sink_write(o, v, m);
-}
-
 /* n values: value i is value i % 4 of block (uniform, normal) start + i / 4. */
 static void run_blocks(int kind, float *out, Py_ssize_t n, stream_t s, uint64_t start, float a,
                        float b) {
@@ -837,7 +803,82 @@ static PyObject *abi(PyObject *self, PyObject *args) {
 
 typedef void (*fill_fn)(float *, Py_ssize_t, stream_t, uint64_t, float, float);
 
-#define SCRATCH (1 << 18) /* values per piece of a strided output (256 KiB) */
+/* A strided output is written in tiles of TILE_R rows by up to TILE_C columns, from a
+ * buffer of TILE_R (TILE_C + 4) floats (66 KiB per call, whatever the tensor's size). */
+#define TILE_R 16
+#define TILE_C 1024
+#define TILE_BUF (TILE_R * (TILE_C + 4))
+#define MAX_ROWS 256 /* rows per tile when they are short */
+
+/* Values [f, f + m) of the stream (f any flat index) into buf; returns where they start. */
+static const float *gen(fill_fn fn, float *buf, uint64_t f, Py_ssize_t m, const stream_t *s,
+                        float a, float b) {
+    Py_ssize_t off = (Py_ssize_t)(f % 4);
+    fn(buf, off + m, *s, f / 4, a, b);
+    return buf + off;
+}
+
+/* Write n values from flat index f on into the strided view o (cursor already at f). Rows
+ * (the last axis) are written whole when contiguous; when the last axis is strided (a
+ * transposed weight), TILE_R rows at a time column by column, so that consecutive writes
+ * land in the same cache line (the rows are usually adjacent in memory) and a tile touches
+ * at most TILE_C pages, instead of one cache line and one page per value. */
+static void fill_strided(fill_fn fn, sink_t *o, Py_ssize_t n, const stream_t *s, uint64_t f,
+                         float a, float b, float *buf) {
+    int last = o->nd - 1;
+    Py_ssize_t len = o->shape[last], st = o->strides[last];
+    uint64_t end = f + (uint64_t)n;
+    if (o->nd < 2 || st == 1) {
+        while (f < end) {
+            Py_ssize_t m = end - f < (uint64_t)(TILE_R * TILE_C) ? (Py_ssize_t)(end - f)
+                                                                   : TILE_R * TILE_C;
+            sink_write(o, gen(fn, buf, f, m, s, a, b), m);
+            f += (uint64_t)m;
+        }
+        return;
+    }
+    while (f < end && f % (uint64_t)len != 0) { /* the head: the rest of the current row */
+        Py_ssize_t m = len - (Py_ssize_t)(f % (uint64_t)len);
+        if ((uint64_t)m > end - f) m = (Py_ssize_t)(end - f);
+        if (m > TILE_C) m = TILE_C;
+        sink_write(o, gen(fn, buf, f, m, s, a, b), m);
+        f += (uint64_t)m;
+    }
+    while (end - f >= (uint64_t)len) { /* whole rows, in tiles */
+        Py_ssize_t rows = (Py_ssize_t)((end - f) / (uint64_t)len);
+        Py_ssize_t cap = len <= TILE_C ? TILE_R * TILE_C / len : TILE_R;
+        if (cap > MAX_ROWS) cap = MAX_ROWS;
+        if (rows > cap) rows = cap;
+        float *row[MAX_ROWS];
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            row[r] = o->ptr;
+            sink_next_row(o);
+        }
+        if (len <= TILE_C) { /* the rows are one contiguous range of the stream */
+            const float *v = gen(fn, buf, f, rows * len, s, a, b);
+            for (Py_ssize_t c = 0; c < len; c++) {
+                for (Py_ssize_t r = 0; r < rows; r++) row[r][c * st] = v[r * len + c];
+            }
+        } else {
+            const float *v[TILE_R];
+            for (Py_ssize_t c0 = 0; c0 < len; c0 += TILE_C) {
+                Py_ssize_t w = len - c0 < TILE_C ? len - c0 : TILE_C;
+                for (Py_ssize_t r = 0; r < rows; r++)
+                    v[r] = gen(fn, buf + r * (TILE_C + 4), f + (uint64_t)(r * len + c0), w, s, a,
+                               b);
+                for (Py_ssize_t c = 0; c < w; c++) {
+                    for (Py_ssize_t r = 0; r < rows; r++) row[r][(c0 + c) * st] = v[r][c];
+                }
+            }
+        }
+        f += (uint64_t)(rows * len);
+    }
+    while (f < end) { /* the tail: the start of the last row */
+        Py_ssize_t m = end - f < (uint64_t)TILE_C ? (Py_ssize_t)(end - f) : TILE_C;
+        sink_write(o, gen(fn, buf, f, m, s, a, b), m);
+        f += (uint64_t)m;
+    }
+}
 
 /* Read an optional (shape, strides) pair (strides in elements) into the sink. */
 static int parse_layout(PyObject *shape, PyObject *strides, sink_t *o) {
@@ -894,18 +935,12 @@ static PyObject *fill(PyObject *args, const char *fmt, fill_fn fn) {
         Py_END_ALLOW_THREADS
         Py_RETURN_NONE;
     }
-    /* Strided: pieces of whole blocks computed into scratch, then scattered. */
-    Py_ssize_t cap = n < SCRATCH ? n : SCRATCH;
-    float *scratch = (float *)PyMem_RawMalloc((size_t)(cap > 0 ? cap : 1) * sizeof(float));
-    if (scratch == NULL) return PyErr_NoMemory();
+    float *buf = (float *)PyMem_RawMalloc(TILE_BUF * sizeof(float));
+    if (buf == NULL) return PyErr_NoMemory();
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t done = 0; done < n; done += cap) {
-        Py_ssize_t m = n - done < cap ? n - done : cap;
-        fn(scratch, m, s, (uint64_t)start + (uint64_t)(done / 4), (float)a, (float)b);
-        sink_scatter(&o, scratch, m);
-    }
+    fill_strided(fn, &o, n, &s, 4 * (uint64_t)start, (float)a, (float)b, buf);
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(scratch);
+    PyMem_RawFree(buf);
     Py_RETURN_NONE;
 }
 

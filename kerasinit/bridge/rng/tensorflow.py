@@ -53,11 +53,14 @@ _GENERATE_KEY = (0x3EC8F720, 0x02461E29)
 _MANTISSA = 0x7FFFFF
 _ONE_BITS = 0x3F800000
 _TRUNC_RESERVED = 256  # Philox blocks reserved per group of four truncated-normal outputs
-#: Most blocks per chunk on the C path; a chunk is also at most 1/32 of the tensor (but at
-#: least ``NATIVE_MIN_CHUNK`` blocks), so that the worker threads share the work and the
-#: per-thread scratch of a strided output (16 bytes a block) stays under 0.1x the tensor.
+#: Blocks per chunk on the C path: 1/32 of the tensor, so that the worker threads share the
+#: work, within [NATIVE_MIN_CHUNK, NATIVE_CHUNK]. Extra memory does not grow with it: the
+#: kernel writes float32 outputs in place (a strided one through a 66 KiB tile buffer per
+#: call); other outputs get each chunk in a per-thread buffer (16 bytes a block), so their
+#: chunks stay at most ``NATIVE_BUFFERED_CHUNK`` blocks.
 NATIVE_CHUNK = 1 << 16
 NATIVE_MIN_CHUNK = 1 << 12
+NATIVE_BUFFERED_CHUNK = 1 << 14
 
 SeedPair = tuple[int, int]
 Stream = tuple[tuple[int, int], int, int]  # (key, c2, c3); counter words 0, 1 start at 0
@@ -237,7 +240,8 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
 
     The kernel writes each chunk's values straight into ``out``: contiguous float32 memory,
     or a float32 CPU view of any positive strides (a transposed ``nn.Linear`` weight, a
-    permuted conv kernel), which it walks itself. Other outputs (other dtypes or devices,
+    permuted conv kernel), which it walks itself (in tiles of 16 rows when the last axis is
+    strided). Other outputs (other dtypes or devices,
     :class:`~kerasinit.bridge.rng.sink.Columns`) get the chunk in a small per-thread buffer
     that :class:`~kerasinit.bridge.rng.sink.Blocks` then writes. The loops run without the
     GIL, so the chunks run in parallel; counters are 64-bit, so chunks may cross multiples of
@@ -249,6 +253,7 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
     kernel = getattr(mod, kind)
     (k0, k1), c2, c3 = stream
     width, n, out = dest.width, dest.n, dest.out
+    chunk = min(NATIVE_CHUNK, max(NATIVE_MIN_CHUNK, dest.nblocks // 32))
     if (dest.direct is None and isinstance(out, torch.Tensor) and out.device.type == "cpu"
             and out.dtype == torch.float32 and 1 <= out.dim() <= 16
             and all(s > 0 for s in out.stride())):
@@ -257,6 +262,8 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
         def fill(lo: int, hi: int) -> None:
             kernel(addr, min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b, *view)
     else:
+        chunk = min(chunk, NATIVE_BUFFERED_CHUNK)
+
         def fill(lo: int, hi: int) -> None:
             buf = dest.chunk(lo, hi)
             # The kernel writes min(hi, n/4) - lo blocks' values into this buffer's memory.
@@ -266,7 +273,6 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
             kernel(buf.data_ptr(), min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b)
             dest.commit(lo, hi, buf)
 
-    chunk = min(NATIVE_CHUNK, max(NATIVE_MIN_CHUNK, dest.nblocks // 32))
     for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=chunk)
     return True
 

@@ -198,3 +198,21 @@ def test_threads_and_chunks_do_not_change_values() -> None:
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, two)
+
+
+def test_offset_slices_scalars_and_unit_dims() -> None:
+    """A contiguous slice with a storage offset, a 0-d tensor and a size-1 dimension with an
+    arbitrary stride are written exactly where the NumPy path writes them."""
+    big = torch.zeros(10, 300)
+    _sample("normal", (0.0, 1.0), (3, 300), "0.10", big[2:5])
+    with native.disabled():
+        want = _sample("normal", (0.0, 1.0), (3, 300), "0.10")
+    assert torch.equal(big[2:5], want) and not big[:2].any() and not big[5:].any()
+    s = torch.zeros(())
+    _sample("uniform", (0.0, 1.0), (), "0.4.38", s)
+    with native.disabled():
+        assert torch.equal(s, _sample("uniform", (0.0, 1.0), (), "0.4.38"))
+    t = torch.zeros(5, 1, 7).transpose(0, 2)
+    _sample("truncated", (0.5, 2.0), (7, 1, 5), "0.10", t)
+    with native.disabled():
+        assert torch.equal(t, _sample("truncated", (0.5, 2.0), (7, 1, 5), "0.10"))

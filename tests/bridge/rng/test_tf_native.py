@@ -219,3 +219,19 @@ def test_kernel_refuses_a_view_it_would_overrun() -> None:
     with pytest.raises(ValueError, match="tuples"):
         N.truncated_normal(buf.ctypes.data, 4, 1, 2, 3, 4, 0, 1.0, 0.0, (3, 4), (4,))
     assert not buf.any()
+
+
+@pytest.mark.parametrize("shape", [(3, 2500), (40, 1030), (20, 1024), (600, 3), (5, 1)])
+@pytest.mark.parametrize("chunk", [7, 1 << 16])
+def test_transposed_views_in_tiles(level: int, shape: tuple[int, int], chunk: int,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows longer than a tile (segments of 1024 columns), exactly one tile, many short rows
+    per tile, and chunks that start and end inside rows."""
+    monkeypatch.setattr(tfr, "NATIVE_CHUNK", chunk)
+    for fn, a, b in ((tfr.uniform, -1.0, 1.0), (tfr.normal, 0.5, 2.0),
+                     (tfr.truncated_normal, 0.0, 1.0)):
+        out = torch.full(shape[::-1], float("nan")).t()
+        fn(shape, (21, 3), a, b, out=out)
+        with native.disabled():
+            ref = fn(shape, (21, 3), a, b)
+        assert torch.equal(out, ref)

@@ -11,13 +11,11 @@ to factor, one per stream:
 * ``"float64"`` (``rng="tensorflow"``, and ``rng="jax"`` without SciPy): the float32 normals
   QR-factored in float64 with torch's ``geqrf``/``householder_product`` on one thread, ``Q``
   rounded once to float32 (TF's float32 Eigen QR agrees to about 1e-6 relative);
-  ``sign(0) = 1``. From :data:`BLOCKED_MIN` elements on, a left-looking blocked Householder
-  QR instead (:func:`_blocked`): the float32 normals stay in the target (or in float32
-  panels), each column panel is converted to float64 only when it is factored, and only the
-  float64 reflectors are kept (``n^2 / 2`` values for a square kernel: the size of the float32
-  kernel, not twice it); ``Q`` is formed panel by panel from them straight into the target.
-  The same float64 QR in another order: ``Q`` agrees with the one-buffer path to float32
-  rounding (a last-bit difference in a few elements).
+  ``sign(0) = 1``. From :data:`BLOCKED_MIN` elements on, a left-looking blocked QR instead
+  (:func:`_blocked`): the float64 reflectors are kept as float32 halves, ``hi`` in the
+  target, so the extra memory is about the float32 kernel's lower trapezoid, not twice the
+  kernel; ``Q`` agrees with the one-buffer path to the last float32 bit but for a few
+  elements.
 * ``"float32"`` (``rng="keras-torch"``): the same torch calls in float32, which are the
   calls ``torch.linalg.qr`` makes (bit-identical, checked); ``sign(0) = 0`` as Keras's
   ``ops.sign``.
@@ -243,13 +241,17 @@ def _triangular_factor(v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
 
 
 class _Panels:
-    """The column panels of ``a`` (``(big, w)`` each): in the target or in float32 tensors.
+    """The column panels of ``a`` (``(big, w)`` each) and where their ``hi`` halves live.
 
-    In the target when it is a float32 CPU tensor and, for a wide kernel (``a`` = the Keras
-    matrix transposed), its leading axes fold into one: a tall kernel's panel ``k`` is its
-    columns ``c .. c + w`` (any strides, any rank), a wide one's its rows. Otherwise (other
-    dtypes, :class:`~kerasinit.bridge.rng.sink.Columns`, wide views that do not fold) float32
-    panels of its own, each freed once its ``Q`` panel is written to the target.
+    * The target itself holds ``a`` (the normals are drawn into it) when it is a float32 CPU
+      tensor and, for a wide kernel (``a`` = the Keras matrix transposed), its leading axes
+      fold into one: a tall kernel's panel ``k`` is its columns ``c .. c + w`` (any strides,
+      any rank), a wide one's its rows.
+    * Otherwise ``a`` is drawn into float32 panels of its own. If the target is float32
+      :class:`~kerasinit.bridge.rng.sink.Columns` of 2-D parts (a GRU weight's gate blocks),
+      each panel's ``hi`` moves into the target once it is factored and the panel is freed
+      (the target then holds ``hi`` and ``Q`` as above); for other targets (float16, wide
+      views that do not fold) the panels stay until their ``Q`` panel is written out.
     """
 
     def __init__(self, out: Target, rows: int, cols: int, widths: list[int],
@@ -258,37 +260,50 @@ class _Panels:
         self.big = max(rows, cols)
         self.tall = rows >= cols
         self.lead = tuple(out.shape[:-1])
-        self.matrix: torch.Tensor | None = None   # the wide target as (rows, cols)
-        self.own: list[torch.Tensor | None] = []
-        held = isinstance(out, torch.Tensor) and out.dtype == torch.float32 \
-            and out.device.type == "cpu"
-        if held and not self.tall:
-            try:
-                self.matrix = as_tensor(out).detach().view(rows, cols)
-            except RuntimeError:
-                held = False
-        if not held:
+        self.starts = [sum(widths[:k]) for k in range(len(widths))]
+        self.matrix: torch.Tensor | None = None   # a wide target as (rows, cols)
+        self.kind = self._kind()
+        self.own: list[torch.Tensor | None] = [None] * len(widths)
+        if self.kind == "tensor":
+            draw(out)          # a's row-major stream is the target's own (same flat order)
+        elif self.kind == "matrix":
+            assert self.matrix is not None
+            draw(self.matrix.t())
+        else:
             own = [torch.empty(self.big, w, dtype=torch.float32) for w in widths]
             draw(Columns(own))
             self.own = list(own)
-        elif self.tall:
-            draw(out)          # a's row-major stream is the target's own (same flat order)
-        else:
-            assert self.matrix is not None
-            draw(self.matrix.t())
-        self.starts = [sum(widths[:k]) for k in range(len(widths))]
+
+    def _kind(self) -> str | None:
+        out = self.out
+        if isinstance(out, Columns):
+            ok = all(p.dtype == torch.float32 and p.device.type == "cpu" and p.dim() == 2
+                     for p in out.parts)
+            return "columns" if ok else None
+        if out.dtype != torch.float32 or out.device.type != "cpu":
+            return None
+        if self.tall:
+            return "tensor"
+        try:
+            self.matrix = out.detach().view(self.rows, self.cols)
+        except RuntimeError:
+            return None
+        return "matrix"
 
     def read(self, k: int, r0: int) -> torch.Tensor:
-        """Rows ``r0 ..`` of panel ``k`` of ``a``, as a new float64 ``(big - r0, w)`` tensor
-        laid out as the copy is fastest (LAPACK-bound callers let torch reorder it)."""
+        """Rows ``r0 ..`` of panel ``k`` of ``a`` (or of its ``hi``), as a new float64
+        ``(big - r0, w)`` tensor laid out as the copy is fastest (LAPACK-bound callers let
+        torch reorder it)."""
         w, c = self.widths[k], self.starts[k]
-        if self.own:
-            own = self.own[k]
-            assert own is not None
+        own = self.own[k]
+        if own is not None:
             return own[r0:].to(torch.float64)
-        if not self.tall:
+        if self.kind == "matrix":
             assert self.matrix is not None
             return _float64(self.matrix[c:c + w, r0:].t())
+        if self.kind == "columns":
+            assert isinstance(self.out, Columns)
+            return _float64(_columns_panel(self.out, self.tall, c, w, r0))
         out = as_tensor(self.out).detach()
         if len(self.lead) == 1:
             return _float64(out[r0:, c:c + w])
@@ -296,25 +311,48 @@ class _Panels:
         return whole[r0:] if r0 else whole
 
     def write(self, k: int, values: torch.Tensor) -> None:
-        """Overwrite panel ``k`` of ``a`` with the float32 ``(big, w)`` ``values``."""
-        w, c = self.widths[k], self.starts[k]
-        if self.own:
+        """Store panel ``k``'s float32 ``hi`` (``(big, w)``): in the target if it can hold it
+        (its own panel, if any, is freed), else in its own panel."""
+        if self.kind is None:
             own = self.own[k]
             assert own is not None
             own.copy_(values)
-        elif self.tall:
-            as_tensor(self.out).detach()[..., c:c + w].copy_(values.reshape(*self.lead, w))
-        else:
-            assert self.matrix is not None
-            self.matrix[c:c + w].copy_(values.t())
+            return
+        self.own[k] = None
+        self._to_target(k, values)
 
     def finish(self, k: int, c: int, q: torch.Tensor) -> None:
         """Write ``Q``'s columns ``c .. c + w`` (float32 ``(big, w)``) into the target."""
-        if not self.own:
-            self.write(k, q)
-            return
         self.own[k] = None
-        _emit(self.out, self.rows, self.cols, c, q)
+        self._to_target(k, q)
+
+    def _to_target(self, k: int, values: torch.Tensor) -> None:
+        w, c = self.widths[k], self.starts[k]
+        if self.kind == "tensor":
+            as_tensor(self.out).detach()[..., c:c + w].copy_(values.reshape(*self.lead, w))
+        elif self.kind == "matrix":
+            assert self.matrix is not None
+            self.matrix[c:c + w].copy_(values.t())
+        else:
+            _emit(self.out, self.rows, self.cols, c, values)
+
+
+def _columns_panel(out: Columns, tall: bool, c: int, w: int, r0: int) -> torch.Tensor:
+    """Rows ``r0 ..`` of ``a``'s panel ``c .. c + w`` from 2-D Columns (float32, a view or a
+    ``(big - r0, w)`` copy): the Keras matrix's columns ``c .. c + w`` (tall) or its rows
+    ``c .. c + w`` transposed (wide)."""
+    pieces, lo = [], 0
+    for part in out.parts:
+        hi = lo + int(part.shape[-1])
+        if tall:
+            a, b = max(lo, c), min(hi, c + w)
+            if a < b:
+                pieces.append(part[r0:, a - lo:b - lo])
+        elif hi > r0:
+            pieces.append(part[c:c + w, max(r0 - lo, 0):])
+        lo = hi
+    block = pieces[0] if len(pieces) == 1 else torch.cat(pieces, 1)
+    return block if tall else block.t()
 
 
 def _float64(src: torch.Tensor) -> torch.Tensor:

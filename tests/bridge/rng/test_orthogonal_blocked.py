@@ -122,3 +122,14 @@ def test_blocked_matches_live_keras(blocked: None) -> None:
         got = kerasinit.get({"class_name": "Orthogonal", "config": {"gain": 1.5}}, seed=4,
                             rng="tensorflow")(torch.empty(shape), layout="keras")
         assert float((got - expected).norm() / expected.norm()) < 2e-6, shape
+
+
+def test_blocked_gru_gate_blocks(blocked: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GRU recurrent kernel's Keras view (gate blocks side by side, each transposed): the
+    normals in float32 panels, ``hi`` and ``Q`` in the weight itself."""
+    init = kerasinit.get("orthogonal", seed=4, rng="tensorflow")
+    got = init(torch.empty(3 * 24, 24), layout="gru")
+    with monkeypatch.context() as m:
+        m.setattr(orth, "BLOCKED_MIN", 1 << 62)
+        ref = init(torch.empty(3 * 24, 24), layout="gru")
+    _close(got, ref)

@@ -263,9 +263,10 @@ def sample_orthogonal(
 class _Family:
     """One normal family of one jaxlib line: direct evaluation, then a table once it pays.
 
-    The table costs about as much as evaluating 2^23 values directly, so it is built once that
-    many values of the family have been requested in the process (a rent-or-buy rule: never
-    worse than twice the cheaper choice), in chunks, under a lock.
+    The table costs about as much as evaluating 2^23 values directly, so it is built by the first
+    call that comes after earlier calls of the family requested that many values in the process
+    (a rent-or-buy rule: never worse than twice the cheaper choice; one tensor alone never
+    builds it), in chunks, under a lock. Only the NumPy fallback uses it.
     """
 
     _all: dict[tuple[str, str], _Family] = {}  # noqa: RUF012

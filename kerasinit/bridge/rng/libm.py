@@ -165,8 +165,8 @@ class BoxMuller:
     _tables: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # noqa: RUF012
     _drawn: dict[str, int] = {}  # noqa: RUF012 - normal values requested per device so far
     _lock = threading.Lock()
-    #: The tables are built once this many normal values have been requested on a device
-    #: (the current tensor included): a rent-or-buy rule, never worse than about twice the
+    #: The tables are built by the first call after earlier calls requested this many normal
+    #: values on a device (one tensor alone never builds them): a rent-or-buy rule, never worse than about twice the
     #: cheaper choice. On CPU the direct NumPy path costs about twice a table gather per value
     #: (DRAM-latency bound), so the 96 MiB tables pay off only after tens of millions of values.
     TABLE_THRESHOLD = 1 << 26

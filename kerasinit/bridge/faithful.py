@@ -33,13 +33,12 @@ from typing import Any
 
 import torch
 
-from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS
 from kerasinit.bridge.rng import keras_jax as kj
 from kerasinit.bridge.rng import keras_torch
 from kerasinit.bridge.rng import tensorflow as tfr
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import Columns, aliases, as_tensor, write_flat
-from kerasinit.bridge.samplers import Plan, keras_layout_values
+from kerasinit.bridge.rng.sink import Columns, as_tensor, write_flat
+from kerasinit.bridge.samplers import Plan, keras_layout_values, keras_target
 from kerasinit.mappings.distributions import (
     STFT,
     Constant,
@@ -236,14 +235,8 @@ def fill_faithful(
             kwargs: dict[str, Any] = dict(seed=seed, call_index=call_index, rng=rng,
                                           keras_version=keras_version, dtype=tensor.dtype,
                                           device=tensor.device)
-            if isinstance(block_layout, GRU):  # Keras's gate blocks, side by side
-                gates = target.chunk(3, 0)
-                view: torch.Tensor | Columns = Columns(
-                    [gates[i] if target.dim() == 1 else gates[i].t() for i in GRU_TO_KERAS])
-            else:
-                view = block_layout.to_keras(target)
-            if tuple(view.shape) == tuple(resolved.keras_shape) and (
-                    isinstance(view, Columns) or aliases(view, target)):
+            view = keras_target(target, block_layout, resolved.keras_shape)
+            if view is not None:
                 sample_keras(resolved, out=view, **kwargs)
             else:
                 k = sample_keras(resolved, **kwargs)

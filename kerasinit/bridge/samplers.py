@@ -2,8 +2,11 @@
 
 iid families (uniform, normal, truncated normal) are sampled straight into the tensor with
 one fused-in-place pass each, whatever the layout (an iid fill does not care about axis
-order). Structured ones (Orthogonal, Identity, arrays, STFT) are built in Keras layout and
-written back through the layout's element correspondence.
+order). Orthogonal is factored in the tensor's Keras view when the layout gives one (see
+:func:`keras_target`; an ``nn.Linear`` weight is itself the column-major matrix LAPACK
+factors), else in one matrix written back slab by slab. The other structured ones (Identity,
+arrays, STFT) are built in Keras layout and written back through the layout's element
+correspondence.
 
 Truncated normal: inverse CDF, exact in distribution and about 1.2x the cost of ``normal_``
 (``torch.nn.init.trunc_normal_`` rejects and redraws: about 12x)::
@@ -18,12 +21,13 @@ bound itself.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 
 import torch
 
-from kerasinit.bridge.layouts import Layout
+from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS, Layout
+from kerasinit.bridge.rng.orthogonal import orthogonal
+from kerasinit.bridge.rng.sink import Columns, Target, aliases
 from kerasinit.bridge.stft import stft_kernel
 from kerasinit.mappings.distributions import (
     STFT,
@@ -40,7 +44,7 @@ from kerasinit.mappings.resolve import Resolved
 #: How one tensor is filled: ``(rows or None for all, layout, resolved block)`` per block.
 Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 
-__all__ = ["Plan", "fill_", "keras_layout_values", "orthogonal_from_normal", "scalar_tensor"]
+__all__ = ["Plan", "fill_", "keras_layout_values", "keras_target", "scalar_tensor"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 #: float32 values per chunk of a float16/bfloat16 truncated normal (1 MiB of extra memory).
@@ -104,6 +108,51 @@ def _structured_(tensor: torch.Tensor, dist: Distribution, layout: Layout,
     """Built in Keras layout, then written back through the layout."""
     values = keras_layout_values(dist, keras_shape, tensor.dtype, tensor.device, generator)
     tensor.copy_(layout.to_torch(values, tuple(tensor.shape)))
+
+
+def _orthogonal_(tensor: torch.Tensor, dist: Orthogonal, layout: Layout,
+                 keras_shape: tuple[int, ...], generator: torch.Generator | None) -> None:
+    """Factored in the Keras view of ``tensor`` (no Keras-layout copy), or built and copied."""
+    view = keras_target(tensor, layout, keras_shape)
+    if view is None:
+        _structured_(tensor, dist, layout, keras_shape, generator)
+        return
+    orthogonal(keras_shape, dist.gain, _torch_normal(generator), mode="torch", out=view,
+               device=tensor.device)
+
+
+def keras_target(target: torch.Tensor, layout: Layout,
+                 keras_shape: tuple[int, ...]) -> Target | None:
+    """``target``'s Keras-layout view, to be written in place, or None if the layout copies.
+
+    The layout's ``to_keras`` when it is a view of ``target`` (any strides); for ``"gru"`` the
+    three gate blocks side by side in Keras's order (z, r, h) as
+    :class:`~kerasinit.bridge.rng.sink.Columns`.
+
+    Example:
+        >>> from kerasinit.bridge.layouts import parse_layout
+        >>> w = torch.zeros(3, 4)                   # nn.Linear(4, 3).weight
+        >>> keras_target(w, parse_layout("torch"), (4, 3)).shape
+        torch.Size([4, 3])
+    """
+    if isinstance(layout, GRU):
+        gates = target.chunk(3, 0)
+        view: Target = Columns(
+            [gates[i] if target.dim() == 1 else gates[i].t() for i in GRU_TO_KERAS])
+    else:
+        view = layout.to_keras(target)
+    if tuple(view.shape) == tuple(keras_shape) and (
+            isinstance(view, Columns) or aliases(view, target)):
+        return view
+    return None
+
+
+def _torch_normal(generator: torch.Generator | None) -> Callable[[Target], object]:
+    """Writes torch's standard normal stream into the matrix Orthogonal factors."""
+    def draw(a: Target) -> object:
+        assert isinstance(a, torch.Tensor)
+        return a.normal_(0.0, 1.0, generator=generator)
+    return draw
 
 
 def _diagonal_view(tensor: torch.Tensor, layout: Layout) -> torch.Tensor | None:
@@ -195,7 +244,9 @@ def keras_layout_values(
 
 def _orthogonal_values(dist: Orthogonal, keras_shape: tuple[int, ...], dtype: torch.dtype,
                        device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
-    return _orthogonal(keras_shape, dist.gain, dtype, device, generator)
+    out = torch.empty(keras_shape, dtype=dtype, device=device)
+    return orthogonal(keras_shape, dist.gain, _torch_normal(generator), mode="torch", out=out,
+                      device=device)
 
 
 def _identity_values(dist: Identity, keras_shape: tuple[int, ...], dtype: torch.dtype,
@@ -227,113 +278,6 @@ def _stft_values(dist: STFT, keras_shape: tuple[int, ...], dtype: torch.dtype,
     return torch.from_numpy(kernel).to(device=device, dtype=dtype)
 
 
-_QR_LOCK = threading.Lock()
-
-
-def _qr(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.linalg.qr``, bit-identical whatever ``torch.get_num_threads()`` is.
-
-    LAPACK's blocked Householder QR rounds differently with 1 and 2 threads (~1e-6 in float32),
-    so on CPU the factorization runs single-threaded; the thread count is restored afterwards.
-    """
-    if a.device.type != "cpu":
-        q, r = torch.linalg.qr(a)
-        return q, r
-    with _QR_LOCK:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            q, r = torch.linalg.qr(a)
-        finally:
-            torch.set_num_threads(threads)
-    return q, r
-
-
-def orthogonal_from_normal(
-    a: torch.Tensor, keras_shape: tuple[int, ...], gain: float, *,
-    qr_dtype: torch.dtype | None = None, work_dtype: torch.dtype | None = None,
-    zero_sign: float = 1.0, overwrite: bool = False,
-) -> torch.Tensor:
-    """Keras's Orthogonal on a given ``(max(rows, cols), min(rows, cols))`` normal matrix ``a``.
-
-    The one Orthogonal tail every stream uses: QR in ``qr_dtype`` on one LAPACK thread on CPU
-    (so the bits do not depend on the thread count), ``Q * sign(diag R)`` (a zero diagonal
-    entry gets ``zero_sign``), transposed if the kernel is wide, rounded to ``work_dtype``,
-    reshaped to ``keras_shape`` and multiplied by ``gain`` in ``work_dtype``. Both dtypes
-    default to ``a``'s. ``overwrite=True`` lets the QR work in ``a`` itself (best when ``a``
-    is column-major).
-
-    Example:
-        >>> a = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
-        >>> q = orthogonal_from_normal(a, (4, 3), 1.0)
-        >>> bool(torch.allclose(q.T @ q, torch.eye(3), atol=1e-5))
-        True
-    """
-    qr_dtype = a.dtype if qr_dtype is None else qr_dtype
-    work_dtype = a.dtype if work_dtype is None else work_dtype
-    work = a.to(qr_dtype)
-    if zero_sign == 1.0:
-        if (work.data_ptr() == a.data_ptr() and not overwrite) or work.stride(0) != 1:
-            work = work.t().contiguous().t()  # a column-major copy, factored in place
-        q, signs = _q_and_signs(work)
-    else:
-        q, r = _qr(work)
-        d = torch.diagonal(r)
-        signs = torch.where(d < 0, -1.0, torch.where(d > 0, 1.0, zero_sign)).to(qr_dtype)
-    q.mul_(signs)  # q is the QR's own output: in place
-    if work_dtype != qr_dtype:
-        q = q.to(work_dtype)
-    if gain != 1.0:
-        q.mul_(gain)
-    if math.prod(keras_shape[:-1]) < keras_shape[-1]:
-        q = q.t()
-    out: torch.Tensor = q.reshape(keras_shape)
-    return out
-
-
-def _orthogonal(
-    keras_shape: tuple[int, ...],
-    gain: float,
-    dtype: torch.dtype,
-    device: torch.device,
-    generator: torch.Generator | None,
-) -> torch.Tensor:
-    """Keras's algorithm: QR of a (max, min) standard normal, sign fix, transpose if wide.
-
-    Memory: the normal matrix is drawn in column-major order, so on CPU LAPACK factors it in
-    place (``geqrf``) and forms ``Q`` in place over it (``householder_product``, i.e.
-    ``orgqr``: what ``torch.linalg.qr`` runs); the sign fix and the gain are applied in place.
-    Peak: one matrix of the work dtype plus LAPACK's workspace (measured 1.2x the float32
-    kernel for 2048x2048, against 4.3x with ``torch.linalg.qr`` on a row-major matrix).
-    """
-    rows = math.prod(keras_shape[:-1])
-    cols = keras_shape[-1]
-    work = torch.float64 if dtype == torch.float64 else torch.float32
-    # column-major (what LAPACK factors in place): torch then copies nothing
-    a = torch.empty(min(rows, cols), max(rows, cols), dtype=work, device=device).t()
-    a.normal_(0.0, 1.0, generator=generator)
-    return orthogonal_from_normal(a, keras_shape, gain, overwrite=True).to(dtype)
-
-
-def _q_and_signs(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``Q`` of ``a``'s QR and ``sign(diag R)`` (+1 for 0); on CPU ``Q`` overwrites ``a``
-    (single-threaded, like :func:`_qr`, so the bits do not depend on the thread count)."""
-    if a.device.type != "cpu":
-        q, r = torch.linalg.qr(a)
-        return q, torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(a.dtype)
-    tau = torch.empty(min(a.shape), dtype=a.dtype)
-    with _QR_LOCK:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            torch.geqrf(a, out=(a, tau))
-            signs = torch.where(torch.diagonal(a) < 0, -1.0, 1.0).to(a.dtype)
-            q = torch.linalg.householder_product(a, tau, out=a)  # LAPACK orgqr, in place
-        finally:
-            torch.set_num_threads(threads)
-    return q, signs
-
-
 #: the one dispatch over distributions on the torch stream: distribution class -> (its
 #: in-place fill, its Keras-layout builder or None for the iid families)
 _SAMPLERS: dict[type, tuple[Callable[..., None], Callable[..., torch.Tensor] | None]] = {
@@ -342,6 +286,6 @@ _SAMPLERS: dict[type, tuple[Callable[..., None], Callable[..., torch.Tensor] | N
     TruncatedNormal: (_truncated_, None),
     Constant: (_constant_, _constant_values),
     Identity: (_identity_, _identity_values),
-    Orthogonal: (_structured_, _orthogonal_values),
+    Orthogonal: (_orthogonal_, _orthogonal_values),
     STFT: (_structured_, _stft_values),
 }

@@ -21,6 +21,9 @@ to factor, one per stream:
   ``ops.sign``.
 * ``"scipy"`` (``rng="jax"``): SciPy's float32 LAPACK ``geqrf``/``orgqr`` with the workspace
   sizes ``scipy.linalg.qr(mode="economic")`` queries: the calls jaxlib makes.
+* ``"torch"`` (``rng="torch"``): as ``"float32"`` but ``sign(0) = 1`` and, for a float64
+  target, everything in float64 (the normals, the QR and the gain): the torch stream's
+  Orthogonal is Keras's algorithm on torch's own normals, in the target's precision.
 
 Example:
     >>> import torch
@@ -44,11 +47,14 @@ from kerasinit.bridge.rng.sink import Columns, Target, as_tensor, write_flat
 
 __all__ = ["BLOCKED_MIN", "Mode", "orthogonal"]
 
-Mode = Literal["float64", "float32", "scipy"]
+Mode = Literal["float64", "float32", "scipy", "torch"]
 #: Values per row slab when writing ``Q`` out (bounded temporaries).
 SLAB = 1 << 16
-#: ``"float64"`` on CPU: matrices of at least this many elements use the blocked QR.
-BLOCKED_MIN = 1 << 18
+#: ``"float64"`` on CPU: matrices of at least this many elements (256 KiB of float32) use the
+#: blocked QR. The one-buffer float64 QR needs 2-3.5x the kernel in extra memory; blocked,
+#: 0.5-1.3x, at about three times the time of the one-buffer QR below 2^18 elements (17 ms
+#: instead of 4 ms for 256 x 256) and the same above.
+BLOCKED_MIN = 1 << 16
 #: Columns per panel of the blocked QR (at most; see :func:`_width`).
 PANEL = 128
 _LOCK = threading.Lock()
@@ -62,11 +68,13 @@ def orthogonal(
 
     Args:
         shape: the Keras kernel shape (rank >= 2).
-        gain: the multiplier, applied in float32 after ``Q`` is rounded to float32.
+        gain: the multiplier, applied in float32 after ``Q`` is rounded to float32 (in
+            float64 for a float64 target in mode ``"torch"``).
         draw: writes the ``(max, min)`` standard normal stream (Keras's row-major order)
             into the matrix it is given (a tensor of any strides and dtype, or
             :class:`~kerasinit.bridge.rng.sink.Columns`: float32 values, cast).
-        mode: ``"float64"``, ``"float32"`` or ``"scipy"`` (see the module docstring).
+        mode: ``"float64"``, ``"float32"``, ``"scipy"`` or ``"torch"`` (see the module
+            docstring).
         out: the Keras-layout tensor to write (any strides, dtype, device); None: a new
             float32 tensor.
         device: where the QR runs (``"scipy"``: CPU only).
@@ -77,39 +85,41 @@ def orthogonal(
     device = torch.device(device) if mode != "scipy" else torch.device("cpu")
     if out is None:
         out = torch.empty(shape, dtype=torch.float32, device=device)
-    gain32 = float(torch.tensor(gain, dtype=torch.float32))
+    # Q is rounded to `value` before the gain; a float64 target keeps float64 on the torch stream
+    value = torch.float64 if mode == "torch" and out.dtype == torch.float64 else torch.float32
+    gain_v = gain if value == torch.float64 else float(torch.tensor(gain, dtype=torch.float32))
     on_cpu = device.type == "cpu" and out.device.type == "cpu"
     if mode == "float64" and on_cpu and big * small >= BLOCKED_MIN:
-        _blocked(shape, gain32, draw, out)
+        _blocked(shape, gain_v, draw, out)
         return as_tensor(out)
-    held = _held(out, rows, cols) if mode != "float64" and on_cpu else None
+    held = _held(out, rows, cols, value) if mode != "float64" and on_cpu else None
     if held is not None and held.stride(0) == 1 and (small == 1 or held.stride(1) == big):
         a = held                                  # the target is column-major a: factor it
     else:
         held = None
-        work = torch.float64 if mode == "float64" else torch.float32
+        work = torch.float64 if mode == "float64" else value
         a = torch.empty(small, big, dtype=work, device=device).t()   # (big, small)
     draw(a)
     if mode == "scipy":
         q, signs = _scipy_q(a)
     else:
-        q, signs = _torch_q(a, zero_sign=1.0 if mode == "float64" else 0.0)
+        q, signs = _torch_q(a, zero_sign=0.0 if mode == "float32" else 1.0)
     q.mul_(signs)
     if held is not None:
-        q.mul_(gain32)                            # float32 already: the bits of the slabs
+        q.mul_(gain_v)                            # `value` already: the bits of the slabs
         return as_tensor(out)
     result = q if rows >= cols else q.t()         # (rows, cols)
     step = max(1, SLAB // max(cols, 1))
     for r in range(0, rows, step):
-        slab = result[r:r + step].to(torch.float32, copy=True)
-        slab.mul_(gain32)
+        slab = result[r:r + step].to(value, copy=True)
+        slab.mul_(gain_v)
         write_flat(out, r * cols, slab.reshape(-1))
     return as_tensor(out)
 
 
-def _held(out: Target, rows: int, cols: int) -> torch.Tensor | None:
-    """``a`` as a view of ``out`` (float32 CPU tensors whose Keras view folds to 2-D), or None."""
-    if not isinstance(out, torch.Tensor) or out.dtype != torch.float32:
+def _held(out: Target, rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor | None:
+    """``a`` as a view of ``out`` (``dtype`` CPU tensors whose Keras view folds to 2-D), or None."""
+    if not isinstance(out, torch.Tensor) or out.dtype != dtype:
         return None
     try:
         m = out.detach().view(rows, cols)
@@ -206,7 +216,7 @@ def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], obj
             del lo, p
         for k in reversed(range(len(starts))):
             c, w = starts[k], widths[k]
-            e = torch.zeros(w, big, dtype=torch.float64).t()
+            e = torch.zeros(big, w, dtype=torch.float64)   # row-major: see _blocked
             e[c:c + w].diagonal().fill_(1.0)
             for j in range(k, -1, -1):
                 apply(j, e[starts[j]:], transpose=False)

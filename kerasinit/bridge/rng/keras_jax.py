@@ -266,12 +266,16 @@ class _Family:
     The table costs about as much as evaluating 2^23 values directly, so it is built by the first
     call that comes after earlier calls of the family requested that many values in the process
     (a rent-or-buy rule: never worse than twice the cheaper choice; one tensor alone never
-    builds it), in chunks, under a lock. Only the NumPy fallback uses it.
+    builds it), in chunks, under a lock; and only by a call of at least :attr:`MIN_CALL`
+    values, so that its 32 MiB cost that call at most 0.1x its float32 output (the memory
+    bound every iid sampler keeps; smaller calls evaluate directly). Only the NumPy fallback
+    uses it.
     """
 
     _all: dict[tuple[str, str], _Family] = {}  # noqa: RUF012
     _lock = threading.Lock()
     THRESHOLD = DOMAIN
+    MIN_CALL = 10 * DOMAIN
 
     def __init__(self, family: str, version: str) -> None:
         self.family, self.version = family, version
@@ -290,9 +294,11 @@ class _Family:
 
     def evaluator(self, shape: Sequence[int]) -> Callable[[Any], Any]:
         """Direct evaluation, or a table gather once the table pays off."""
+        n = math.prod(int(d) for d in shape)
         with self._lock:  # earlier calls only: one tensor alone never builds the table
-            build = self.table is None and self.requested >= self.THRESHOLD
-            self.requested += math.prod(int(d) for d in shape)
+            build = (self.table is None and self.requested >= self.THRESHOLD
+                     and n >= self.MIN_CALL)
+            self.requested += n
         if build:
             self.build_table()
         table = self.table

@@ -166,10 +166,15 @@ class BoxMuller:
     _drawn: dict[str, int] = {}  # noqa: RUF012 - normal values requested per device so far
     _lock = threading.Lock()
     #: The tables are built by the first call after earlier calls requested this many normal
-    #: values on a device (one tensor alone never builds them): a rent-or-buy rule, never worse than about twice the
-    #: cheaper choice. On CPU the direct NumPy path costs about twice a table gather per value
-    #: (DRAM-latency bound), so the 96 MiB tables pay off only after tens of millions of values.
+    #: values on a device (one tensor alone never builds them): a rent-or-buy rule, never worse
+    #: than about twice the cheaper choice. On CPU the direct NumPy path costs about twice a
+    #: table gather per value (DRAM-latency bound), so the 96 MiB tables pay off only after
+    #: tens of millions of values.
     TABLE_THRESHOLD = 1 << 26
+    #: ... and only by a call of at least this many values, so that building the 96 MiB
+    #: (12 bytes per entry) costs that call at most 0.1x its float32 output: the memory bound
+    #: every iid sampler keeps. Smaller calls evaluate directly.
+    TABLE_MIN_CALL = 10 * 12 * DOMAIN // 4
 
     def __init__(self, device: torch.device, tabulated: bool) -> None:
         self.device = device
@@ -178,12 +183,13 @@ class BoxMuller:
     @classmethod
     def for_size(cls, n: int, device: torch.device) -> BoxMuller:
         """The evaluator for ``n`` more outputs: tables once they pay off (see
-        :attr:`TABLE_THRESHOLD`)."""
+        :attr:`TABLE_THRESHOLD` and :attr:`TABLE_MIN_CALL`)."""
         key = str(device)
         with cls._lock:  # earlier calls only: one tensor alone never builds the tables
             drawn = cls._drawn.get(key, 0)
             cls._drawn[key] = drawn + n
-        return cls(device, drawn >= cls.TABLE_THRESHOLD or key in cls._tables)
+            built = key in cls._tables
+        return cls(device, built or (drawn >= cls.TABLE_THRESHOLD and n >= cls.TABLE_MIN_CALL))
 
     @classmethod
     def _get_tables(cls, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -86,6 +86,7 @@ def test_table_equals_direct_evaluation() -> None:
 def test_rent_or_buy_builds_the_table_after_two_to_the_23_values() -> None:
     """Counted over earlier calls only: one tensor, however large, never builds the table."""
     family = keras_jax._Family("normal", "0.4.38")
+    family.MIN_CALL = 0  # the rent-or-buy rule alone (the size rule is tested below)
     family.build_table = lambda: setattr(family, "table", np.zeros(1, np.float32))  # type: ignore[method-assign]
     assert family.evaluator((1 << 22,)) is family.direct
     assert family.evaluator((1 << 22,)) is family.direct       # 2^22 requested before it
@@ -95,6 +96,19 @@ def test_rent_or_buy_builds_the_table_after_two_to_the_23_values() -> None:
     alone = keras_jax._Family("normal", "0.4.38")
     alone.build_table = lambda: setattr(alone, "table", np.zeros(1, np.float32))  # type: ignore[method-assign]
     assert alone.evaluator((1 << 24,)) is alone.direct and alone.table is None
+
+
+def test_only_a_call_ten_times_the_table_builds_it() -> None:
+    """The 32 MiB table costs the call that builds it at most 0.1x its float32 output: past
+    the rent-or-buy threshold, calls below ``10 * 2^23`` values still evaluate directly."""
+    assert keras_jax._Family.MIN_CALL == 10 * keras_jax.DOMAIN
+    family = keras_jax._Family("normal", "0.10")
+    family.build_table = lambda: setattr(family, "table", np.zeros(1, np.float32))  # type: ignore[method-assign]
+    family.requested = keras_jax.DOMAIN
+    assert family.evaluator((4096, 4096)) is family.direct and family.table is None
+    assert family.evaluator((10 * keras_jax.DOMAIN - 1,)) is family.direct
+    assert family.evaluator((10 * keras_jax.DOMAIN,)) is not family.direct
+    assert family.evaluator((16,)) is not family.direct            # built: kept
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32])

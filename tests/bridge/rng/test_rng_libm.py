@@ -102,6 +102,7 @@ def test_tables_are_built_once_enough_values_are_drawn(monkeypatch: pytest.Monke
     monkeypatch.setattr(libm.BoxMuller, "_tables", {})
     monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
     monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 1000)
+    monkeypatch.setattr(libm.BoxMuller, "TABLE_MIN_CALL", 1)
     monkeypatch.setattr(libm, "DOMAIN", 1 << 20)  # a small stand-in table: this checks the rule
     assert libm.BoxMuller.for_size(5000, cpu).tables is None         # alone: never
     monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
@@ -109,4 +110,22 @@ def test_tables_are_built_once_enough_values_are_drawn(monkeypatch: pytest.Monke
     assert libm.BoxMuller.for_size(399, cpu).tables is None
     assert libm.BoxMuller.for_size(1, cpu).tables is None            # 999 drawn before it
     assert libm.BoxMuller.for_size(1, cpu).tables is not None        # 1000 drawn: build
+    assert libm.BoxMuller.for_size(1, cpu).tables is not None        # built: keep using
+
+
+def test_tables_are_built_only_by_a_call_they_cost_at_most_a_tenth_of(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 96 MiB tables (12 bytes per entry) are built only by a call of at least ten times
+    their size in float32 values, so no call's extra memory passes 0.1x its tensor; smaller
+    calls evaluate directly, before and after the threshold."""
+    cpu = torch.device("cpu")
+    assert libm.BoxMuller.TABLE_MIN_CALL * 4 == 10 * 12 * libm.DOMAIN
+    monkeypatch.setattr(libm.BoxMuller, "_tables", {})
+    monkeypatch.setattr(libm.BoxMuller, "_drawn", {})
+    monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 1000)
+    monkeypatch.setattr(libm.BoxMuller, "TABLE_MIN_CALL", 3000)
+    monkeypatch.setattr(libm, "DOMAIN", 1 << 20)
+    assert libm.BoxMuller.for_size(2000, cpu).tables is None
+    assert libm.BoxMuller.for_size(2999, cpu).tables is None         # past the threshold, small
+    assert libm.BoxMuller.for_size(3000, cpu).tables is not None     # large enough: build
     assert libm.BoxMuller.for_size(1, cpu).tables is not None        # built: keep using

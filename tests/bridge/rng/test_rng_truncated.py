@@ -46,6 +46,7 @@ def _reference_group(seed: tuple[int, int], group: int) -> tuple[list[float], in
 def test_group_needing_three_blocks(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if path == "tables":
         monkeypatch.setattr(libm.BoxMuller, "TABLE_THRESHOLD", 0)
+        monkeypatch.setattr(libm.BoxMuller, "TABLE_MIN_CALL", 0)
     expected, blocks = _reference_group(SEED, THREE_BLOCK_GROUP)
     assert blocks == 3
     with native.disabled() if path != "native" else nullcontext():

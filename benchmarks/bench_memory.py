@@ -1,6 +1,8 @@
 """Peak extra memory of every initializer × rng, each measured in a fresh process.
 
-``python benchmarks/bench_memory.py`` (``--quick`` for a subset). For each case a child process
+``python benchmarks/bench_memory.py`` (``--quick`` for a subset; ``--sweep 256 512 1024`` for
+several sizes; ``--orthogonal`` for Orthogonal on real parameters; ``--files`` for hostile
+model files; ``--code-resident`` to leave out code pages). For each case a child process
 allocates and touches the tensor, makes one tiny call (imports, lazy modules), then measures the
 peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``) of a first full-size
 call and of a second (warm) one, above the resident size just before the call. The figure is
@@ -9,6 +11,11 @@ that extra peak as a multiple of the tensor's own size (0.10 = 10 % of the tenso
 glibc is told to serve every allocation above 64 KiB with ``mmap`` and to give it back at
 ``free`` (``MALLOC_MMAP_THRESHOLD_``), so memory freed by the first call does not hide the
 second call's peak. Linux only (``/proc``). Memory is reported, never asserted.
+
+A process's first call of a code path also makes that code resident (file-backed pages of
+libtorch, MKL, NumPy, the C extensions: a few MiB, once per process, shared with every other
+process using the same libraries). ``--code-resident`` populates every loaded library's code
+before measuring, so the figures are what the call allocates.
 """
 
 from __future__ import annotations
@@ -20,13 +27,12 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-CHILD = r"""
-import json, sys
-import torch
-import kerasinit
-
-name, rng, rows, cols, dtype_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-dtype = getattr(torch, dtype_name)
+#: What every measuring child runs first: /proc readers, and (``--code-resident``) making the
+#: code and read-only data of every loaded library resident before the measured calls
+#: (``madvise(MADV_POPULATE_READ)``, Linux >= 5.14), so that the figures leave out the code
+#: pages a process touches once, the first time a code path runs.
+PRELUDE = r"""
+import ctypes, json, os, sys
 
 def status(key):
     with open("/proc/self/status") as fh:
@@ -39,6 +45,28 @@ def reset_peak():
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
 
+def populate_code():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    done = 0
+    with open("/proc/self/maps") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) < 6 or not parts[5].startswith("/") or "w" in parts[1]:
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            done += libc.madvise(lo, hi - lo, 22) == 0   # some special mappings refuse it
+    if not done:
+        raise SystemExit("MADV_POPULATE_READ is not supported by this kernel")
+"""
+
+CHILD = PRELUDE + r"""
+import torch
+import kerasinit
+
+name, rng, rows, cols, dtype_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+dtype = getattr(torch, dtype_name)
+
 base_init = kerasinit.get(name)
 seed = 1 if base_init.spec.is_random else None
 init = kerasinit.get(name, seed=seed, rng=rng if seed is not None else "torch")
@@ -49,6 +77,8 @@ if name == "stft":
 else:
     t = torch.zeros(rows, cols, dtype=dtype)
 init(torch.zeros(8, 1, 8, dtype=dtype) if name == "stft" else torch.zeros(8, 8, dtype=dtype))
+if os.environ.get("BENCH_CODE_RESIDENT") == "1":
+    populate_code()
 out = {"tensor_bytes": t.numel() * t.element_size()}
 for label in ("first", "warm"):
     reset_peak()
@@ -58,27 +88,20 @@ for label in ("first", "warm"):
 print(json.dumps(out))
 """
 
-ORTHO_CHILD = r"""
-import json, sys
+ORTHO_CHILD = PRELUDE + r"""
 import torch
 import kerasinit
 
 rng, shape, layout = sys.argv[1], tuple(int(d) for d in sys.argv[2].split(",")), sys.argv[3]
 
-def status(key):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(key)
-
 init = kerasinit.get("orthogonal", seed=1, rng=rng)
 t = torch.zeros(shape)
 init(torch.zeros((6, 2) if layout == "gru" else tuple(min(d, 8) for d in shape)), layout=layout)
+if os.environ.get("BENCH_CODE_RESIDENT") == "1":
+    populate_code()
 out = {"tensor_bytes": t.numel() * t.element_size()}
 for label in ("first", "warm"):
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
+    reset_peak()
     before = status("VmRSS")
     init(t, layout=layout)
     out[label] = max(status("VmHWM") - before, 0)
@@ -94,8 +117,8 @@ ORTHO_CASES = [
     ((3072, 1024), "gru", "nn.GRU(1024, 1024).weight_hh_l0: Keras 1024 x 3072, gate blocks"),
 ]
 
-FILE_CHILD = r"""
-import json, sys, zipfile
+FILE_CHILD = PRELUDE + r"""
+import zipfile
 from kerasinit.porting import read
 
 kind, path = sys.argv[1], sys.argv[2]
@@ -117,22 +140,14 @@ elif kind == "1M short strings":
     open(path, "w").write("[" + '"aaaaaaaaaaaa",' * 999_999 + '"a"]')
 elif kind == "15 MiB string":
     open(path, "w").write('{"class_name": "' + "a" * (15 << 20) + '", "config": {}}')
-def status(key):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key):
-                return int(line.split()[1])
-    raise RuntimeError(key)
-
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")
+reset_peak()
 base = status("VmRSS")
 try:
     read(path)
     outcome = "accepted"
 except Exception as exc:  # noqa: BLE001 - the benchmark reports what was raised
     outcome = type(exc).__name__
-print(json.dumps({"outcome": outcome, "extra_mib": (status("VmHWM") - base) / 1024}))
+print(json.dumps({"outcome": outcome, "extra_mib": (status("VmHWM") - base) / 2**20}))
 """
 FILE_CASES = ["zip bomb (60 MiB config.json)", "deep JSON (10^5 levels)", "1M empty objects",
               "1M-element Constant", "1M short strings", "15 MiB string"]
@@ -143,6 +158,16 @@ RANDOM = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_u
 DETERMINISTIC = ["zeros", "ones", "constant", "identity"]
 
 
+#: Set by ``--code-resident``: the children make the libraries' code resident first.
+CODE_RESIDENT = False
+
+
+def _env() -> dict[str, str]:
+    """The children's environment: glibc returns every block above 64 KiB at ``free``."""
+    return dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0",
+                TF_CPP_MIN_LOG_LEVEL="3", BENCH_CODE_RESIDENT="1" if CODE_RESIDENT else "0")
+
+
 def _rngs() -> list[str]:
     import kerasinit.bridge.initializer as initializer
 
@@ -151,8 +176,7 @@ def _rngs() -> list[str]:
 
 def measure(name: str, rng: str, rows: int, cols: int, dtype: str) -> dict[str, float]:
     """Run one case in a fresh interpreter; returns tensor bytes and first/warm extra peaks."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0",
-               TF_CPP_MIN_LOG_LEVEL="3")
+    env = _env()
     proc = subprocess.run([sys.executable, "-c", CHILD, name, rng, str(rows), str(cols), dtype],
                           capture_output=True, text=True, env=env, check=False, timeout=900)
     if proc.returncode != 0:
@@ -164,8 +188,7 @@ def measure(name: str, rng: str, rows: int, cols: int, dtype: str) -> dict[str, 
 def orthogonal_shapes(rngs: Sequence[str], scale: int = 1) -> None:
     """Peak extra memory of Orthogonal on the torch parameters of :data:`ORTHO_CASES` (the
     first two dimensions divided by ``scale``)."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0",
-               TF_CPP_MIN_LOG_LEVEL="3")
+    env = _env()
     print(f"\n| Orthogonal on | {' | '.join(f'{r} first | {r} warm' for r in rngs)} |")
     print(f"|---|{'---:|' * (2 * len(rngs))}")
     for shape, layout, what in ORTHO_CASES:
@@ -192,7 +215,7 @@ def refused_files() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in FILE_CASES:
             path = os.path.join(tmp, "m.keras" if "zip" in kind else "m.json")
-            env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+            env = _env()
             proc = subprocess.run([sys.executable, "-c", FILE_CHILD, kind, path], env=env,
                                   capture_output=True, text=True, check=False, timeout=600)
             if proc.returncode != 0:
@@ -216,7 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only Orthogonal, on torch parameters of several shapes and layouts")
     parser.add_argument("--ortho-scale", type=int, default=1,
                         help="--orthogonal: divide the first two dimensions by this")
+    parser.add_argument("--sweep", type=int, nargs="*", default=None,
+                        help="rows = cols of every case, one table row per initializer and size")
+    parser.add_argument("--code-resident", action="store_true",
+                        help="make the loaded libraries' code resident before measuring "
+                             "(leaves out code pages touched once per process)")
     args = parser.parse_args(argv)
+    global CODE_RESIDENT
+    CODE_RESIDENT = args.code_resident
     if not os.path.exists("/proc/self/clear_refs"):
         print("bench_memory needs Linux /proc (VmHWM and clear_refs); skipped.")
         return 0
@@ -229,24 +259,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     names = args.names or (["he_normal", "random_uniform", "orthogonal", "constant"]
                            if args.quick else RANDOM + DETERMINISTIC)
-    print(f"peak extra memory / tensor size, {args.dtype}, {args.size}² "
-          f"(Orthogonal {args.ortho_size}²), fresh process per case")
+    sizes = args.sweep or [0]
+    print(f"peak extra memory / tensor size, {args.dtype}, "
+          + (f"{', '.join(f'{n}²' for n in sizes)}" if args.sweep else
+             f"{args.size}² (Orthogonal {args.ortho_size}²)")
+          + ", fresh process per case" + (", code resident" if args.code_resident else ""))
     print(f"| initializer | {' | '.join(f'{r} first | {r} warm' for r in rngs)} |")
     print(f"|---|{'---:|' * (2 * len(rngs))}")
     for name in names:
-        size = args.ortho_size if name == "orthogonal" else args.size
-        cells = []
-        for rng in rngs:
-            if name in DETERMINISTIC and rng != rngs[0]:
-                cells += ["=", "="]  # deterministic: the rng does not matter
-                continue
-            r = measure(name, rng, size, size, args.dtype)
-            if "error" in r:
-                cells += ["error", "error"]
-            else:
-                cells += [f"{r['first'] / r['tensor_bytes']:.2f}",
-                          f"{r['warm'] / r['tensor_bytes']:.2f}"]
-        print(f"| {name} | {' | '.join(cells)} |", flush=True)
+        for sweep_size in sizes:
+            size = sweep_size or (args.ortho_size if name == "orthogonal" else args.size)
+            cells = []
+            for rng in rngs:
+                if name in DETERMINISTIC and rng != rngs[0]:
+                    cells += ["=", "="]  # deterministic: the rng does not matter
+                    continue
+                r = measure(name, rng, size, size, args.dtype)
+                if "error" in r:
+                    cells += ["error", "error"]
+                else:
+                    cells += [f"{r['first'] / r['tensor_bytes']:.2f}",
+                              f"{r['warm'] / r['tensor_bytes']:.2f}"]
+            label = f"{name} {size}²" if args.sweep else name
+            print(f"| {label} | {' | '.join(cells)} |", flush=True)
     return 0
 
 

@@ -46,7 +46,7 @@ import torch
 
 from kerasinit.bridge.rng import native, threefry, xla
 from kerasinit.bridge.rng import orthogonal as orth
-from kerasinit.bridge.rng.philox import empty, for_chunks
+from kerasinit.bridge.rng.philox import INLINE_VALUES, empty, for_chunks
 from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 from kerasinit.mappings.errors import InitializerArgumentError
 
@@ -164,7 +164,7 @@ def _fill_native(nat: Any, n: int, key: Key, version: str, family: str, a: float
             strides = tuple(d[1] for d in dims)
         addr = t.data_ptr()
 
-        if n <= NATIVE_CHUNK:  # one chunk: no closure, no thread hand-off
+        if n <= INLINE_VALUES:  # one chunk, in this thread (see INLINE_VALUES)
             nat.sample(*args, 0, n, addr, 0, shp, strides, a, b, sd, mu)
             return
 

@@ -46,7 +46,8 @@ from typing import Any
 import torch
 
 __all__ = [
-    "CHUNK_BLOCKS", "M32", "empty", "for_chunks", "philox4x32", "philox_words",
+    "CHUNK_BLOCKS", "INLINE_VALUES", "M32", "empty", "for_chunks", "philox4x32",
+    "philox_words",
 ]
 
 A = 0xD2511F53
@@ -57,6 +58,10 @@ M32 = 0xFFFFFFFF
 #: Blocks per CPU chunk: 16 Ki keeps the per-thread scratch near 1.5 MiB (Philox words and one
 #: chunk of values) and costs about as much time as 128 Ki on 2 cores (measured in CPU time).
 CHUNK_BLOCKS = 1 << 14
+#: The C samplers compute outputs of at most this many values (1 MiB of float32) in the
+#: calling thread: starting the worker pool costs about 170 KiB of thread stacks once per
+#: process (more than 0.1x of such a tensor) and its hand-offs save no time at this size.
+INLINE_VALUES = 1 << 18
 #: Run the CPU rounds with NumPy ufuncs (faster int64 multiply); the torch path is the same
 #: algorithm and is what CUDA uses (tests run both on CPU).
 NUMPY_ON_CPU = True

@@ -35,7 +35,13 @@ import numpy as np
 import torch
 
 from kerasinit.bridge.rng import libm, native
-from kerasinit.bridge.rng.philox import M32, for_chunks, philox4x32, philox_words
+from kerasinit.bridge.rng.philox import (
+    INLINE_VALUES,
+    M32,
+    for_chunks,
+    philox4x32,
+    philox_words,
+)
 from kerasinit.bridge.rng.sink import Blocks, Target
 
 __all__ = [
@@ -254,6 +260,8 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
     (k0, k1), c2, c3 = stream
     width, n, out = dest.width, dest.n, dest.out
     chunk = min(NATIVE_CHUNK, max(NATIVE_MIN_CHUNK, dest.nblocks // 32))
+    if n <= INLINE_VALUES:
+        chunk = dest.nblocks        # one chunk, in this thread (see INLINE_VALUES)
     if (dest.direct is None and isinstance(out, torch.Tensor) and out.device.type == "cpu"
             and out.dtype == torch.float32 and 1 <= out.dim() <= 16
             and all(s > 0 for s in out.stride())):

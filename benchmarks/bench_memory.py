@@ -93,10 +93,12 @@ import torch
 import kerasinit
 
 rng, shape, layout = sys.argv[1], tuple(int(d) for d in sys.argv[2].split(",")), sys.argv[3]
+dtype = getattr(torch, sys.argv[4])
 
 init = kerasinit.get("orthogonal", seed=1, rng=rng)
-t = torch.zeros(shape)
-init(torch.zeros((6, 2) if layout == "gru" else tuple(min(d, 8) for d in shape)), layout=layout)
+t = torch.zeros(shape, dtype=dtype)
+init(torch.zeros((6, 2) if layout == "gru" else tuple(min(d, 8) for d in shape), dtype=dtype),
+     layout=layout)
 if os.environ.get("BENCH_CODE_RESIDENT") == "1":
     populate_code()
 out = {"tensor_bytes": t.numel() * t.element_size()}
@@ -107,14 +109,17 @@ for label in ("first", "warm"):
     out[label] = max(status("VmHWM") - before, 0)
 print(json.dumps(out))
 """
-#: Orthogonal on torch parameters of other shapes: (torch shape, layout, what it is).
+#: Orthogonal on torch parameters of other shapes: (torch shape, layout, dtype, what it is).
 ORTHO_CASES = [
-    ((2048, 2048), "torch", "nn.Linear(2048, 2048).weight: Keras 2048 x 2048"),
-    ((4096, 1024), "torch", "nn.Linear(1024, 4096).weight: Keras 1024 x 4096 (wide)"),
-    ((1024, 4096), "torch", "nn.Linear(4096, 1024).weight: Keras 4096 x 1024 (tall)"),
-    ((2048, 2048), "keras", "a 2048 x 2048 tensor in Keras layout (row-major)"),
-    ((512, 512, 3, 3), "torch", "nn.Conv2d(512, 512, 3).weight: Keras 4608 x 512, strided"),
-    ((3072, 1024), "gru", "nn.GRU(1024, 1024).weight_hh_l0: Keras 1024 x 3072, gate blocks"),
+    ((2048, 2048), "torch", "float32", "nn.Linear(2048, 2048).weight: Keras 2048 x 2048"),
+    ((4096, 1024), "torch", "float32", "nn.Linear(1024, 4096).weight: Keras 1024 x 4096 (wide)"),
+    ((1024, 4096), "torch", "float32", "nn.Linear(4096, 1024).weight: Keras 4096 x 1024 (tall)"),
+    ((2048, 2048), "keras", "float32", "a 2048 x 2048 tensor in Keras layout (row-major)"),
+    ((512, 512, 3, 3), "torch", "float32",
+     "nn.Conv2d(512, 512, 3).weight: Keras 4608 x 512, strided"),
+    ((3072, 1024), "gru", "float32",
+     "nn.GRU(1024, 1024).weight_hh_l0: Keras 1024 x 3072, gate blocks"),
+    ((2048, 2048), "torch", "float16", "nn.Linear(2048, 2048).half().weight: float16"),
 ]
 
 FILE_CHILD = PRELUDE + r"""
@@ -191,12 +196,12 @@ def orthogonal_shapes(rngs: Sequence[str], scale: int = 1) -> None:
     env = _env()
     print(f"\n| Orthogonal on | {' | '.join(f'{r} first | {r} warm' for r in rngs)} |")
     print(f"|---|{'---:|' * (2 * len(rngs))}")
-    for shape, layout, what in ORTHO_CASES:
+    for shape, layout, dtype, what in ORTHO_CASES:
         cells = []
         for rng in rngs:
             dims = (shape[0] // scale, shape[1] // scale, *shape[2:])
             proc = subprocess.run([sys.executable, "-c", ORTHO_CHILD, rng,
-                                   ",".join(map(str, dims)), layout], capture_output=True,
+                                   ",".join(map(str, dims)), layout, dtype], capture_output=True,
                                   text=True, env=env, check=False, timeout=900)
             if proc.returncode != 0:
                 cells += ["error", "error"]

@@ -7,19 +7,26 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_memory.py"
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
-def test_bench_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def _load() -> Any:
+    """The benchmark script as a module."""
     spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_memory"] = module
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
+def test_bench_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    module = _load()
     assert module.main(["--size", "64", "--ortho-size", "32", "--names", "orthogonal",
                         "--rngs", "torch"]) == 0
     out = capsys.readouterr().out
@@ -28,14 +35,10 @@ def test_bench_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
 def test_bench_memory_orthogonal_shapes_run(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_memory"] = module
-    spec.loader.exec_module(module)
+    module = _load()
     assert module.main(["--orthogonal", "--ortho-scale", "64", "--rngs", "tensorflow"]) == 0
     out = capsys.readouterr().out
-    assert out.count("| nn.") == 5 and "error" not in out
+    assert out.count("| nn.") == 6 and "error" not in out
 
 
 def _kernel_at_least(major: int, minor: int) -> bool:
@@ -49,11 +52,7 @@ def _kernel_at_least(major: int, minor: int) -> bool:
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
 @pytest.mark.skipif(not _kernel_at_least(5, 14), reason="MADV_POPULATE_READ needs Linux 5.14")
 def test_bench_memory_sweep_with_code_resident(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("bench_memory", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_memory"] = module
-    spec.loader.exec_module(module)
+    module = _load()
     assert module.main(["--sweep", "32", "64", "--names", "he_normal", "--rngs", "torch",
                         "--code-resident"]) == 0
     out = capsys.readouterr().out

@@ -27,7 +27,7 @@ import torch
 
 from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS, Layout
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import Columns, Target, aliases
+from kerasinit.bridge.rng.sink import Columns, Split, Target, aliases
 from kerasinit.bridge.stft import stft_kernel
 from kerasinit.mappings.distributions import (
     STFT,
@@ -49,6 +49,8 @@ __all__ = ["Plan", "fill_", "keras_layout_values", "keras_target", "scalar_tenso
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 #: float32 values per chunk of a float16/bfloat16 truncated normal (1 MiB of extra memory).
 LOW_PRECISION_CHUNK = 1 << 18
+#: float32 values per chunk of Orthogonal's normals drawn into a half-precision parameter.
+COLUMN_CHUNK = 1 << 16
 
 
 def fill_(
@@ -122,7 +124,7 @@ def _orthogonal_(tensor: torch.Tensor, dist: Orthogonal, layout: Layout,
 
 
 def keras_target(target: torch.Tensor, layout: Layout,
-                 keras_shape: tuple[int, ...]) -> Target | None:
+                 keras_shape: tuple[int, ...]) -> torch.Tensor | Columns | None:
     """``target``'s Keras-layout view, to be written in place, or None if the layout copies.
 
     The layout's ``to_keras`` when it is a view of ``target`` (any strides); for ``"gru"`` the
@@ -137,7 +139,7 @@ def keras_target(target: torch.Tensor, layout: Layout,
     """
     if isinstance(layout, GRU):
         gates = target.chunk(3, 0)
-        view: Target = Columns(
+        view: torch.Tensor | Columns = Columns(
             [gates[i] if target.dim() == 1 else gates[i].t() for i in GRU_TO_KERAS])
     else:
         view = layout.to_keras(target)
@@ -148,10 +150,31 @@ def keras_target(target: torch.Tensor, layout: Layout,
 
 
 def _torch_normal(generator: torch.Generator | None) -> Callable[[Target], object]:
-    """Writes torch's standard normal stream into the matrix Orthogonal factors."""
+    """Writes torch's standard normal stream into the ``(big, small)`` matrix ``a`` that
+    Orthogonal factors, in ``a``'s column-major memory order (what ``normal_`` of the
+    column-major matrix draws).
+
+    A :class:`~kerasinit.bridge.rng.sink.Split` ``a`` (a half-precision parameter's Keras
+    view, leading axes as rows) is drawn a few columns at a time into column-major float32
+    buffers of at least two columns: non-contiguous like the whole matrix, so torch runs the
+    same per-element sampler and the values and the generator's advance are the same."""
     def draw(a: Target) -> object:
-        assert isinstance(a, torch.Tensor)
-        return a.normal_(0.0, 1.0, generator=generator)
+        if isinstance(a, torch.Tensor):
+            return a.normal_(0.0, 1.0, generator=generator)
+        assert isinstance(a, Split)
+        small = int(a.shape[-1])
+        big = a.numel() // max(small, 1)
+        step = max(2, COLUMN_CHUNK // max(big, 1))
+        j = 0
+        while j < small:
+            w = min(step, small - j)
+            if small - j - w == 1:
+                w += 1                       # never a last single column (contiguous)
+            buf = torch.empty(w, big).t()
+            buf.normal_(0.0, 1.0, generator=generator)
+            a.columns(j, j + w).store(buf.reshape(*a.shape[:-1], w))
+            j += w
+        return a
     return draw
 
 

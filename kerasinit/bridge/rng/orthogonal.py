@@ -15,7 +15,11 @@ to factor, one per stream:
   (:func:`_blocked`): the float64 reflectors are kept as float32 halves, ``hi`` in the
   target, so the extra memory is about the float32 kernel's lower trapezoid, not twice the
   kernel; ``Q`` agrees with the one-buffer path to the last float32 bit but for a few
-  elements.
+  elements. A float16/bfloat16 target keeps ``a`` and then the float32 reflectors split
+  over itself (upper 16 bits) and one int16 tensor (lower 16 bits), with no ``lo`` halves,
+  and its panels are factored in float32: 1x the target instead of the 2x of any float32
+  copy (see :mod:`kerasinit.bridge.rng.panels`); float32's ~1e-6 error is far below
+  half-precision rounding (~1e-3).
 * ``"float32"`` (``rng="keras-torch"``): the same torch calls in float32, which are the
   calls ``torch.linalg.qr`` makes (bit-identical, checked); ``sign(0) = 0`` as Keras's
   ``ops.sign``.
@@ -23,7 +27,10 @@ to factor, one per stream:
   sizes ``scipy.linalg.qr(mode="economic")`` queries: the calls jaxlib makes.
 * ``"torch"`` (``rng="torch"``): as ``"float32"`` but ``sign(0) = 1`` and, for a float64
   target, everything in float64 (the normals, the QR and the gain): the torch stream's
-  Orthogonal is Keras's algorithm on torch's own normals, in the target's precision.
+  Orthogonal is Keras's algorithm on torch's own normals, in the target's precision. A
+  float16/bfloat16 target from :data:`BLOCKED_MIN` elements on takes the blocked QR split
+  over itself, as ``"float64"`` does (the same normals and generator advance; values within
+  one half-precision step of the one-buffer float32 QR's, about 0.5 % of them off by one).
 
 Example:
     >>> import torch
@@ -43,7 +50,8 @@ from typing import Literal
 
 import torch
 
-from kerasinit.bridge.rng.sink import Columns, Target, as_tensor, write_flat
+from kerasinit.bridge.rng.panels import Panels, splittable
+from kerasinit.bridge.rng.sink import Target, as_tensor, write_flat
 
 __all__ = ["BLOCKED_MIN", "Mode", "orthogonal"]
 
@@ -89,7 +97,8 @@ def orthogonal(
     value = torch.float64 if mode == "torch" and out.dtype == torch.float64 else torch.float32
     gain_v = gain if value == torch.float64 else float(torch.tensor(gain, dtype=torch.float32))
     on_cpu = device.type == "cpu" and out.device.type == "cpu"
-    if mode == "float64" and on_cpu and big * small >= BLOCKED_MIN:
+    if on_cpu and big * small >= BLOCKED_MIN and (
+            mode == "float64" or (mode == "torch" and splittable(out, rows, cols))):
         _blocked(shape, gain_v, draw, out)
         return as_tensor(out)
     held = _held(out, rows, cols, value) if mode != "float64" and on_cpu else None
@@ -169,14 +178,18 @@ def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], obj
     float32 halves (``hi = float32(v)``, ``lo = float32(v - hi)``: 48 bits, far below float32
     rounding), ``hi`` where panel ``k`` of ``a`` was, ``lo`` aside. ``Q``'s panel ``k`` is
     ``H_0 .. H_k`` applied to the identity's columns; formed last panel first, it overwrites
-    ``hi`` of panel ``k``, which no earlier ``Q`` panel needs.
+    ``hi`` of panel ``k``, which no earlier ``Q`` panel needs. Over a half-precision target
+    everything runs in float32 instead, the reflectors are the float32 ``hi`` alone, kept
+    split (see :class:`~kerasinit.bridge.rng.panels.Panels`), and panels are half as wide.
     """
     rows, cols = math.prod(shape[:-1]), shape[-1]
     big, small = max(rows, cols), min(rows, cols)
-    width = _width(small)
+    panels_half = splittable(out, rows, cols)
+    work = torch.float32 if panels_half else torch.float64   # float32 ample for a half Q
+    width = _width(small, 32 if panels_half else 16)
     starts = list(range(0, small, width))
     widths = [min(width, small - c) for c in starts]
-    panels = _Panels(out, rows, cols, widths, draw)
+    panels = Panels(out, rows, cols, widths, draw, split=panels_half)
     los: list[torch.Tensor | None] = []
     ts: list[torch.Tensor] = []
     signs: list[torch.Tensor] = []
@@ -185,9 +198,10 @@ def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], obj
         """``V_j`` in float64 (unit lower trapezoidal, rows ``starts[j]..``)."""
         c, w = starts[j], widths[j]
         v = panels.read(j, c)
-        lo = los[j]
-        assert lo is not None
-        v.add_(lo)
+        if panels.split is None:   # float32 targets: 48-bit reflectors
+            lo = los[j]
+            assert lo is not None
+            v.add_(lo)
         v[:w].tril_(-1)
         v[:w].diagonal().fill_(1.0)
         return v
@@ -211,12 +225,16 @@ def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], obj
             del v
             ts.append(_triangular_factor(p[c:], tau))
             panels.write(k, p.to(torch.float32))
-            lo = panels.read(k, c)                 # hi in float64, in the layout reads give
-            los.append(lo.sub_(p[c:]).neg_().to(torch.float32))
-            del lo, p
+            if panels.split is None:
+                lo = panels.read(k, c)             # hi in float64, in the layout reads give
+                los.append(lo.sub_(p[c:]).neg_().to(torch.float32))
+                del lo
+            else:            # float32 reflectors: far below a half-precision Q's rounding
+                los.append(None)
+            del p
         for k in reversed(range(len(starts))):
             c, w = starts[k], widths[k]
-            e = torch.zeros(big, w, dtype=torch.float64)   # row-major: see _blocked
+            e = torch.zeros(big, w, dtype=work)   # row-major: see _blocked
             e[c:c + w].diagonal().fill_(1.0)
             for j in range(k, -1, -1):
                 apply(j, e[starts[j]:], transpose=False)
@@ -228,12 +246,15 @@ def _blocked(shape: tuple[int, ...], gain32: float, draw: Callable[[Target], obj
             panels.finish(k, c, q)
 
 
-def _width(small: int) -> int:
-    """Panel width: :data:`PANEL`, halved (down to 32, or :data:`PANEL` if smaller) while a
-    float64 panel would pass 1/8 of ``a`` (narrower panels cost speed: 16 columns run at
-    half the speed of 32 (2048 x 512 and 2048 x 2048 alike), 128 a third faster than 64)."""
+def _width(small: int, share: int = 16) -> int:
+    """Panel width: :data:`PANEL`, halved (down to 32, or :data:`PANEL` if smaller) while
+    ``w * share > small``: with ``share=16`` a float64 panel stays within 1/8 of the float32
+    ``a`` (32 for a half-precision target: a float32 panel within 1/8 of the target, for
+    0.2x less memory than 16 at 1.3x the time); narrower panels cost speed (16 columns
+    run at half the speed of 32 (2048 x 512 and 2048 x 2048 alike), 128 a third faster than
+    64)."""
     w = PANEL
-    while w > 32 and w * 16 > small:
+    while w > 32 and w * share > small:
         w //= 2
     return w
 
@@ -242,152 +263,12 @@ def _triangular_factor(v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
     """LAPACK's ``larft`` (forward, columnwise): ``H_0 .. H_{w-1} = I - V T V^T``."""
     w = v.shape[1]
     vtv = v.t() @ v
-    t = torch.zeros(w, w, dtype=torch.float64)
+    t = torch.zeros(w, w, dtype=v.dtype)
     for i in range(w):
         t[i, i] = tau[i]
         if i:
             t[:i, i] = (t[:i, :i] @ vtv[:i, i]).mul_(-tau[i])
     return t
-
-
-class _Panels:
-    """The column panels of ``a`` (``(big, w)`` each) and where their ``hi`` halves live.
-
-    * The target itself holds ``a`` (the normals are drawn into it) when it is a float32 CPU
-      tensor and, for a wide kernel (``a`` = the Keras matrix transposed), its leading axes
-      fold into one: a tall kernel's panel ``k`` is its columns ``c .. c + w`` (any strides,
-      any rank), a wide one's its rows.
-    * Otherwise ``a`` is drawn into float32 panels of its own. If the target is float32
-      :class:`~kerasinit.bridge.rng.sink.Columns` of 2-D parts (a GRU weight's gate blocks),
-      each panel's ``hi`` moves into the target once it is factored and the panel is freed
-      (the target then holds ``hi`` and ``Q`` as above); for other targets (float16, wide
-      views that do not fold) the panels stay until their ``Q`` panel is written out.
-    """
-
-    def __init__(self, out: Target, rows: int, cols: int, widths: list[int],
-                 draw: Callable[[Target], object]) -> None:
-        self.out, self.rows, self.cols, self.widths = out, rows, cols, widths
-        self.big = max(rows, cols)
-        self.tall = rows >= cols
-        self.lead = tuple(out.shape[:-1])
-        self.starts = [sum(widths[:k]) for k in range(len(widths))]
-        self.matrix: torch.Tensor | None = None   # a wide target as (rows, cols)
-        self.kind = self._kind()
-        self.own: list[torch.Tensor | None] = [None] * len(widths)
-        if self.kind == "tensor":
-            draw(out)          # a's row-major stream is the target's own (same flat order)
-        elif self.kind == "matrix":
-            assert self.matrix is not None
-            draw(self.matrix.t())
-        else:
-            own = [torch.empty(self.big, w, dtype=torch.float32) for w in widths]
-            draw(Columns(own))
-            self.own = list(own)
-
-    def _kind(self) -> str | None:
-        out = self.out
-        if isinstance(out, Columns):
-            ok = all(p.dtype == torch.float32 and p.device.type == "cpu" and p.dim() == 2
-                     for p in out.parts)
-            return "columns" if ok else None
-        if out.dtype != torch.float32 or out.device.type != "cpu":
-            return None
-        if self.tall:
-            return "tensor"
-        try:
-            self.matrix = out.detach().view(self.rows, self.cols)
-        except RuntimeError:
-            return None
-        return "matrix"
-
-    def read(self, k: int, r0: int) -> torch.Tensor:
-        """Rows ``r0 ..`` of panel ``k`` of ``a`` (or of its ``hi``), as a new float64
-        ``(big - r0, w)`` tensor laid out as the copy is fastest (LAPACK-bound callers let
-        torch reorder it)."""
-        w, c = self.widths[k], self.starts[k]
-        own = self.own[k]
-        if own is not None:
-            return own[r0:].to(torch.float64)
-        if self.kind == "matrix":
-            assert self.matrix is not None
-            return _float64(self.matrix[c:c + w, r0:].t())
-        if self.kind == "columns":
-            assert isinstance(self.out, Columns)
-            return _float64(_columns_panel(self.out, self.tall, c, w, r0))
-        out = as_tensor(self.out).detach()
-        if len(self.lead) == 1:
-            return _float64(out[r0:, c:c + w])
-        whole = out[..., c:c + w].to(torch.float64).reshape(self.big, w)
-        return whole[r0:] if r0 else whole
-
-    def write(self, k: int, values: torch.Tensor) -> None:
-        """Store panel ``k``'s float32 ``hi`` (``(big, w)``): in the target if it can hold it
-        (its own panel, if any, is freed), else in its own panel."""
-        if self.kind is None:
-            own = self.own[k]
-            assert own is not None
-            own.copy_(values)
-            return
-        self.own[k] = None
-        self._to_target(k, values)
-
-    def finish(self, k: int, c: int, q: torch.Tensor) -> None:
-        """Write ``Q``'s columns ``c .. c + w`` (float32 ``(big, w)``) into the target."""
-        self.own[k] = None
-        self._to_target(k, q)
-
-    def _to_target(self, k: int, values: torch.Tensor) -> None:
-        w, c = self.widths[k], self.starts[k]
-        if self.kind == "tensor":
-            as_tensor(self.out).detach()[..., c:c + w].copy_(values.reshape(*self.lead, w))
-        elif self.kind == "matrix":
-            assert self.matrix is not None
-            self.matrix[c:c + w].copy_(values.t())
-        else:
-            _emit(self.out, self.rows, self.cols, c, values)
-
-
-def _columns_panel(out: Columns, tall: bool, c: int, w: int, r0: int) -> torch.Tensor:
-    """Rows ``r0 ..`` of ``a``'s panel ``c .. c + w`` from 2-D Columns (float32, a view or a
-    ``(big - r0, w)`` copy): the Keras matrix's columns ``c .. c + w`` (tall) or its rows
-    ``c .. c + w`` transposed (wide)."""
-    pieces, lo = [], 0
-    for part in out.parts:
-        hi = lo + int(part.shape[-1])
-        if tall:
-            a, b = max(lo, c), min(hi, c + w)
-            if a < b:
-                pieces.append(part[r0:, a - lo:b - lo])
-        elif hi > r0:
-            pieces.append(part[c:c + w, max(r0 - lo, 0):])
-        lo = hi
-    block = pieces[0] if len(pieces) == 1 else torch.cat(pieces, 1)
-    return block if tall else block.t()
-
-
-def _float64(src: torch.Tensor) -> torch.Tensor:
-    """A float64 copy of the 2-D ``src``, in its own orientation (row- or column-major):
-    a converting copy that also transposes is about ten times slower."""
-    if src.stride(1) == 1 or src.shape[1] == 1:
-        return src.to(torch.float64)
-    return src.t().to(torch.float64).t()
-
-
-def _emit(out: Target, rows: int, cols: int, c: int, q: torch.Tensor) -> None:
-    """Write ``Q``'s columns ``c .. c + w`` (``q``: ``(big, w)``) into the Keras view."""
-    w = q.shape[1]
-    if rows < cols:               # the kernel is Q^T: Q's columns are its rows c .. c + w
-        write_flat(out, c * cols, q.t().reshape(-1))
-        return
-    parts = out.parts if isinstance(out, Columns) else (out,)
-    lo = 0
-    for part in parts:
-        hi = lo + int(part.shape[-1])
-        a, b = max(lo, c), min(hi, c + w)
-        if a < b:
-            block = q[:, a - c:b - c].reshape(*part.shape[:-1], b - a)
-            part.detach()[..., a - lo:b - lo].copy_(block)
-        lo = hi
 
 
 def _scipy_q(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

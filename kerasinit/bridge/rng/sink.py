@@ -31,7 +31,7 @@ import torch
 
 from kerasinit.bridge.rng.philox import empty
 
-__all__ = ["GRAIN", "Blocks", "Columns", "Target", "aliases", "as_tensor", "write_flat"]
+__all__ = ["GRAIN", "Blocks", "Columns", "Split", "Target", "aliases", "as_tensor", "write_flat"]
 
 #: Elements per ``Tensor.copy_`` on CPU: torch's parallel grain, so no OpenMP team starts.
 GRAIN = 32768
@@ -77,8 +77,72 @@ class Columns:
         return self
 
 
-#: What the samplers write into: a tensor view of any strides, or :class:`Columns`.
-Target = torch.Tensor | Columns
+class Split:
+    """A float32 tensor kept as two 16-bit halves of each value's bits.
+
+    The upper halves live in ``hi`` (int16, any strides: a float16/bfloat16 parameter's own
+    memory viewed as int16), the lower halves in ``lo`` (int16, same shape). Orthogonal on a
+    half-precision parameter keeps its float32 normal matrix this way: the parameter itself
+    plus 1x of it, instead of a float32 copy (2x). :func:`write_flat` writes float32 values
+    into it; :meth:`read` and :meth:`store` move whole blocks.
+
+    Example:
+        >>> x = torch.tensor([1.5, -2.0e-3, 3.1415927])
+        >>> s = Split(torch.empty(3, dtype=torch.float16).view(torch.int16),
+        ...           torch.empty(3, dtype=torch.int16))
+        >>> write_flat(s, 0, x)
+        >>> bool(torch.equal(s.read(), x))
+        True
+    """
+
+    def __init__(self, hi: torch.Tensor, lo: torch.Tensor) -> None:
+        if hi.dtype != torch.int16 or lo.dtype != torch.int16 or hi.shape != lo.shape:
+            raise ValueError("Split needs two int16 tensors of one shape")  # pragma: no cover
+        self.hi, self.lo = hi, lo
+        self.shape = hi.shape
+        self.dtype, self.device = torch.float32, hi.device
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def is_contiguous(self) -> bool:
+        return False
+
+    def detach(self) -> Split:
+        return self
+
+    def columns(self, a: int, b: int) -> Split:
+        """Last-axis positions ``a .. b`` (a view of both halves)."""
+        return Split(self.hi[..., a:b], self.lo[..., a:b])
+
+    def read(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The float32 values as a new contiguous tensor of ``dtype``, assembled in pieces
+        along the first axis (temporaries of at most :data:`GRAIN` values)."""
+        out = torch.empty(self.shape, dtype=dtype, device=self.device)
+        if out.numel() == 0:
+            return out
+        if self.dim() == 0:  # pragma: no cover - Orthogonal's matrices have rank >= 2
+            return Split(self.hi.reshape(1), self.lo.reshape(1)).read(dtype).reshape(())
+        per = math.prod(self.shape[1:])
+        step = max(1, GRAIN // max(per, 1))
+        for a in range(0, int(self.shape[0]), step):
+            bits = self.hi[a:a + step].to(torch.int32).bitwise_left_shift_(16)
+            bits.bitwise_or_(self.lo[a:a + step].to(torch.int32).bitwise_and_(0xFFFF))
+            out[a:a + step].copy_(bits.view(torch.float32))
+        return out
+
+    def store(self, values: torch.Tensor) -> None:
+        """Keep the float32 ``values`` (of this shape) bit for bit."""
+        bits = values.to(torch.float32).contiguous().view(torch.int32)
+        self.hi.copy_((bits >> 16).to(torch.int16))
+        self.lo.copy_(bits.to(torch.int16))            # the low 16 bits (two's complement)
+
+
+#: What the samplers write into: a tensor view of any strides, :class:`Columns` or :class:`Split`.
+Target = torch.Tensor | Columns | Split
 
 
 def as_tensor(out: Target) -> torch.Tensor:
@@ -95,6 +159,11 @@ def write_flat(view: Target, start: int, values: torch.Tensor) -> None:
         return
     if isinstance(view, Columns):
         _write_columns(view, start, values.reshape(-1))
+        return
+    if isinstance(view, Split):
+        bits = values.detach().to(torch.float32).reshape(-1).contiguous().view(torch.int32)
+        write_flat(view.hi, start, (bits >> 16).to(torch.int16))
+        write_flat(view.lo, start, bits.to(torch.int16))
         return
     if view.device.type == "cpu" and view.dtype in _NUMPY_DTYPES and all(
             s >= 0 for s in view.stride()):

@@ -9,7 +9,8 @@ the same normals: every element within two float32 rounding steps (2^-22 absolut
 entries are at most the gain, 1.3; the two orders of the same float64 QR differ by ~1e-15 before
 rounding, so almost all elements are bit-equal, which is asserted too), for every kind of
 target: a tall and a wide kernel, row- and column-major, a conv kernel whose Keras view
-does not fold to 2-D, float16, and split-gate :class:`Columns` views. Live TF: within
+does not fold to 2-D, float16 (factored in float32 split over the target: within one float16
+step), and split-gate :class:`Columns` views. Live TF: within
 2e-6 relative of Keras's own Orthogonal (TF's float32 QR), as the one-buffer path.
 """
 
@@ -88,7 +89,11 @@ def test_blocked_other_targets(shape: tuple[int, ...], blocked: None,
     ref = _one_buffer(shape, 5, monkeypatch)
     half = orth.orthogonal(shape, 1.3, _draw(5, shape), mode="float64",
                            out=torch.empty(shape, dtype=torch.float16))
-    assert int((half != ref.half()).sum()) <= 2
+    # float16 targets are factored in float32 split over the target (test_orthogonal_half.py):
+    # within one float16 step of the float32-rounded reference, at most 1 % of elements off
+    want = ref.half().float()
+    assert float(((half.float() - want).abs() / want.abs().clamp_min(2.0**-10)).max()) <= 2.0**-10
+    assert int((half != ref.half()).sum()) <= ref.numel() // 100
     a, b = torch.empty(shape[0], 13), torch.empty(shape[1] - 13, shape[0]).t()
     orth.orthogonal(shape, 1.3, _draw(5, shape), mode="float64", out=Columns([a, b]))
     _close(torch.cat([a, b], 1), ref)

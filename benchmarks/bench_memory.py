@@ -120,6 +120,8 @@ ORTHO_CASES = [
     ((3072, 1024), "gru", "float32",
      "nn.GRU(1024, 1024).weight_hh_l0: Keras 1024 x 3072, gate blocks"),
     ((2048, 2048), "torch", "float16", "nn.Linear(2048, 2048).half().weight: float16"),
+    ((512, 512, 3, 3), "torch", "bfloat16", "nn.Conv2d(512, 512, 3) bfloat16 weight"),
+    ((3072, 1024), "gru", "float16", "nn.GRU(1024, 1024) float16 weight_hh_l0"),
 ]
 
 FILE_CHILD = PRELUDE + r"""

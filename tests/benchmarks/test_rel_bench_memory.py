@@ -38,7 +38,7 @@ def test_bench_memory_orthogonal_shapes_run(capsys: pytest.CaptureFixture[str]) 
     module = _load()
     assert module.main(["--orthogonal", "--ortho-scale", "64", "--rngs", "tensorflow"]) == 0
     out = capsys.readouterr().out
-    assert out.count("| nn.") == 6 and "error" not in out
+    assert out.count("| nn.") == 8 and "error" not in out
 
 
 def _kernel_at_least(major: int, minor: int) -> bool:

@@ -19,7 +19,8 @@ to factor, one per stream:
   over itself (upper 16 bits) and one int16 tensor (lower 16 bits), with no ``lo`` halves,
   and its panels are factored in float32: 1x the target instead of the 2x of any float32
   copy (see :mod:`kerasinit.bridge.rng.panels`); float32's ~1e-6 error is far below
-  half-precision rounding (~1e-3).
+  half-precision rounding (~1e-3). A half-precision target that cannot be split (GRU gate
+  blocks, wide views that do not fold) is factored in one float32 matrix (2x it).
 * ``"float32"`` (``rng="keras-torch"``): the same torch calls in float32, which are the
   calls ``torch.linalg.qr`` makes (bit-identical, checked); ``sign(0) = 0`` as Keras's
   ``ops.sign``.
@@ -97,8 +98,12 @@ def orthogonal(
     value = torch.float64 if mode == "torch" and out.dtype == torch.float64 else torch.float32
     gain_v = gain if value == torch.float64 else float(torch.tensor(gain, dtype=torch.float32))
     on_cpu = device.type == "cpu" and out.device.type == "cpu"
-    if on_cpu and big * small >= BLOCKED_MIN and (
-            mode == "float64" or (mode == "torch" and splittable(out, rows, cols))):
+    large = on_cpu and big * small >= BLOCKED_MIN
+    half = out.dtype in (torch.float16, torch.bfloat16)
+    if large and mode in ("float64", "torch") and splittable(out, rows, cols):
+        _blocked(shape, gain_v, draw, out)        # a half-precision target split over itself
+        return as_tensor(out)
+    if large and mode == "float64" and not half:
         _blocked(shape, gain_v, draw, out)
         return as_tensor(out)
     held = _held(out, rows, cols, value) if mode != "float64" and on_cpu else None
@@ -106,7 +111,9 @@ def orthogonal(
         a = held                                  # the target is column-major a: factor it
     else:
         held = None
-        work = torch.float64 if mode == "float64" else value
+        # large half-precision targets the blocked QR cannot split (GRU gate blocks, wide
+        # views that do not fold): one float32 matrix (2x them), not float64 (4x)
+        work = torch.float64 if mode == "float64" and not (large and half) else value
         a = torch.empty(small, big, dtype=work, device=device).t()   # (big, small)
     draw(a)
     if mode == "scipy":

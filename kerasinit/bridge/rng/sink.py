@@ -58,7 +58,9 @@ class Columns:
     """
 
     def __init__(self, parts: Sequence[torch.Tensor]) -> None:
-        self.parts = tuple(parts)
+        # detached: the samplers write from worker threads, where grad mode is on (it is
+        # thread-local), and slicing a no_grad view of a parameter there would be refused
+        self.parts = tuple(p.detach() for p in parts)
         first = self.parts[0]
         self.widths = [int(p.shape[-1]) for p in self.parts]
         self.shape = torch.Size((*first.shape[:-1], sum(self.widths)))

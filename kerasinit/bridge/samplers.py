@@ -27,7 +27,7 @@ import torch
 
 from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS, Layout
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import Columns, Split, Target, aliases
+from kerasinit.bridge.rng.sink import Columns, Split, SplitRows, Target, aliases
 from kerasinit.bridge.stft import stft_kernel
 from kerasinit.mappings.distributions import (
     STFT,
@@ -154,14 +154,14 @@ def _torch_normal(generator: torch.Generator | None) -> Callable[[Target], objec
     Orthogonal factors, in ``a``'s column-major memory order (what ``normal_`` of the
     column-major matrix draws).
 
-    A :class:`~kerasinit.bridge.rng.sink.Split` ``a`` (a half-precision parameter's Keras
-    view, leading axes as rows) is drawn a few columns at a time into column-major float32
+    A :class:`~kerasinit.bridge.rng.sink.Split` or ``SplitRows`` ``a`` (over a half-precision
+    parameter; leading axes as rows) is drawn a few columns at a time into column-major float32
     buffers of at least two columns: non-contiguous like the whole matrix, so torch runs the
     same per-element sampler and the values and the generator's advance are the same."""
     def draw(a: Target) -> object:
         if isinstance(a, torch.Tensor):
             return a.normal_(0.0, 1.0, generator=generator)
-        assert isinstance(a, Split)
+        assert isinstance(a, (Split, SplitRows))
         small = int(a.shape[-1])
         big = a.numel() // max(small, 1)
         step = max(2, COLUMN_CHUNK // max(big, 1))

@@ -19,8 +19,9 @@ to factor, one per stream:
   over itself (upper 16 bits) and one int16 tensor (lower 16 bits), with no ``lo`` halves,
   and its panels are factored in float32: 1x the target instead of the 2x of any float32
   copy (see :mod:`kerasinit.bridge.rng.panels`); float32's ~1e-6 error is far below
-  half-precision rounding (~1e-3). A half-precision target that cannot be split (GRU gate
-  blocks, wide views that do not fold) is factored in one float32 matrix (2x it).
+  half-precision rounding (~1e-3); a wide GRU kernel's ``a`` is its gate blocks' rows, split
+  the same way. A half-precision target that cannot be split (a tall GRU kernel, wide views
+  that do not fold) is factored in one float32 matrix (2x it).
 * ``"float32"`` (``rng="keras-torch"``): the same torch calls in float32, which are the
   calls ``torch.linalg.qr`` makes (bit-identical, checked); ``sign(0) = 0`` as Keras's
   ``ops.sign``.
@@ -111,7 +112,7 @@ def orthogonal(
         a = held                                  # the target is column-major a: factor it
     else:
         held = None
-        # large half-precision targets the blocked QR cannot split (GRU gate blocks, wide
+        # large half-precision targets the blocked QR cannot split (a tall GRU kernel, wide
         # views that do not fold): one float32 matrix (2x them), not float64 (4x)
         work = torch.float64 if mode == "float64" and not (large and half) else value
         a = torch.empty(small, big, dtype=work, device=device).t()   # (big, small)

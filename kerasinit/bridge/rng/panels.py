@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-from kerasinit.bridge.rng.sink import Columns, Split, Target, as_tensor, write_flat
+from kerasinit.bridge.rng.sink import Columns, Split, SplitRows, Target, as_tensor, write_flat
 
 __all__ = ["Panels", "splittable"]
 
@@ -30,7 +30,12 @@ __all__ = ["Panels", "splittable"]
 def splittable(out: Target, rows: int, cols: int) -> bool:
     """Whether the blocked QR can keep ``a`` split over a half-precision target
     (:class:`Panels` with ``split=True``): a float16/bfloat16 CPU tensor whose Keras view is
-    tall (any strides, any rank) or folds to its ``(rows, cols)`` matrix."""
+    tall (any strides, any rank) or folds to its ``(rows, cols)`` matrix, or float16/bfloat16
+    :class:`~kerasinit.bridge.rng.sink.Columns` of a wide kernel (a GRU recurrent kernel: ``a``
+    is then its gate blocks, as torch stores them, stacked in Keras's order)."""
+    if isinstance(out, Columns):        # gate blocks: wide kernels only (a = their rows)
+        return rows < cols and all(p.dim() == 2 and p.device.type == "cpu" and p.dtype in (
+            torch.float16, torch.bfloat16) for p in out.parts)
     if not isinstance(out, torch.Tensor) or out.dtype not in (torch.float16, torch.bfloat16):
         return False
     if out.device.type != "cpu":
@@ -56,11 +61,13 @@ class Panels:
       each panel's ``hi`` moves into the target once it is factored and the panel is freed
       (the target then holds ``hi`` and ``Q`` as above); for other targets (float16, wide
       views that do not fold) the panels stay until their ``Q`` panel is written out.
-    * ``split=True`` (a float16/bfloat16 CPU tensor that :func:`splittable` accepts): ``a``
+    * ``split=True`` (a float16/bfloat16 target that :func:`splittable` accepts): ``a``
       and then the float32 reflectors are kept as a
       :class:`~kerasinit.bridge.rng.sink.Split`: the upper 16 bits of each value in the
       target itself, the lower 16 bits aside (1x the target), panels as for a float32
-      target, read as float32 (the whole QR then runs in float32); no ``lo`` halves.
+      target, read as float32 (the whole QR then runs in float32); no ``lo`` halves. For wide
+      GRU gate blocks (``"rows"``) ``a`` is a
+      :class:`~kerasinit.bridge.rng.sink.SplitRows` over the blocks as torch stores them.
     """
 
     def __init__(self, out: Target, rows: int, cols: int, widths: list[int],
@@ -71,10 +78,15 @@ class Panels:
         self.lead = tuple(out.shape[:-1])
         self.starts = [sum(widths[:k]) for k in range(len(widths))]
         self.matrix: torch.Tensor | None = None   # a wide target as (rows, cols)
-        self.split: Split | None = None           # the target's Keras view (tall) or matrix
+        self.split: Split | SplitRows | None = None   # a, split over the target's memory
         self.kind = self._kind(split)
         self.own: list[torch.Tensor | None] = [None] * len(widths)
-        if split:
+        if split and isinstance(out, Columns):   # a = the gate blocks' rows, Keras's order
+            self.split = SplitRows([Split(p.t().view(torch.int16),
+                                          torch.empty(p.t().shape, dtype=torch.int16))
+                                    for p in out.parts])
+            draw(self.split)
+        elif split:
             keras = as_tensor(out).detach() if self.tall else self.matrix
             assert keras is not None
             self.split = Split(keras.view(torch.int16), torch.empty(keras.shape, dtype=torch.int16))
@@ -93,6 +105,8 @@ class Panels:
     def _kind(self, split: bool) -> str | None:
         out = self.out
         if split:
+            if isinstance(out, Columns):
+                return "rows"
             if not self.tall:
                 self.matrix = as_tensor(out).detach().view(self.rows, self.cols)
             return "tensor" if self.tall else "matrix"
@@ -100,7 +114,8 @@ class Panels:
             ok = all(p.dtype == torch.float32 and p.device.type == "cpu" and p.dim() == 2
                      for p in out.parts)
             return "columns" if ok else None
-        if isinstance(out, Split) or out.dtype != torch.float32 or out.device.type != "cpu":
+        if isinstance(out, (Split, SplitRows)) or out.dtype != torch.float32 or (
+                out.device.type != "cpu"):
             return None
         if self.tall:
             return "tensor"
@@ -118,6 +133,8 @@ class Panels:
         own = self.own[k]
         if own is not None:
             return own[r0:].to(torch.float64)
+        if isinstance(self.split, SplitRows):
+            return self.split.rows_from(r0).columns(c, c + w).read()
         if self.split is not None:
             sp = self.split
             f32 = torch.float32
@@ -142,6 +159,10 @@ class Panels:
     def write(self, k: int, values: torch.Tensor) -> None:
         """Store panel ``k``'s float32 ``hi`` (``(big, w)``): in the target if it can hold it
         (its own panel, if any, is freed), else in its own panel."""
+        if isinstance(self.split, SplitRows):
+            w, c = self.widths[k], self.starts[k]
+            self.split.columns(c, c + w).store(values)
+            return
         if self.split is not None:
             w, c, sp = self.widths[k], self.starts[k], self.split
             if self.kind == "matrix":

@@ -31,7 +31,10 @@ import torch
 
 from kerasinit.bridge.rng.philox import empty
 
-__all__ = ["GRAIN", "Blocks", "Columns", "Split", "Target", "aliases", "as_tensor", "write_flat"]
+__all__ = [
+    "GRAIN", "Blocks", "Columns", "Split", "SplitRows", "Target", "aliases", "as_tensor",
+    "write_flat",
+]
 
 #: Elements per ``Tensor.copy_`` on CPU: torch's parallel grain, so no OpenMP team starts.
 GRAIN = 32768
@@ -143,8 +146,66 @@ class Split:
         self.lo.copy_(bits.to(torch.int16))            # the low 16 bits (two's complement)
 
 
-#: What the samplers write into: a tensor view of any strides, :class:`Columns` or :class:`Split`.
-Target = torch.Tensor | Columns | Split
+class SplitRows:
+    """:class:`Split` blocks stacked along the first axis: a float32 matrix whose row blocks
+    live in different tensors (``a`` of a GRU weight: its gate blocks in Keras's order).
+
+    Example:
+        >>> parts = [Split(torch.empty(n, 2, dtype=torch.float16).view(torch.int16),
+        ...                torch.empty(n, 2, dtype=torch.int16)) for n in (1, 2)]
+        >>> rows = SplitRows(parts)
+        >>> write_flat(rows, 0, torch.arange(6.0))
+        >>> rows.columns(1, 2).read().view(-1).tolist()
+        [1.0, 3.0, 5.0]
+    """
+
+    def __init__(self, parts: Sequence[Split]) -> None:
+        self.parts = tuple(parts)
+        self.heights = [int(p.shape[0]) for p in self.parts]
+        self.shape = torch.Size((sum(self.heights), *self.parts[0].shape[1:]))
+        self.dtype, self.device = torch.float32, self.parts[0].device
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def is_contiguous(self) -> bool:
+        return False
+
+    def detach(self) -> SplitRows:
+        return self
+
+    def columns(self, a: int, b: int) -> SplitRows:
+        """Last-axis positions ``a .. b`` of every block."""
+        return SplitRows([p.columns(a, b) for p in self.parts])
+
+    def rows_from(self, r0: int) -> SplitRows:
+        """Rows ``r0 ..`` (views of the blocks that hold them)."""
+        kept, top = [], 0
+        for p, h in zip(self.parts, self.heights, strict=True):
+            if top + h > r0:
+                lo = max(r0 - top, 0)
+                kept.append(Split(p.hi[lo:], p.lo[lo:]))
+            top += h
+        return SplitRows(kept)
+
+    def read(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The float32 values, as one new contiguous tensor of ``dtype``."""
+        return torch.cat([p.read(dtype) for p in self.parts])
+
+    def store(self, values: torch.Tensor) -> None:
+        """Keep the float32 ``values`` (of this shape) bit for bit."""
+        top = 0
+        for p, h in zip(self.parts, self.heights, strict=True):
+            p.store(values[top:top + h])
+            top += h
+
+
+#: What the samplers write into: a tensor view of any strides, :class:`Columns`,
+#: :class:`Split` or :class:`SplitRows`.
+Target = torch.Tensor | Columns | Split | SplitRows
 
 
 def as_tensor(out: Target) -> torch.Tensor:
@@ -166,6 +227,15 @@ def write_flat(view: Target, start: int, values: torch.Tensor) -> None:
         bits = values.detach().to(torch.float32).reshape(-1).contiguous().view(torch.int32)
         write_flat(view.hi, start, (bits >> 16).to(torch.int16))
         write_flat(view.lo, start, bits.to(torch.int16))
+        return
+    if isinstance(view, SplitRows):
+        flat, stop, offset = values.reshape(-1), start + n, 0
+        for part in view.parts:
+            size = part.numel()
+            a, b = max(start, offset), min(stop, offset + size)
+            if a < b:
+                write_flat(part, a - offset, flat[a - start:b - start])
+            offset += size
         return
     if view.device.type == "cpu" and view.dtype in _NUMPY_DTYPES and all(
             s >= 0 for s in view.stride()):

@@ -10,8 +10,8 @@ values are those of the one-buffer float32/float64 QR rounded to half precision 
 rounding-boundary cases (every element within one half-precision step; at most 1 % of
 elements differ: float32 reflectors carry ~1e-7 relative error, a half-precision step is
 ~1e-3); torch's generator advances exactly as before; the path is taken for tall, wide and
-non-foldable (conv) targets; GRU gate blocks (Columns), which cannot be split, are factored
-in one float32 matrix by both rngs.
+non-foldable (conv) targets and wide GRU kernels (their gate blocks' rows are ``a``); a
+tall GRU kernel (Columns), which cannot be split, is factored in one float32 matrix.
 """
 
 from __future__ import annotations
@@ -125,19 +125,36 @@ def test_torch_half_targets_same_stream_close_values(
     _within_half_step(got, ref)
 
 
-def test_gru_half_targets_use_one_float32_matrix(small_blocks: list[int],
+@pytest.mark.parametrize("rng", ["torch", "tensorflow"])
+def test_gru_recurrent_kernel_split_over_its_gate_blocks(
+        rng: str, small_blocks: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide GRU kernel's ``a`` is its gate blocks' rows in Keras's order: split over the
+    weight itself (SplitRows); the same values (within a half step) and generator advance."""
+    init = kerasinit.get("orthogonal", seed=1, rng=rng)
+    g = torch.Generator().manual_seed(6) if rng == "torch" else None
+    w = init(torch.empty(3 * 24, 24, dtype=torch.bfloat16), layout="gru", generator=g)
+    assert small_blocks == [1]
+    with monkeypatch.context() as m:
+        m.setattr(orth, "BLOCKED_MIN", 1 << 62)
+        g_ref = torch.Generator().manual_seed(6) if rng == "torch" else None
+        ref = init(torch.empty(3 * 24, 24), layout="gru", generator=g_ref)
+    if g is not None and g_ref is not None:
+        assert torch.equal(g.get_state(), g_ref.get_state())
+    _within_half_step(w, ref)
+
+
+def test_tall_gru_kernel_uses_one_float32_matrix(small_blocks: list[int],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Gate blocks side by side (Columns) cannot hold a Split: both rngs factor one float32
-    matrix (2x a half-precision weight; tensorflow's float64 matrix would be 4x), within one
-    half-precision step of the float64 QR for tensorflow."""
+    """A tall GRU input kernel (more inputs than 3 x units) cannot be split: both rngs factor
+    one float32 matrix (2x; tensorflow's float64 one would be 4x)."""
     init = kerasinit.get("orthogonal", seed=1, rng="tensorflow")
-    w = init(torch.empty(3 * 20, 20, dtype=torch.float16), layout="gru")
-    kerasinit.get("orthogonal", seed=1)(torch.empty(3 * 20, 20, dtype=torch.float16),
+    w = init(torch.empty(3 * 10, 50, dtype=torch.float16), layout="gru")
+    kerasinit.get("orthogonal", seed=1)(torch.empty(3 * 10, 50, dtype=torch.float16),
                                         layout="gru")
     assert small_blocks == []
     with monkeypatch.context() as m:
         m.setattr(orth, "BLOCKED_MIN", 1 << 62)
-        ref = init(torch.empty(3 * 20, 20), layout="gru")
+        ref = init(torch.empty(3 * 10, 50), layout="gru")
     _within_half_step(w, ref)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 
@@ -51,7 +51,28 @@ def aliases(view: torch.Tensor, tensor: torch.Tensor) -> bool:
         return False
 
 
-class Columns:
+_C = TypeVar("_C", bound="_Composite")
+
+
+class _Composite:
+    """The tensor attributes the samplers read from a target that is not one tensor."""
+
+    shape: torch.Size
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def is_contiguous(self) -> bool:
+        return False
+
+    def detach(self: _C) -> _C:
+        return self
+
+
+class Columns(_Composite):
     """A Keras view made of tensor views side by side along the last axis.
 
     For layouts whose Keras tensor is a concatenation rather than a view, such as ``"gru"``
@@ -69,20 +90,8 @@ class Columns:
         self.shape = torch.Size((*first.shape[:-1], sum(self.widths)))
         self.dtype, self.device = first.dtype, first.device
 
-    def numel(self) -> int:
-        return math.prod(self.shape)
 
-    def dim(self) -> int:
-        return len(self.shape)
-
-    def is_contiguous(self) -> bool:
-        return False
-
-    def detach(self) -> Columns:
-        return self
-
-
-class Split:
+class Split(_Composite):
     """A float32 tensor kept as two 16-bit halves of each value's bits.
 
     The upper halves live in ``hi`` (int16, any strides: a float16/bfloat16 parameter's own
@@ -106,18 +115,6 @@ class Split:
         self.hi, self.lo = hi, lo
         self.shape = hi.shape
         self.dtype, self.device = torch.float32, hi.device
-
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    def dim(self) -> int:
-        return len(self.shape)
-
-    def is_contiguous(self) -> bool:
-        return False
-
-    def detach(self) -> Split:
-        return self
 
     def columns(self, a: int, b: int) -> Split:
         """Last-axis positions ``a .. b`` (a view of both halves)."""
@@ -146,7 +143,7 @@ class Split:
         self.lo.copy_(bits.to(torch.int16))            # the low 16 bits (two's complement)
 
 
-class SplitRows:
+class SplitRows(_Composite):
     """:class:`Split` blocks stacked along the first axis: a float32 matrix whose row blocks
     live in different tensors (``a`` of a GRU weight: its gate blocks in Keras's order).
 
@@ -164,18 +161,6 @@ class SplitRows:
         self.heights = [int(p.shape[0]) for p in self.parts]
         self.shape = torch.Size((sum(self.heights), *self.parts[0].shape[1:]))
         self.dtype, self.device = torch.float32, self.parts[0].device
-
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    def dim(self) -> int:
-        return len(self.shape)
-
-    def is_contiguous(self) -> bool:
-        return False
-
-    def detach(self) -> SplitRows:
-        return self
 
     def columns(self, a: int, b: int) -> SplitRows:
         """Last-axis positions ``a .. b`` of every block."""

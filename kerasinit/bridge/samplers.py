@@ -27,7 +27,7 @@ import torch
 
 from kerasinit.bridge.layouts import GRU, GRU_TO_KERAS, Layout
 from kerasinit.bridge.rng.orthogonal import orthogonal
-from kerasinit.bridge.rng.sink import Columns, Split, SplitRows, Target, aliases
+from kerasinit.bridge.rng.sink import Columns, Split, SplitRows, Target, aliases, write_flat
 from kerasinit.bridge.stft import stft_kernel
 from kerasinit.mappings.distributions import (
     STFT,
@@ -47,7 +47,7 @@ Plan = tuple[tuple[slice | None, Layout, Resolved], ...]
 __all__ = ["Plan", "fill_", "keras_layout_values", "keras_target", "scalar_tensor"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
-#: float32 values per chunk of a float16/bfloat16 truncated normal (1 MiB of extra memory).
+#: float32 values per chunk of a float16/bfloat16 truncated normal (at most; 1 MiB).
 LOW_PRECISION_CHUNK = 1 << 18
 #: float32 values per chunk of Orthogonal's normals drawn into a half-precision parameter.
 COLUMN_CHUNK = 1 << 16
@@ -224,20 +224,17 @@ def _truncated_normal_(
     if tensor.dtype not in _LOW_PRECISION:
         _tn_pass(tensor, lo, hi, std, dist, generator)
         return
-    # float16/bfloat16: computed in float32, in chunks of a fixed size (deterministic for a
-    # seed, and at most LOW_PRECISION_CHUNK float32 values of extra memory)
-    flat = tensor.view(-1) if tensor.is_contiguous() else None
-    if flat is None or flat.numel() <= LOW_PRECISION_CHUNK:
-        work = torch.empty(tensor.shape, dtype=torch.float32, device=tensor.device)
-        _tn_pass(work, lo, hi, std, dist, generator)
-        tensor.copy_(work)
-        return
-    work = torch.empty(LOW_PRECISION_CHUNK, dtype=torch.float32, device=tensor.device)
-    for start in range(0, flat.numel(), LOW_PRECISION_CHUNK):
-        part = flat[start:start + LOW_PRECISION_CHUNK]
-        w = work[: part.numel()]
+    # float16/bfloat16: computed in float32 chunk by chunk in the tensor's row-major order (any
+    # strides) and cast; torch's uniform_ draws one value per element whatever the chunking,
+    # so the values do not depend on the chunk length, which scales with the tensor
+    # (n/64 values, 2^12 to LOW_PRECISION_CHUNK: at most ~0.03x of it, 1 MiB)
+    n = tensor.numel()
+    chunk = min(LOW_PRECISION_CHUNK, max(1 << 12, n // 64))
+    work = torch.empty(min(chunk, n), dtype=torch.float32, device=tensor.device)
+    for start in range(0, n, chunk):
+        w = work[: min(chunk, n - start)]
         _tn_pass(w, lo, hi, std, dist, generator)
-        part.copy_(w)
+        write_flat(tensor, start, w)
 
 
 def _tn_pass(work: torch.Tensor, lo: float, hi: float, std: float, dist: TruncatedNormal,

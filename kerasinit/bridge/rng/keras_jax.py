@@ -179,7 +179,10 @@ def _fill_native(nat: Any, n: int, key: Key, version: str, family: str, a: float
         nat.sample(*args, lo, hi, buf.ctypes.data, lo, (), (), a, b, sd, mu)
         write_flat(out, lo, torch.from_numpy(buf))
 
-    for_chunks(n, _CPU, buffered, chunk=CHUNK)
+    # chunks of 1/64 of the tensor (so small half-precision tensors pay little), in this
+    # thread up to INLINE_VALUES
+    for_chunks(n, _CPU, buffered, chunk=min(CHUNK, max(1 << 10, n // 64)),
+               inline=n <= INLINE_VALUES)
 
 
 def _fill_numpy(n: int, shape: tuple[int, ...], key: Key, version: str, family: str,

@@ -306,7 +306,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 def for_chunks(
     total: int, device: torch.device, fn: Callable[[int, int], None], align: int = 1 << 32,
-    *, chunk: int | None = None,
+    *, chunk: int | None = None, inline: bool = False,
 ) -> None:
     """Call ``fn(start, stop)`` over ``range(total)`` in chunks that never cross a multiple
     of ``align`` (so that a chunk's Philox counters share their high word).
@@ -326,6 +326,8 @@ def for_chunks(
         start = stop
     cores = os.cpu_count() or 1
     workers = min(torch.get_num_threads(), len(bounds), cores) if device.type == "cpu" else 1
+    if inline:
+        workers = 1
     if workers <= 1:
         for a, b in bounds:
             fn(a, b)

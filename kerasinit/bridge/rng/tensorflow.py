@@ -260,8 +260,9 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
     (k0, k1), c2, c3 = stream
     width, n, out = dest.width, dest.n, dest.out
     chunk = min(NATIVE_CHUNK, max(NATIVE_MIN_CHUNK, dest.nblocks // 32))
-    if n <= INLINE_VALUES:
-        chunk = dest.nblocks        # one chunk, in this thread (see INLINE_VALUES)
+    inline = n <= INLINE_VALUES     # in this thread (see INLINE_VALUES)
+    if inline:
+        chunk = dest.nblocks
     if (dest.direct is None and isinstance(out, torch.Tensor) and out.device.type == "cpu"
             and out.dtype == torch.float32 and 1 <= out.dim() <= 16
             and all(s > 0 for s in out.stride())):
@@ -270,7 +271,9 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
         def fill(lo: int, hi: int) -> None:
             kernel(addr, min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b, *view)
     else:
-        chunk = min(chunk, NATIVE_BUFFERED_CHUNK)
+        # each chunk in its thread's scratch (16 bytes a block, kept by the thread): 1/64 of
+        # the tensor, so that small half-precision tensors pay little for it
+        chunk = min(chunk, NATIVE_BUFFERED_CHUNK, max(1 << 8, dest.nblocks // 64))
 
         def fill(lo: int, hi: int) -> None:
             buf = dest.chunk(lo, hi)
@@ -281,7 +284,7 @@ def _native(dest: Blocks, kind: str, stream: Stream, a: float, b: float) -> bool
             kernel(buf.data_ptr(), min(hi * width, n) - lo * width, k0, k1, c2, c3, lo, a, b)
             dest.commit(lo, hi, buf)
 
-    for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=chunk)
+    for_chunks(dest.nblocks, dest.device, fill, align=1 << 62, chunk=chunk, inline=inline)
     return True
 
 

@@ -33,7 +33,8 @@ __all__ = ["CHUNK", "MIN_CHUNK", "generator", "sample", "torch_seed"]
 #: Values per chunk when writing into ``out`` on CPU (at most; a multiple of 16, see
 #: :func:`sample`). Each chunk's temporaries (about three float32 chunks; a truncated normal
 #: draws four candidates per value) are the call's extra memory, so a tensor of ``n`` values
-#: gets chunks of about ``n / 64`` (0.05x of its size), at least :data:`MIN_CHUNK`. Long chunks
+#: gets chunks of about ``n / 64`` (``n / 128`` for half precision; 0.05x of its size), at
+#: least :data:`MIN_CHUNK`. Long chunks
 #: matter for speed: into a transposed ``nn.Linear`` weight a chunk of a few Keras rows
 #: writes a few bytes per cache line (2^13 values: 2.4x slower than 2^16 on 4096^2).
 CHUNK = 1 << 16
@@ -105,7 +106,9 @@ def _bounds(n: int, chunk: int, tail: int) -> list[tuple[int, int]]:
 def _sample_chunked(dist: object, seed: int, call_index: int, out: Target) -> None:
     g = generator(seed, call_index, torch.device("cpu"))
     n = out.numel()
-    chunk = min(CHUNK, max(MIN_CHUNK, n // 64 // 16 * 16))
+    # about 1/16 of the tensor's bytes in float32 values (n/64 for float32, n/128 for half)
+    size = torch.empty((), dtype=out.dtype).element_size()
+    chunk = min(CHUNK, max(MIN_CHUNK, n * size // 256 // 16 * 16))
     f32 = torch.float32
     if isinstance(dist, Uniform):
         for a, b in _bounds(n, chunk, 1):

@@ -58,6 +58,18 @@ def populate_code():
             done += libc.madvise(lo, hi - lo, 22) == 0   # some special mappings refuse it
     if not done:
         raise SystemExit("MADV_POPULATE_READ is not supported by this kernel")
+
+def first_and_warm(call, tensor):
+    # (--code-resident: code first), then the peak above the resident size of two calls
+    if os.environ.get("BENCH_CODE_RESIDENT") == "1":
+        populate_code()
+    out = {"tensor_bytes": tensor.numel() * tensor.element_size()}
+    for label in ("first", "warm"):
+        reset_peak()
+        before = status("VmRSS")
+        call()
+        out[label] = max(status("VmHWM") - before, 0)
+    print(json.dumps(out))
 """
 
 CHILD = PRELUDE + r"""
@@ -77,15 +89,7 @@ if name == "stft":
 else:
     t = torch.zeros(rows, cols, dtype=dtype)
 init(torch.zeros(8, 1, 8, dtype=dtype) if name == "stft" else torch.zeros(8, 8, dtype=dtype))
-if os.environ.get("BENCH_CODE_RESIDENT") == "1":
-    populate_code()
-out = {"tensor_bytes": t.numel() * t.element_size()}
-for label in ("first", "warm"):
-    reset_peak()
-    before = status("VmRSS")
-    init(t)
-    out[label] = max(status("VmHWM") - before, 0)
-print(json.dumps(out))
+first_and_warm(lambda: init(t), t)
 """
 
 ORTHO_CHILD = PRELUDE + r"""
@@ -99,15 +103,7 @@ init = kerasinit.get("orthogonal", seed=1, rng=rng)
 t = torch.zeros(shape, dtype=dtype)
 init(torch.zeros((6, 2) if layout == "gru" else tuple(min(d, 8) for d in shape), dtype=dtype),
      layout=layout)
-if os.environ.get("BENCH_CODE_RESIDENT") == "1":
-    populate_code()
-out = {"tensor_bytes": t.numel() * t.element_size()}
-for label in ("first", "warm"):
-    reset_peak()
-    before = status("VmRSS")
-    init(t, layout=layout)
-    out[label] = max(status("VmHWM") - before, 0)
-print(json.dumps(out))
+first_and_warm(lambda: init(t, layout=layout), t)
 """
 #: Orthogonal on torch parameters of other shapes: (torch shape, layout, dtype, what it is).
 ORTHO_CASES = [

@@ -78,20 +78,12 @@ class Panels:
         self.lead = tuple(out.shape[:-1])
         self.starts = [sum(widths[:k]) for k in range(len(widths))]
         self.matrix: torch.Tensor | None = None   # a wide target as (rows, cols)
-        self.split: Split | SplitRows | None = None   # a, split over the target's memory
+        self.split: Split | SplitRows | None = None   # a (its orientation), split over out
         self.kind = self._kind(split)
         self.own: list[torch.Tensor | None] = [None] * len(widths)
-        if split and isinstance(out, Columns):   # a = the gate blocks' rows, Keras's order
-            self.split = SplitRows([Split(p.t().view(torch.int16),
-                                          torch.empty(p.t().shape, dtype=torch.int16))
-                                    for p in out.parts])
+        if split:
+            self.split = self._split()
             draw(self.split)
-        elif split:
-            keras = as_tensor(out).detach() if self.tall else self.matrix
-            assert keras is not None
-            self.split = Split(keras.view(torch.int16), torch.empty(keras.shape, dtype=torch.int16))
-            sp = self.split
-            draw(sp if self.tall else Split(sp.hi.t(), sp.lo.t()))
         elif self.kind == "tensor":
             draw(out)          # a's row-major stream is the target's own (same flat order)
         elif self.kind == "matrix":
@@ -101,6 +93,19 @@ class Panels:
             own = [torch.empty(self.big, w, dtype=torch.float32) for w in widths]
             draw(Columns(own))
             self.own = list(own)
+
+    def _split(self) -> Split | SplitRows:
+        """``a`` kept split over the half-precision target: its Keras view (tall; any rank),
+        its folded matrix transposed (wide), or the gate blocks' rows (``"rows"``)."""
+        def halves(t: torch.Tensor) -> Split:
+            return Split(t.view(torch.int16), torch.empty(t.shape, dtype=torch.int16))
+        if isinstance(self.out, Columns):      # Keras's order: the blocks as torch stores them
+            return SplitRows([halves(p.t()) for p in self.out.parts])
+        if self.tall:
+            return halves(as_tensor(self.out).detach())
+        assert self.matrix is not None
+        sp = halves(self.matrix)
+        return Split(sp.hi.t(), sp.lo.t())
 
     def _kind(self, split: bool) -> str | None:
         out = self.out
@@ -133,16 +138,15 @@ class Panels:
         own = self.own[k]
         if own is not None:
             return own[r0:].to(torch.float64)
-        if isinstance(self.split, SplitRows):
-            return self.split.rows_from(r0).columns(c, c + w).read()
         if self.split is not None:
-            sp = self.split
-            f32 = torch.float32
-            if self.kind == "matrix":
-                return Split(sp.hi[c:c + w, r0:], sp.lo[c:c + w, r0:]).read(f32).t()
-            if len(self.lead) == 1:
-                return Split(sp.hi[r0:, c:c + w], sp.lo[r0:, c:c + w]).read(f32)
-            whole_split = sp.columns(c, c + w).read(f32).view(self.big, w)
+            panel = self.split.columns(c, c + w)
+            if panel.dim() == 2:
+                part = panel.rows_from(r0)
+                if isinstance(part, Split) and part.lo.stride(0) == 1 and w > 1:
+                    # a wide kernel's a is a transposed matrix: read in its own orientation
+                    return Split(part.hi.t(), part.lo.t()).read().t()
+                return part.read()
+            whole_split = panel.read().view(self.big, w)   # a tall kernel of higher rank
             return whole_split[r0:] if r0 else whole_split
         if self.kind == "matrix":
             assert self.matrix is not None
@@ -159,16 +163,9 @@ class Panels:
     def write(self, k: int, values: torch.Tensor) -> None:
         """Store panel ``k``'s float32 ``hi`` (``(big, w)``): in the target if it can hold it
         (its own panel, if any, is freed), else in its own panel."""
-        if isinstance(self.split, SplitRows):
-            w, c = self.widths[k], self.starts[k]
-            self.split.columns(c, c + w).store(values)
-            return
         if self.split is not None:
-            w, c, sp = self.widths[k], self.starts[k], self.split
-            if self.kind == "matrix":
-                Split(sp.hi[c:c + w], sp.lo[c:c + w]).store(values.t())
-            else:
-                sp.columns(c, c + w).store(values.reshape(*self.lead, w))
+            w, c = self.widths[k], self.starts[k]
+            self.split.columns(c, c + w).store(values.reshape(*self.split.shape[:-1], w))
             return
         if self.kind is None:
             own = self.own[k]

@@ -120,6 +120,10 @@ class Split(_Composite):
         """Last-axis positions ``a .. b`` (a view of both halves)."""
         return Split(self.hi[..., a:b], self.lo[..., a:b])
 
+    def rows_from(self, r0: int) -> Split:
+        """First-axis positions ``r0 ..`` (a view of both halves)."""
+        return Split(self.hi[r0:], self.lo[r0:])
+
     def read(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The float32 values as a new contiguous tensor of ``dtype``, assembled in pieces
         along the first axis (temporaries of at most :data:`GRAIN` values)."""

@@ -314,7 +314,7 @@ def for_chunks(
     On CPU the chunks are ``CHUNK_BLOCKS`` long and run on ``torch.get_num_threads()`` worker
     threads (each op is then below torch's parallel grain, so there is no nested threading);
     on other devices the range is done in a few large sequential chunks. ``chunk`` overrides
-    the chunk length.
+    the chunk length; ``inline=True`` runs every chunk in the calling thread (no pool).
     """
     if chunk is None:
         chunk = CHUNK_BLOCKS if device.type == "cpu" else 1 << 22
